@@ -1,0 +1,38 @@
+//! Command-line parsing and dispatch; the work itself lives in the library.
+
+mod args;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// weir: stream processing on timely dataflow with keyed state, frontier-aligned snapshots
+/// and honest measurement.
+#[derive(Parser, Debug)]
+#[command(
+    name = "weir",
+    version,
+    about = "Stream processing on timely dataflow: keyed state, event time, many workers and processes.",
+    after_help = "Start with:  weir run wordcount        (see `weir run --help` for the pipelines)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a registered pipeline to the end of its input.
+    Run(run::RunArgs),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> anyhow::Result<ExitCode> {
+    let command = Cli::command().mut_subcommand("run", |run| run.after_help(run::pipelines_help()));
+    let matches = command.get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    match cli.command {
+        Command::Run(args) => run::run(args),
+    }
+}

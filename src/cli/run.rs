@@ -1,0 +1,237 @@
+//! `weir run PIPELINE`: run a registered pipeline to the end of its input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{ArgAction, Args};
+
+use weir::job::JobConfig;
+use weir::pipelines::{self, InputFormat};
+use weir::runtime::{self, read_hostfile, ClusterSpec, Workers};
+use weir::sinks::OutputSpec;
+use weir::sources::LineInput;
+
+use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
+
+/// Arguments of `weir run`. `-h` names the host file, as in timely, so help is `--help`.
+#[derive(Args, Debug)]
+#[command(
+    disable_help_flag = true,
+    about = "Run a registered pipeline to the end of its input",
+    long_about = "Run a registered pipeline to the end of its input, printing its output as JSON lines.\n\n\
+        Examples:\n  weir run wordcount\n  weir run seed-state --events 10M -w 2 --output counts.jsonl\n  \
+        weir run wordcount --input book.txt\n  weir run seed-map -n 2 -p 0 -h hosts.txt   (and -p 1 on the other host)"
+)]
+pub struct RunArgs {
+    /// The pipeline to run (listed below).
+    #[arg(value_name = "PIPELINE")]
+    pipeline: String,
+
+    /// Records to generate, e.g. 1000, 250k, 10M [default: the pipeline's, usually 1M].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    events: Option<u64>,
+
+    /// Generate for this long instead of a fixed count, e.g. 10s, 2m.
+    #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "events")]
+    duration: Option<Duration>,
+
+    /// Pace generated input at R records per second over all workers, e.g. 250k, 1M
+    /// [default: as fast as possible].
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    rate: Option<f64>,
+
+    /// Records per second of event time for generated input and text lines, e.g. 10k
+    /// [default: --rate when given, else the pipeline's].
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    event_rate: Option<f64>,
+
+    /// Seed of generated input, e.g. 42.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+
+    /// Distinct keys of generated input (seed-state values, wordcount vocabulary), e.g. 10k.
+    #[arg(long, value_name = "K", value_parser = parse_count, default_value = "1000")]
+    keys: u64,
+
+    /// Read input from FILE (`-` for standard input) instead of generating it,
+    /// e.g. --input book.txt.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+
+    /// Count and skip malformed input lines instead of stopping with an error.
+    #[arg(long)]
+    skip_bad_input: bool,
+
+    /// How far input event times may run behind the newest seen, e.g. 500ms [default: 0].
+    #[arg(long, value_name = "D", value_parser = parse_millis, default_value = "0ms")]
+    out_of_orderness: u64,
+
+    /// Write output lines to FILE instead of standard output, e.g. --output out.jsonl;
+    /// with several processes, process I writes FILE.I.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Number of key groups G, fixed for the life of a job, e.g. 256.
+    #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
+    key_groups: u32,
+
+    /// Worker threads per process, e.g. -w 4.
+    #[arg(short = 'w', long = "workers", value_name = "W", default_value_t = 1)]
+    workers: usize,
+
+    /// Number of processes, e.g. -n 2 (each started with its own -p).
+    #[arg(short = 'n', long = "processes", value_name = "P", default_value_t = 1)]
+    processes: usize,
+
+    /// This process's index among the -n processes, e.g. -p 0.
+    #[arg(short = 'p', long = "process", value_name = "I", default_value_t = 0)]
+    process: usize,
+
+    /// File of host:port lines, one per process [default: localhost:2101, 2102, ...].
+    #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
+    hostfile: Option<PathBuf>,
+
+    /// Seconds to wait for the other processes to come up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    connect_timeout: u64,
+
+    /// Print no summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+}
+
+/// The pipelines, for the end of `weir run --help`.
+pub fn pipelines_help() -> String {
+    let mut help = String::from("Pipelines:\n");
+    for pipeline in pipelines::PIPELINES {
+        help.push_str(&format!("  {:<12} {}\n", pipeline.name, pipeline.about));
+    }
+    help
+}
+
+/// Runs the pipeline and prints a summary on standard error.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let pipeline = pipelines::find(&args.pipeline)?;
+    if args.workers == 0 {
+        bail!("-w must be at least 1");
+    }
+    if args.processes == 0 {
+        bail!("-n must be at least 1");
+    }
+    if args.process >= args.processes {
+        bail!(
+            "-p {} is out of range: with -n {} it must be below {}",
+            args.process,
+            args.processes,
+            args.processes
+        );
+    }
+    if args.key_groups == 0 {
+        bail!("--key-groups must be at least 1");
+    }
+
+    let input = match &args.input {
+        None => None,
+        Some(_) if pipeline.input == InputFormat::None => {
+            bail!(
+                "pipeline {} generates its own input and reads no --input",
+                pipeline.name
+            )
+        }
+        Some(path) if path.as_os_str() == "-" => Some(LineInput::Stdin),
+        Some(path) => Some(LineInput::File(path.clone())),
+    };
+    let mut config = JobConfig::new(pipeline.name);
+    config.events = match (args.events, args.duration, args.rate) {
+        (Some(events), _, _) => events,
+        (None, Some(duration), Some(rate)) => (duration.as_secs_f64() * rate) as u64,
+        (None, Some(_), None) => u64::MAX,
+        (None, None, _) => pipeline.default_events,
+    };
+    config.duration = args.duration;
+    config.rate = args.rate;
+    config.event_rate = args
+        .event_rate
+        .or(args.rate)
+        .unwrap_or(pipeline.default_event_rate);
+    config.seed = args.seed;
+    config.keys = args.keys.max(1);
+    config.input = input;
+    config.skip_bad_input = args.skip_bad_input;
+    config.out_of_orderness = args.out_of_orderness;
+    config.key_groups = args.key_groups;
+
+    let cluster = if args.processes > 1 {
+        let hosts = match &args.hostfile {
+            Some(path) => read_hostfile(path)?,
+            None => (0..args.processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect(),
+        };
+        if hosts.len() != args.processes {
+            bail!(
+                "-n {} processes, but the host file lists {}",
+                args.processes,
+                hosts.len()
+            );
+        }
+        Some(ClusterSpec {
+            hosts,
+            process: args.process,
+            threads: args.workers,
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+        })
+    } else {
+        None
+    };
+    let workers = Workers {
+        threads: args.workers,
+        cluster,
+    };
+    let output = match &args.output {
+        Some(path) => OutputSpec::File(path.clone()),
+        None => OutputSpec::Stdout,
+    };
+
+    let report = runtime::run(pipeline, config, &workers, &output)?;
+    if report.skipped > 0 {
+        eprintln!(
+            "weir: skipped {} malformed input line(s) (--skip-bad-input)",
+            report.skipped
+        );
+    }
+    if report.late > 0 {
+        eprintln!(
+            "weir: dropped {} record(s) behind the watermark (raise --out-of-orderness to keep them)",
+            report.late
+        );
+    }
+    if !args.quiet {
+        let seconds = report.elapsed.as_secs_f64().max(1e-9);
+        let process = if workers.processes() > 1 {
+            format!(
+                " (process {} of {})",
+                workers.process(),
+                workers.processes()
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "weir: {} on {} worker(s){process}: {} records in, {} out, {:.3} s, {:.0} records/s",
+            pipeline.name,
+            workers.total(),
+            report.records_in,
+            report.records_out,
+            seconds,
+            report.records_in as f64 / seconds,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

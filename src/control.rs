@@ -1,0 +1,92 @@
+//! What the workers of one process share while a job runs: the first error, the request to
+//! stop, and counters for the report.
+//!
+//! A source that meets a malformed record cannot return an error through timely; it records
+//! the error here and stops, every other source sees the stop request and stops too, the
+//! dataflow drains, and the runtime reports the error once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Shared control of one job within one process. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct JobControl {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    error: Mutex<Option<anyhow::Error>>,
+    stop: AtomicBool,
+    counters: Counters,
+}
+
+/// Counts kept for the end-of-run report; updated once per batch, not per record.
+#[derive(Default, Debug)]
+pub struct Counters {
+    /// Records emitted by sources.
+    pub records_in: AtomicU64,
+    /// Records written by sinks.
+    pub records_out: AtomicU64,
+    /// Records that arrived behind the watermark and were dropped.
+    pub late: AtomicU64,
+    /// Malformed input lines skipped because `--skip-bad-input` was given.
+    pub skipped: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to a counter.
+    #[inline]
+    pub fn add(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+impl JobControl {
+    /// A fresh control with no error and no stop request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `error` (the first one wins; later ones usually follow from it) and asks every
+    /// source to stop.
+    pub fn fail(&self, error: anyhow::Error) {
+        let mut slot = self.inner.error.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(error);
+        }
+        self.stop();
+    }
+
+    /// Asks every source to stop producing.
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether sources should stop producing.
+    #[inline]
+    pub fn should_stop(&self) -> bool {
+        self.inner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Removes and returns the recorded error, if any.
+    pub fn take_error(&self) -> Option<anyhow::Error> {
+        self.inner
+            .error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// The counters of this job in this process.
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+}

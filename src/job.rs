@@ -1,0 +1,174 @@
+//! The job: what a pipeline sees of the run it is part of.
+//!
+//! A pipeline is a function that builds a dataflow from a [`Job`]. The job hands out the
+//! sources the run was configured with (generated records or an input file) and takes the
+//! output, so one pipeline definition serves `weir run`, the benchmark harness and tests.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::Probe;
+use timely::dataflow::{ProbeHandle, Scope, StreamVec};
+
+use crate::control::JobControl;
+use crate::sinks::{OutputTarget, WriteJsonLines};
+use crate::sources::{Generate, GeneratorSpec, JsonLines, JsonLinesSpec, LineInput, TextLines};
+use crate::time::{EventClock, Time};
+
+/// The parameters of a run that pipelines read; all plain data, recorded with results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobConfig {
+    /// The registered pipeline's name.
+    pub pipeline: String,
+    /// Records to generate (generated input only).
+    pub events: u64,
+    /// Stop generating after this long (generated input only).
+    pub duration: Option<Duration>,
+    /// Wall-clock pace of generated input in records per second; `None` for as fast as possible.
+    pub rate: Option<f64>,
+    /// Records per second of event time for generated input and text lines.
+    pub event_rate: f64,
+    /// Seed of generated input.
+    pub seed: u64,
+    /// Distinct keys of generated input (seed-state values, wordcount vocabulary).
+    pub keys: u64,
+    /// Read records from here instead of generating them.
+    pub input: Option<LineInput>,
+    /// Count and skip malformed input lines instead of failing.
+    pub skip_bad_input: bool,
+    /// How far event times may run behind the newest seen, in milliseconds.
+    pub out_of_orderness: Time,
+    /// The number of key groups, `G`.
+    pub key_groups: u32,
+}
+
+impl JobConfig {
+    /// A configuration for `pipeline` with weir's defaults.
+    pub fn new(pipeline: &str) -> Self {
+        JobConfig {
+            pipeline: pipeline.to_string(),
+            events: 1_000_000,
+            duration: None,
+            rate: None,
+            event_rate: 1_000_000.0,
+            seed: 0,
+            keys: 1_000,
+            input: None,
+            skip_bad_input: false,
+            out_of_orderness: 0,
+            key_groups: crate::state::DEFAULT_KEY_GROUPS,
+        }
+    }
+
+    /// The event clock of generated records and text lines.
+    pub fn clock(&self) -> EventClock {
+        EventClock::new(self.event_rate)
+    }
+}
+
+/// A run as one worker's pipeline sees it while building its dataflow.
+pub struct Job<'scope> {
+    scope: Scope<'scope, Time>,
+    config: JobConfig,
+    control: JobControl,
+    output: OutputTarget,
+    probe: ProbeHandle<Time>,
+}
+
+impl<'scope> Job<'scope> {
+    /// A job building into `scope`, writing to `output`.
+    pub fn new(
+        scope: Scope<'scope, Time>,
+        config: JobConfig,
+        control: JobControl,
+        output: OutputTarget,
+    ) -> Self {
+        Job {
+            scope,
+            config,
+            control,
+            output,
+            probe: ProbeHandle::new(),
+        }
+    }
+
+    /// The scope the dataflow is built in.
+    pub fn scope(&self) -> Scope<'scope, Time> {
+        self.scope
+    }
+
+    /// The run's parameters.
+    pub fn config(&self) -> &JobConfig {
+        &self.config
+    }
+
+    /// The run's shared control: errors, stop requests, counters.
+    pub fn control(&self) -> &JobControl {
+        &self.control
+    }
+
+    /// The probe on the output: its frontier says which times are complete.
+    pub fn probe(&self) -> &ProbeHandle<Time> {
+        &self.probe
+    }
+
+    /// Generated input: `make(n)` for record numbers `n` of the configured count, rate and
+    /// event rate.
+    pub fn generate<D: 'static, F: FnMut(u64) -> D + 'static>(
+        &self,
+        make: F,
+    ) -> StreamVec<'scope, Time, D> {
+        let spec = GeneratorSpec {
+            count: self.config.events,
+            rate: self.config.rate,
+            clock: self.config.clock(),
+            duration: self.config.duration,
+            control: self.control.clone(),
+        };
+        self.scope.generate(spec, make)
+    }
+
+    /// The configured input, if `--input` was given.
+    pub fn input(&self) -> Option<&LineInput> {
+        self.config.input.as_ref()
+    }
+
+    /// The configured input as text lines.
+    pub fn text_lines(&self) -> anyhow::Result<StreamVec<'scope, Time, String>> {
+        let input = self.required_input()?;
+        self.scope
+            .text_lines(input, self.config.clock(), self.control.clone())
+    }
+
+    /// The configured input as JSON lines of `T`, at the times `time_of` reads from them.
+    pub fn json_lines<T, F>(&self, time_of: F) -> anyhow::Result<StreamVec<'scope, Time, T>>
+    where
+        T: DeserializeOwned + 'static,
+        F: Fn(&T) -> Time + 'static,
+    {
+        let spec = JsonLinesSpec {
+            input: self.required_input()?,
+            out_of_orderness: self.config.out_of_orderness,
+            skip_bad_input: self.config.skip_bad_input,
+            control: self.control.clone(),
+        };
+        self.scope.json_lines(spec, time_of)
+    }
+
+    fn required_input(&self) -> anyhow::Result<LineInput> {
+        self.config.input.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "pipeline {} needs --input FILE (or - for stdin)",
+                self.config.pipeline
+            )
+        })
+    }
+
+    /// Sends `stream` to the run's output as JSON lines and probes it.
+    pub fn output<D: Serialize + 'static>(&mut self, stream: StreamVec<'scope, Time, D>) {
+        stream
+            .probe_with(&self.probe)
+            .write_json_lines(self.output.clone(), self.control.clone());
+    }
+}

@@ -1,0 +1,236 @@
+//! `aggregate`: a per-key aggregate over event-time windows (global, tumbling, hopping).
+//!
+//! Two phases, so that the exchange carries partial aggregates rather than records: every
+//! worker folds its own records into one accumulator per key and *pane* (the stretch of time
+//! between window boundaries) and sends the partials on when its frontier passes the pane's
+//! end; the owner of the key merges the partials and, when its frontier passes a window's end,
+//! combines the window's panes into the result. A record is added once however many hopping
+//! windows contain it.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
+use timely::ExchangeData;
+
+use crate::operators::routing::by_key_group;
+use crate::operators::stash::frontier_time;
+use crate::operators::Aggregator;
+use crate::state::StateMap;
+use crate::time::{Time, Window, WindowBounds};
+
+/// The result of an aggregation for one key and window.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Windowed<K, V> {
+    /// The key.
+    pub key: K,
+    /// The window, `[start, end)`.
+    pub window: WindowBounds,
+    /// The aggregate of the key's records in the window.
+    pub value: V,
+}
+
+/// Extension trait for windowed aggregation per key.
+pub trait Aggregate<'scope, K, V> {
+    /// Aggregates the values of each key in each window, emitting one [`Windowed`] result per
+    /// key and window that has records, at time `window.end - 1` once the frontier passes the
+    /// window's end (for [`Window::Global`], when the input ends).
+    ///
+    /// The aggregator's `add` and `merge` must be commutative and associative: partial
+    /// aggregates from different workers are merged in no particular order. A `window` whose
+    /// parameters are invalid (see [`Window::validate`]) aggregates as [`Window::Global`];
+    /// pipelines validate their windows before building.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::{Capture, ToStream};
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{Aggregate, Count, KeyBy};
+    /// use weir::time::Window;
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     vec!["to", "be", "or", "not", "to", "be"]
+    ///         .to_stream(scope)
+    ///         .container::<Vec<_>>()
+    ///         .key_by(|word| word.to_string())
+    ///         .aggregate("word counts", Window::Global, Count)
+    ///         .capture()
+    /// });
+    /// let mut counts: Vec<(String, u64)> = captured
+    ///     .extract()
+    ///     .into_iter()
+    ///     .flat_map(|(_, results)| results)
+    ///     .map(|result| (result.key, result.value))
+    ///     .collect();
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("be".into(), 2), ("not".into(), 1), ("or".into(), 1), ("to".into(), 2)]);
+    /// ```
+    fn aggregate<A: Aggregator<V>>(
+        self,
+        name: &str,
+        window: Window,
+        aggregator: A,
+    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>;
+}
+
+impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: 'static,
+{
+    fn aggregate<A: Aggregator<V>>(
+        self,
+        name: &str,
+        window: Window,
+        aggregator: A,
+    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
+        let window = if window.validate().is_ok() {
+            window
+        } else {
+            Window::Global
+        };
+        let partials = fold_panes(
+            self,
+            &format!("{name} (partial)"),
+            window,
+            aggregator.clone(),
+        );
+        let pact = by_key_group(&partials.scope());
+        partials.unary_frontier(pact, name, move |_, _| {
+            let mut panes: BTreeMap<Time, StateMap<K, A::Acc>> = BTreeMap::new();
+            let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let mut registered = None;
+                    for container in data {
+                        for (key, (pane, partial)) in container.drain(..) {
+                            if registered != Some(pane) {
+                                // Every window containing the pane now has something to report.
+                                for end in window.window_ends_of_pane(pane) {
+                                    pending
+                                        .entry(end)
+                                        .or_insert_with(|| cap.delayed(&(end - 1), 0));
+                                }
+                                registered = Some(pane);
+                            }
+                            let accs = panes.entry(pane).or_default();
+                            match accs.get_mut(&key) {
+                                Some(acc) => aggregator.merge(acc, &partial),
+                                None => {
+                                    accs.insert(key, partial);
+                                }
+                            }
+                        }
+                    }
+                });
+                let frontier = frontier_time(frontier);
+                while let Some(entry) = pending.first_entry() {
+                    let end = *entry.key();
+                    if frontier.is_some_and(|f| f < end) {
+                        break;
+                    }
+                    let cap = entry.remove();
+                    let bounds = window.ending_at(end);
+                    let mut session = output.session(&cap);
+                    if window.size() == window.pane() {
+                        // The window is one pane: its accumulators are final as they are.
+                        let pane = end.saturating_sub(window.pane());
+                        for (key, acc) in panes.remove(&pane).unwrap_or_default() {
+                            let value = aggregator.result(&acc);
+                            session.give(Windowed {
+                                key,
+                                window: bounds,
+                                value,
+                            });
+                        }
+                    } else {
+                        let mut merged: StateMap<K, A::Acc> = StateMap::default();
+                        for (_, accs) in panes.range(bounds.start..end) {
+                            for (key, acc) in accs {
+                                match merged.get_mut(key) {
+                                    Some(into) => aggregator.merge(into, acc),
+                                    None => {
+                                        merged.insert(key.clone(), acc.clone());
+                                    }
+                                }
+                            }
+                        }
+                        for (key, acc) in merged {
+                            let value = aggregator.result(&acc);
+                            session.give(Windowed {
+                                key,
+                                window: bounds,
+                                value,
+                            });
+                        }
+                        // A pane's last window ends `size` after the pane starts.
+                        if let Some(last) = end.checked_sub(window.size()) {
+                            while panes
+                                .first_key_value()
+                                .is_some_and(|(&pane, _)| pane <= last)
+                            {
+                                panes.pop_first();
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The first phase: each worker's records folded per key and pane, sent on as
+/// `(key, (pane, partial))` when the worker's frontier passes the pane's end.
+fn fold_panes<'scope, K, V, A>(
+    stream: StreamVec<'scope, Time, (K, V)>,
+    name: &str,
+    window: Window,
+    aggregator: A,
+) -> StreamVec<'scope, Time, (K, (Time, A::Acc))>
+where
+    K: ExchangeData + Hash + Eq,
+    V: 'static,
+    A: Aggregator<V>,
+{
+    stream.unary_frontier(Pipeline, name, move |_, _| {
+        // Per pane: a capability for the pane's last time, and the partials so far.
+        type Panes<K, Acc> = BTreeMap<Time, (Capability<Time>, StateMap<K, Acc>)>;
+        let mut panes: Panes<K, A::Acc> = BTreeMap::new();
+        move |(input, frontier), output| {
+            input.for_each_stamp(|cap, data| {
+                let Some(&time) = cap.least() else { return };
+                let pane = window.pane_of(time);
+                let (_, accs) = panes.entry(pane).or_insert_with(|| {
+                    let last = pane.saturating_add(window.pane()) - 1;
+                    (cap.delayed(&last, 0), StateMap::default())
+                });
+                for container in data {
+                    for (key, value) in container.drain(..) {
+                        match accs.get_mut(&key) {
+                            Some(acc) => aggregator.add(acc, value),
+                            None => {
+                                let mut acc = A::Acc::default();
+                                aggregator.add(&mut acc, value);
+                                accs.insert(key, acc);
+                            }
+                        }
+                    }
+                }
+            });
+            let frontier = frontier_time(frontier);
+            while let Some(entry) = panes.first_entry() {
+                let pane = *entry.key();
+                if frontier.is_some_and(|f| f < pane.saturating_add(window.pane())) {
+                    break;
+                }
+                let (cap, accs) = entry.remove();
+                output
+                    .session(&cap)
+                    .give_iterator(accs.into_iter().map(|(key, acc)| (key, (pane, acc))));
+            }
+        }
+    })
+}

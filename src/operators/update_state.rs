@@ -1,0 +1,119 @@
+//! `update_state`: the general keyed state transition `S(t+1) = g(S(t), x(t))`.
+
+use std::hash::Hash;
+
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::StreamVec;
+use timely::ExchangeData;
+
+use crate::operators::routing::by_key_group;
+use crate::operators::stash::{frontier_time, is_ready, TimeStash};
+use crate::state::StateMap;
+use crate::time::Time;
+
+/// Extension trait for per-key state transitions.
+pub trait UpdateState<'scope, K, V> {
+    /// Keeps a state of type `S` per key and applies `logic(key, state, value)` to every
+    /// record, in timestamp order; each `Some(output)` it returns is emitted at the record's
+    /// time.
+    ///
+    /// Records move to the worker that owns their key's group, so each key's state lives on
+    /// exactly one worker. A key's state starts as `S::default()`. Records of one key are
+    /// applied in timestamp order and, within one timestamp, in arrival order; so a `logic`
+    /// that is order-insensitive within a timestamp (counters, sums, maxima) gives the same
+    /// results on any number of workers. `name` identifies the state within the pipeline.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::{Capture, ToStream};
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{KeyBy, UpdateState};
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     vec![3u64, 1, 3, 3]
+    ///         .to_stream(scope)
+    ///         .container::<Vec<_>>()
+    ///         .key_by(|x| *x)
+    ///         .update_state("occurrences", |value, count: &mut u64, _| {
+    ///             *count += 1;
+    ///             Some((*value, *count))
+    ///         })
+    ///         .capture()
+    /// });
+    /// let mut seen: Vec<(u64, u64)> = captured.extract().into_iter().flat_map(|(_, v)| v).collect();
+    /// seen.sort();
+    /// assert_eq!(seen, vec![(1, 1), (3, 1), (3, 2), (3, 3)]);
+    /// ```
+    fn update_state<S, O, F>(self, name: &str, logic: F) -> StreamVec<'scope, Time, O>
+    where
+        S: Default + 'static,
+        O: 'static,
+        F: FnMut(&K, &mut S, V) -> Option<O> + 'static;
+}
+
+impl<'scope, K, V> UpdateState<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+where
+    K: ExchangeData + Hash + Eq,
+    V: ExchangeData,
+{
+    fn update_state<S, O, F>(self, name: &str, mut logic: F) -> StreamVec<'scope, Time, O>
+    where
+        S: Default + 'static,
+        O: 'static,
+        F: FnMut(&K, &mut S, V) -> Option<O> + 'static,
+    {
+        let pact = by_key_group(&self.scope());
+        self.unary_frontier(pact, name, move |_, _| {
+            let mut states: StateMap<K, S> = StateMap::default();
+            let mut stash = TimeStash::new();
+            let mut outputs = Vec::new();
+            move |(input, frontier), output| {
+                let frontier = frontier_time(frontier);
+                // Earlier arrivals first, so that a time's records keep their arrival order.
+                while let Some((cap, batches)) = stash.pop_ready(frontier) {
+                    for mut batch in batches {
+                        apply(&mut states, &mut logic, &mut batch, &mut outputs);
+                    }
+                    output.session(&cap).give_container(&mut outputs);
+                }
+                input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else { return };
+                    if is_ready(frontier, time) {
+                        // The stash holds nothing at or before `frontier` by now.
+                        for batch in data {
+                            apply(&mut states, &mut logic, batch, &mut outputs);
+                        }
+                        output.session(&cap).give_container(&mut outputs);
+                    } else {
+                        stash.stash(&cap, time, data);
+                    }
+                });
+            }
+        })
+    }
+}
+
+/// Applies `logic` to a batch of records, in order, collecting outputs.
+#[inline]
+fn apply<K, V, S, O, F>(
+    states: &mut StateMap<K, S>,
+    logic: &mut F,
+    batch: &mut Vec<(K, V)>,
+    outputs: &mut Vec<O>,
+) where
+    K: Hash + Eq,
+    S: Default,
+    F: FnMut(&K, &mut S, V) -> Option<O>,
+{
+    for (key, value) in batch.drain(..) {
+        let output = match states.get_mut(&key) {
+            Some(state) => logic(&key, state, value),
+            None => {
+                let mut state = S::default();
+                let output = logic(&key, &mut state, value);
+                states.insert(key, state);
+                output
+            }
+        };
+        outputs.extend(output);
+    }
+}

@@ -1,0 +1,11 @@
+//! Sinks: where results leave a dataflow.
+//!
+//! A sink writes into an [`OutputTarget`], which the runtime opens: standard output, a file,
+//! or nothing. Sinks buffer per worker and hand whole buffers to the shared target, so there
+//! is one lock per batch, never per record.
+
+mod json_lines;
+mod target;
+
+pub use json_lines::WriteJsonLines;
+pub use target::{OutputSpec, OutputTarget};

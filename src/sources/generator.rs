@@ -1,0 +1,146 @@
+//! A deterministic generator: record `n` is `make(n)`, at event time `clock.time_of(n)`,
+//! made by worker `n % workers`, optionally paced at a wall-clock rate.
+
+use std::time::{Duration, Instant};
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, StreamVec};
+
+use crate::control::{Counters, JobControl};
+use crate::sources::BATCH;
+use crate::time::{EventClock, Time};
+
+/// What a generator produces and how fast.
+#[derive(Clone)]
+pub struct GeneratorSpec {
+    /// Records are numbered `0 .. count` (`u64::MAX` for no end).
+    pub count: u64,
+    /// Wall-clock pace in records per second over all workers; `None` for as fast as possible.
+    /// Record `n` is due `n / rate` seconds after the start.
+    pub rate: Option<f64>,
+    /// Event time of each record number.
+    pub clock: EventClock,
+    /// Stop after this much wall-clock time, wherever the count is.
+    pub duration: Option<Duration>,
+    /// Stop requests, error reports and counters.
+    pub control: JobControl,
+}
+
+impl GeneratorSpec {
+    /// `count` records at `per_second` records per second of event time, as fast as possible.
+    pub fn new(count: u64, clock: EventClock) -> Self {
+        GeneratorSpec {
+            count,
+            rate: None,
+            clock,
+            duration: None,
+            control: JobControl::new(),
+        }
+    }
+}
+
+/// Extension trait for generated sources.
+pub trait Generate<'scope> {
+    /// Emits `make(n)` for every record number `n` of `spec` that belongs to this worker.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::{Capture, Input};
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::sources::{Generate, GeneratorSpec};
+    /// use weir::time::EventClock;
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     let spec = GeneratorSpec::new(5, EventClock::new(1000.0));
+    ///     scope.generate(spec, |n| n * 10).capture()
+    /// });
+    /// // One record per millisecond of event time.
+    /// let expected: Vec<(u64, Vec<u64>)> = (0..5).map(|n| (n, vec![n * 10])).collect();
+    /// assert_eq!(captured.extract(), expected);
+    /// ```
+    fn generate<D: 'static, F: FnMut(u64) -> D + 'static>(
+        &self,
+        spec: GeneratorSpec,
+        make: F,
+    ) -> StreamVec<'scope, Time, D>;
+}
+
+impl<'scope> Generate<'scope> for Scope<'scope, Time> {
+    fn generate<D: 'static, F: FnMut(u64) -> D + 'static>(
+        &self,
+        spec: GeneratorSpec,
+        mut make: F,
+    ) -> StreamVec<'scope, Time, D> {
+        let workers = self.peers() as u64;
+        let mut next = self.index() as u64;
+        let scope = *self;
+        source(*self, "Generate", move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let start = Instant::now();
+            let mut cap = Some(cap);
+            move |output| {
+                let Some(held) = cap.as_mut() else { return };
+                let elapsed = start.elapsed();
+                let expired = spec.duration.is_some_and(|d| elapsed >= d);
+                if next >= spec.count || expired || spec.control.should_stop() {
+                    cap = None;
+                    return;
+                }
+                // Records due by now (all of them when unpaced), at most a batch.
+                let due_end = match spec.rate {
+                    Some(rate) => ((elapsed.as_secs_f64() * rate) as u64).saturating_add(1),
+                    None => u64::MAX,
+                };
+                let end = spec
+                    .count
+                    .min(due_end)
+                    .min(next.saturating_add(BATCH * workers));
+                let mut emitted = 0;
+                while next < end {
+                    // Emit the run of records that share one event time under one capability.
+                    let time = spec.clock.time_of(next);
+                    let run_end = end.min(spec.clock.first_record_at(time + 1));
+                    held.downgrade(&time);
+                    let mut session = output.session(held);
+                    while next < run_end {
+                        session.give(make(next));
+                        next += workers;
+                        emitted += 1;
+                    }
+                }
+                Counters::add(&spec.control.counters().records_in, emitted);
+                if next >= spec.count {
+                    cap = None;
+                    return;
+                }
+                held.downgrade(&spec.clock.time_of(next));
+                match spec.rate {
+                    Some(rate) if next >= due_end => {
+                        let due = Duration::from_secs_f64(next as f64 / rate);
+                        activator.activate_after(due.saturating_sub(start.elapsed()));
+                    }
+                    _ => activator.activate(),
+                }
+            }
+        })
+    }
+}
+
+/// A pseudo-random number for record `n` of a run seeded with `seed`: the same on every
+/// worker, so generated values do not depend on which worker makes the record.
+///
+/// ```
+/// use weir::sources::random_of;
+/// assert_eq!(random_of(7, 100), random_of(7, 100));
+/// assert_ne!(random_of(7, 100), random_of(7, 101));
+/// assert_ne!(random_of(7, 100), random_of(8, 100));
+/// ```
+#[inline]
+pub fn random_of(seed: u64, n: u64) -> u64 {
+    // SplitMix64's finalizer over a seed-dependent stream position.
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(n.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

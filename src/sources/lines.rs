@@ -1,0 +1,293 @@
+//! Line-oriented input shared by the text and JSON-lines sources: files are read by every
+//! worker, each keeping the lines whose number is its own; standard input is read by worker 0
+//! on a helper thread, so that a blocking read never stalls the dataflow.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, StreamVec};
+
+use crate::control::{Counters, JobControl};
+use crate::sources::BATCH;
+use crate::time::Time;
+
+/// Where lines come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LineInput {
+    /// A file, read by every worker for its own lines.
+    File(PathBuf),
+    /// Standard input, read by worker 0.
+    Stdin,
+}
+
+impl LineInput {
+    /// How error messages name the input.
+    pub fn describe(&self) -> String {
+        match self {
+            LineInput::File(path) => path.display().to_string(),
+            LineInput::Stdin => "standard input".to_string(),
+        }
+    }
+
+    /// Checks that the input can be read, before any worker starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let LineInput::File(path) = self {
+            File::open(path)
+                .with_context(|| format!("cannot read input file {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The next line a worker should process.
+pub(crate) enum Next<'a> {
+    /// Line number (from 0) and contents without the line ending.
+    Line(u64, &'a [u8]),
+    /// Nothing yet; the source will be activated when there is.
+    Wait,
+    /// The input is exhausted.
+    End,
+}
+
+/// A worker's view of a line input.
+pub(crate) trait LineFeed {
+    fn next_line(&mut self) -> io::Result<Next<'_>>;
+}
+
+/// Every worker reads the whole file and keeps lines `n` with `n % workers == worker`.
+/// Scanning past other workers' lines costs a memchr; parsing, the real work, is split.
+struct FileFeed {
+    reader: BufReader<File>,
+    line: u64,
+    worker: u64,
+    workers: u64,
+    buffer: Vec<u8>,
+}
+
+impl LineFeed for FileFeed {
+    fn next_line(&mut self) -> io::Result<Next<'_>> {
+        while self.line % self.workers != self.worker {
+            if self.reader.skip_until(b'\n')? == 0 {
+                return Ok(Next::End);
+            }
+            self.line += 1;
+        }
+        self.buffer.clear();
+        if self.reader.read_until(b'\n', &mut self.buffer)? == 0 {
+            return Ok(Next::End);
+        }
+        let number = self.line;
+        self.line += 1;
+        Ok(Next::Line(number, trim_line_ending(&self.buffer)))
+    }
+}
+
+/// Lines from a reader thread, for worker 0.
+struct ChannelFeed {
+    lines: Receiver<io::Result<Vec<u8>>>,
+    line: u64,
+    current: Vec<u8>,
+}
+
+impl LineFeed for ChannelFeed {
+    fn next_line(&mut self) -> io::Result<Next<'_>> {
+        match self.lines.try_recv() {
+            Ok(Ok(line)) => {
+                self.current = line;
+                let number = self.line;
+                self.line += 1;
+                Ok(Next::Line(number, trim_line_ending(&self.current)))
+            }
+            Ok(Err(error)) => Err(error),
+            Err(TryRecvError::Empty) => Ok(Next::Wait),
+            Err(TryRecvError::Disconnected) => Ok(Next::End),
+        }
+    }
+}
+
+/// For workers that own no lines of an input.
+struct EmptyFeed;
+
+impl LineFeed for EmptyFeed {
+    fn next_line(&mut self) -> io::Result<Next<'_>> {
+        Ok(Next::End)
+    }
+}
+
+fn trim_line_ending(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// How a line-oriented source turns lines into records.
+pub(crate) struct LineSourceSpec {
+    pub(crate) input: LineInput,
+    pub(crate) control: JobControl,
+    /// How far behind the newest time seen a record may be and still count.
+    pub(crate) out_of_orderness: Time,
+    /// Count and skip malformed lines instead of failing.
+    pub(crate) skip_bad_input: bool,
+}
+
+/// A source of records parsed from lines. `parse(line_number, line)` gives the record and its
+/// time, `Ok(None)` for a line that holds no record (a blank line), or an error for a
+/// malformed one.
+pub(crate) fn line_source<'scope, D, P>(
+    scope: Scope<'scope, Time>,
+    name: &str,
+    spec: LineSourceSpec,
+    mut parse: P,
+) -> anyhow::Result<StreamVec<'scope, Time, D>>
+where
+    D: 'static,
+    P: FnMut(u64, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
+{
+    let worker = scope.index() as u64;
+    let workers = scope.peers() as u64;
+    let described = spec.input.describe();
+    let file_feed = match &spec.input {
+        LineInput::File(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("cannot read input file {}", path.display()))?;
+            Some(FileFeed {
+                reader: BufReader::with_capacity(1 << 16, file),
+                line: 0,
+                worker,
+                workers,
+                buffer: Vec::new(),
+            })
+        }
+        LineInput::Stdin => None,
+    };
+    let stream = source(scope, name, move |cap, info| {
+        let mut feed: Box<dyn LineFeed> = match file_feed {
+            Some(feed) => Box::new(feed),
+            None if worker == 0 => {
+                let activator = scope.worker().sync_activator_for(info.address.to_vec());
+                Box::new(ChannelFeed {
+                    lines: read_stdin(activator),
+                    line: 0,
+                    current: Vec::new(),
+                })
+            }
+            None => Box::new(EmptyFeed),
+        };
+        let activator = scope.activator_for(info.address);
+        let mut cap = Some(cap);
+        let mut newest: Option<Time> = None;
+        let mut buffer: Vec<D> = Vec::new();
+        let mut buffer_time: Time = 0;
+        move |output| {
+            let Some(held) = cap.as_mut() else { return };
+            if spec.control.should_stop() {
+                cap = None;
+                return;
+            }
+            let counters = spec.control.counters();
+            let (mut emitted, mut late, mut skipped) = (0u64, 0u64, 0u64);
+            let mut finished = false;
+            let mut waiting = false;
+            while emitted < BATCH {
+                let (number, line) = match feed.next_line() {
+                    Ok(Next::Line(number, line)) => (number, line),
+                    Ok(Next::Wait) => {
+                        waiting = true;
+                        break;
+                    }
+                    Ok(Next::End) => {
+                        finished = true;
+                        break;
+                    }
+                    Err(error) => {
+                        spec.control.fail(
+                            anyhow::Error::new(error).context(format!("cannot read {described}")),
+                        );
+                        finished = true;
+                        break;
+                    }
+                };
+                let (time, record) = match parse(number, line) {
+                    Ok(Some(parsed)) => parsed,
+                    Ok(None) => continue,
+                    Err(_) if spec.skip_bad_input => {
+                        skipped += 1;
+                        continue;
+                    }
+                    Err(error) => {
+                        spec.control
+                            .fail(error.context(format!("{described} line {}", number + 1)));
+                        finished = true;
+                        break;
+                    }
+                };
+                if time < *held.time() {
+                    // Behind the watermark: downstream may have finished with this time.
+                    late += 1;
+                    continue;
+                }
+                if time != buffer_time && !buffer.is_empty() {
+                    output
+                        .session(&held.delayed(&buffer_time))
+                        .give_container(&mut buffer);
+                }
+                buffer_time = time;
+                buffer.push(record);
+                newest = newest.max(Some(time));
+                emitted += 1;
+            }
+            if !buffer.is_empty() {
+                output
+                    .session(&held.delayed(&buffer_time))
+                    .give_container(&mut buffer);
+                buffer.clear();
+            }
+            Counters::add(&counters.records_in, emitted);
+            Counters::add(&counters.late, late);
+            Counters::add(&counters.skipped, skipped);
+            if finished {
+                cap = None;
+                return;
+            }
+            if let Some(newest) = newest {
+                let watermark = newest.saturating_sub(spec.out_of_orderness);
+                if watermark > *held.time() {
+                    held.downgrade(&watermark);
+                }
+            }
+            if !waiting {
+                activator.activate();
+            }
+        }
+    });
+    Ok(stream)
+}
+
+/// Reads standard input on a helper thread, waking the source for every line.
+fn read_stdin(activator: timely::scheduling::SyncActivator) -> Receiver<io::Result<Vec<u8>>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let stdin = io::stdin();
+        let mut reader = stdin.lock();
+        loop {
+            let mut line = Vec::new();
+            let result = match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => Ok(line),
+                Err(error) => Err(error),
+            };
+            let failed = result.is_err();
+            if sender.send(result).is_err() || activator.activate().is_err() || failed {
+                break;
+            }
+        }
+        // Dropping the sender ends the feed; wake the source to see it.
+        drop(sender);
+        let _ = activator.activate();
+    });
+    receiver
+}

@@ -1,0 +1,20 @@
+//! Sources: where records enter a dataflow, each with its event time.
+//!
+//! Every source splits its input over workers by record number (record `n` belongs to worker
+//! `n % workers`), so the same record gets the same time on any number of workers and a
+//! resume position is one number. Each advances its capability — the watermark — to the
+//! least time it may still emit, and yields after a bounded batch so downstream operators
+//! keep pace.
+
+mod generator;
+mod json_lines;
+mod lines;
+mod text;
+
+pub use generator::{random_of, Generate, GeneratorSpec};
+pub use json_lines::{JsonLines, JsonLinesSpec};
+pub use lines::LineInput;
+pub use text::TextLines;
+
+/// Records a source emits per activation before yielding to the rest of the dataflow.
+pub(crate) const BATCH: u64 = 8192;
