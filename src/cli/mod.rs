@@ -24,6 +24,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a registered pipeline to the end of its input.
+    #[command(long_about = run::LONG_ABOUT)]
     Run(run::RunArgs),
 }
 

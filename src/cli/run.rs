@@ -17,13 +17,7 @@ use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
 
 /// Arguments of `weir run`. `-h` names the host file, as in timely, so help is `--help`.
 #[derive(Args, Debug)]
-#[command(
-    disable_help_flag = true,
-    about = "Run a registered pipeline to the end of its input",
-    long_about = "Run a registered pipeline to the end of its input, printing its output as JSON lines.\n\n\
-        Examples:\n  weir run wordcount\n  weir run seed-state --events 10M -w 2 --output counts.jsonl\n  \
-        weir run wordcount --input book.txt\n  weir run seed-map -n 2 -p 0 -h hosts.txt   (and -p 1 on the other host)"
-)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
     /// The pipeline to run (listed below).
     #[arg(value_name = "PIPELINE")]
@@ -64,7 +58,7 @@ pub struct RunArgs {
     #[arg(long)]
     skip_bad_input: bool,
 
-    /// How far input event times may run behind the newest seen, e.g. 500ms [default: 0].
+    /// How far input event times may run behind the newest seen, e.g. 500ms.
     #[arg(long, value_name = "D", value_parser = parse_millis, default_value = "0ms")]
     out_of_orderness: u64,
 
@@ -102,9 +96,20 @@ pub struct RunArgs {
     quiet: bool,
 
     /// Print help.
-    #[arg(long, action = ArgAction::Help)]
+    #[arg(long, action = ArgAction::HelpLong)]
     help: Option<bool>,
 }
+
+/// The long description of `weir run`.
+pub const LONG_ABOUT: &str =
+    "Run a registered pipeline to the end of its input, printing its output as JSON lines.
+
+Examples:
+  weir run wordcount
+  weir run seed-state --events 10M -w 2 --output counts.jsonl
+  weir run wordcount --input book.txt
+  weir run wordcount --rate 100k --duration 10s
+  weir run seed-map -n 2 -p 0 -h hosts.txt     (and -p 1 on the second host)";
 
 /// The pipelines, for the end of `weir run --help`.
 pub fn pipelines_help() -> String {

@@ -3,8 +3,8 @@
 //! A pipeline is a function that builds a dataflow from a [`Job`]; each lives in its own
 //! file and reads like what it computes.
 
-mod seed;
-mod wordcount;
+pub mod seed;
+pub mod wordcount;
 
 use anyhow::bail;
 

@@ -152,11 +152,12 @@ pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
                         .read_exact(&mut theirs)
                         .with_context(|| format!("a connection from {from} sent no greeting"))?;
                     stream.set_read_timeout(None)?;
+                    // Answer before judging, so that a mismatched peer learns why too.
+                    stream.write_all(&mine)?;
                     let index = check_hello(&theirs, processes, spec.threads, &from.to_string())?;
                     if index <= me || index >= processes || sockets[index].is_some() {
                         bail!("a connection from {from} claims to be process {index}, which is not expected here");
                     }
-                    stream.write_all(&mine)?;
                     sockets[index] = Some(stream);
                     missing -= 1;
                 }

@@ -1,0 +1,265 @@
+//! Operators and sources against sequential references, on 1, 2 and 3 workers.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, StreamVec};
+use weir::prelude::*;
+use weir::sources::random_of;
+
+use common::run_dataflow;
+
+/// A record of the test input: a key, a value, and an event time.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    time: Time,
+    key: u64,
+    value: u64,
+}
+
+/// `count` records at times `0, 1, 2, ...` (`per_time` records per time), random keys of
+/// `keys` and random values.
+fn records(count: u64, per_time: u64, keys: u64, seed: u64) -> Arc<Vec<Record>> {
+    Arc::new(
+        (0..count)
+            .map(|i| Record {
+                time: i / per_time,
+                key: random_of(seed, i) % keys,
+                value: random_of(seed + 1, i) % 1000,
+            })
+            .collect(),
+    )
+}
+
+/// Emits the records of this worker (record `i` is worker `i % peers`'s) in chunks of 64,
+/// each chunk in a scrambled order of times, holding the watermark at the least time still
+/// to come. Input thus arrives out of time order, within and across workers.
+fn scrambled<'scope>(
+    scope: Scope<'scope, Time>,
+    input: Arc<Vec<Record>>,
+) -> StreamVec<'scope, Time, (u64, u64)> {
+    let (index, peers) = (scope.index(), scope.peers());
+    source(scope, "Scrambled", move |cap, info| {
+        let activator = scope.activator_for(info.address);
+        let mine: Vec<Record> = input.iter().copied().skip(index).step_by(peers).collect();
+        let mut next = 0;
+        let mut cap = Some(cap);
+        move |output| {
+            let Some(held) = cap.as_mut() else { return };
+            let end = (next + 64).min(mine.len());
+            let mut chunk: Vec<(u64, Record)> = mine[next..end]
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (random_of(99, (next + i) as u64), *r))
+                .collect();
+            chunk.sort_by_key(|(scramble, _)| *scramble);
+            for (_, record) in chunk {
+                output
+                    .session(&held.delayed(&record.time))
+                    .give((record.key, record.value));
+            }
+            next = end;
+            match mine.get(next) {
+                Some(record) => {
+                    held.downgrade(&record.time);
+                    activator.activate();
+                }
+                None => cap = None,
+            }
+        }
+    })
+}
+
+/// Each key's records in time order (times are distinct per key in these tests).
+fn by_key_in_time_order(input: &[Record]) -> BTreeMap<u64, Vec<Record>> {
+    let mut by_key: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
+    for record in input {
+        by_key.entry(record.key).or_default().push(*record);
+    }
+    for records in by_key.values_mut() {
+        records.sort_by_key(|r| r.time);
+    }
+    by_key
+}
+
+fn fold_hash(hash: u64, value: u64) -> u64 {
+    hash.wrapping_mul(1_000_003).wrapping_add(value + 1)
+}
+
+#[test]
+fn update_state_applies_each_key_in_time_order_on_any_number_of_workers() {
+    // One record per time, so every key's records have distinct times and an
+    // order-sensitive fold has exactly one right answer.
+    let input = records(6_000, 1, 25, 1);
+    let mut expected = Vec::new();
+    for (key, records) in by_key_in_time_order(&input) {
+        let (mut count, mut hash) = (0u64, 0u64);
+        for record in records {
+            count += 1;
+            hash = fold_hash(hash, record.value);
+            expected.push((record.time, (key, count, hash)));
+        }
+    }
+    expected.sort();
+    for workers in 1..=3 {
+        let input = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled(scope, input.clone()).update_state(
+                "sequence",
+                |key, state: &mut (u64, u64), value| {
+                    state.0 += 1;
+                    state.1 = fold_hash(state.1, value);
+                    Some((*key, state.0, state.1))
+                },
+            )
+        });
+        assert_eq!(output, expected, "update_state on {workers} workers");
+    }
+}
+
+#[test]
+fn reduce_reports_the_running_value_in_time_order() {
+    let input = records(4_000, 1, 10, 2);
+    let mut expected = Vec::new();
+    for (key, records) in by_key_in_time_order(&input) {
+        let mut running: Option<u64> = None;
+        for record in records {
+            let next = match running {
+                Some(r) => fold_hash(r, record.value),
+                None => record.value,
+            };
+            running = Some(next);
+            expected.push((record.time, (key, next)));
+        }
+    }
+    expected.sort();
+    for workers in 1..=3 {
+        let input = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled(scope, input.clone()).reduce("running", |running, value| {
+                *running = fold_hash(*running, value)
+            })
+        });
+        assert_eq!(output, expected, "reduce on {workers} workers");
+    }
+}
+
+/// The windows of `window` that contain `time`, as `[start, end)` with `start` clamped at 0.
+fn windows_of(window: Window, time: Time) -> Vec<WindowBounds> {
+    match window {
+        Window::Global => vec![WindowBounds {
+            start: 0,
+            end: Time::MAX,
+        }],
+        Window::Tumbling { size } => {
+            let start = time / size * size;
+            vec![WindowBounds {
+                start,
+                end: start + size,
+            }]
+        }
+        Window::Hopping { size, slide } => {
+            // Every window [s, s + size) with s a multiple of slide (negative ones included)
+            // and s <= time < s + size; ends are positive multiples of slide.
+            let mut bounds = Vec::new();
+            let mut end = (time / slide + 1) * slide;
+            while end <= time + size {
+                bounds.push(WindowBounds {
+                    start: end.saturating_sub(size),
+                    end,
+                });
+                end += slide;
+            }
+            bounds
+        }
+    }
+}
+
+fn check_aggregate<A, R>(name: &'static str, window: Window, aggregator: A, reference: R)
+where
+    A: Aggregator<u64, Output = u64> + Send + Sync,
+    R: Fn(&[u64]) -> u64,
+{
+    let input = records(20_000, 7, 40, 3);
+    let mut groups: HashMap<(u64, WindowBounds), Vec<u64>> = HashMap::new();
+    for record in input.iter() {
+        for bounds in windows_of(window, record.time) {
+            groups
+                .entry((record.key, bounds))
+                .or_default()
+                .push(record.value);
+        }
+    }
+    let mut expected: Vec<(Time, (u64, WindowBounds, u64))> = groups
+        .into_iter()
+        .map(|((key, bounds), values)| (bounds.end - 1, (key, bounds, reference(&values))))
+        .collect();
+    expected.sort();
+    for workers in 1..=3 {
+        let input = input.clone();
+        let aggregator = aggregator.clone();
+        let output = run_dataflow(workers, move |scope| {
+            use timely::dataflow::operators::vec::Map;
+            scrambled(scope, input.clone())
+                .aggregate(name, window, aggregator.clone())
+                .map(|result| (result.key, result.window, result.value))
+        });
+        assert_eq!(
+            output.len(),
+            expected.len(),
+            "{name} on {workers} workers: number of results"
+        );
+        assert_eq!(output, expected, "{name} on {workers} workers");
+    }
+}
+
+#[test]
+fn aggregate_counts_per_key_over_tumbling_windows() {
+    check_aggregate("count", Window::tumbling(100), Count, |values| {
+        values.len() as u64
+    });
+}
+
+#[test]
+fn aggregate_sums_per_key_over_hopping_windows() {
+    check_aggregate(
+        "sum",
+        Window::hopping(400, 100),
+        Sum::<u64>::new(),
+        |values| values.iter().sum(),
+    );
+}
+
+#[test]
+fn aggregate_takes_maxima_per_key_over_all_time() {
+    check_aggregate("max", Window::Global, Max::<u64>::new(), |values| {
+        values.iter().copied().max().unwrap_or_default()
+    });
+}
+
+#[test]
+fn generator_splits_records_over_workers_at_their_event_times() {
+    for workers in 1..=3 {
+        let output = run_dataflow(workers, |scope| {
+            let spec = GeneratorSpec::new(10_000, EventClock::new(3_000.0));
+            scope.generate(spec, |n| n)
+        });
+        let clock = EventClock::new(3_000.0);
+        let expected: Vec<(Time, u64)> = (0..10_000).map(|n| (clock.time_of(n), n)).collect();
+        assert_eq!(output, expected, "generator on {workers} workers");
+    }
+}
+
+#[test]
+fn a_paced_generator_delivers_every_record() {
+    let output = run_dataflow(2, |scope| {
+        let mut spec = GeneratorSpec::new(3_000, EventClock::new(30_000.0));
+        spec.rate = Some(30_000.0);
+        scope.generate(spec, |n| n)
+    });
+    let values: Vec<u64> = output.into_iter().map(|(_, n)| n).collect();
+    assert_eq!(values, (0..3_000).collect::<Vec<_>>());
+}

@@ -1,0 +1,168 @@
+//! File sources: every line exactly once over any number of workers, at its event time, and
+//! clear errors for bad input.
+
+mod common;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use weir::control::{Counters, JobControl};
+use weir::prelude::*;
+use weir::sources::JsonLinesSpec;
+
+use common::run_dataflow;
+
+fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).expect("write input");
+    (dir, path)
+}
+
+#[test]
+fn text_lines_are_split_over_workers_and_timed_by_line_number() {
+    let text: String = (0..1_000).map(|i| format!("line {i}\r\n")).collect();
+    let (_dir, path) = temp_file("input.txt", text.as_bytes());
+    let clock = EventClock::new(250.0);
+    let expected: Vec<(Time, String)> = (0..1_000)
+        .map(|i| (clock.time_of(i), format!("line {i}")))
+        .collect();
+    for workers in 1..=3 {
+        let input = LineInput::File(path.clone());
+        let output = run_dataflow(workers, move |scope| {
+            scope
+                .text_lines(input.clone(), clock, JobControl::new())
+                .expect("input exists")
+        });
+        assert_eq!(output, expected, "text lines on {workers} workers");
+    }
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Event {
+    id: u64,
+    at: u64,
+}
+
+fn json_events(count: u64) -> String {
+    (0..count)
+        .map(|i| format!("{{\"id\":{i},\"at\":{}}}\n", i * 2))
+        .collect()
+}
+
+#[test]
+fn json_lines_are_read_at_the_times_they_carry() {
+    let (_dir, path) = temp_file("events.jsonl", json_events(500).as_bytes());
+    for workers in 1..=3 {
+        let spec = JsonLinesSpec::new(LineInput::File(path.clone()));
+        let output = run_dataflow(workers, move |scope| {
+            scope
+                .json_lines(spec.clone(), |e: &Event| e.at)
+                .expect("input exists")
+        });
+        let expected: Vec<(Time, Event)> = (0..500)
+            .map(|i| (i * 2, Event { id: i, at: i * 2 }))
+            .collect();
+        assert_eq!(output, expected, "json lines on {workers} workers");
+    }
+}
+
+#[test]
+fn a_malformed_json_line_is_an_error_naming_its_line() {
+    let mut text = json_events(10);
+    text.insert_str(text.find("{\"id\":3").expect("line 4"), "{\"id\": oops}\n");
+    let (_dir, path) = temp_file("bad.jsonl", text.as_bytes());
+    for workers in 1..=2 {
+        let control = JobControl::new();
+        let mut spec = JsonLinesSpec::new(LineInput::File(path.clone()));
+        spec.control = control.clone();
+        run_dataflow(workers, move |scope| {
+            scope
+                .json_lines(spec.clone(), |e: &Event| e.at)
+                .expect("input exists")
+        });
+        let error = control
+            .take_error()
+            .expect("the malformed line is reported");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("bad.jsonl line 4"),
+            "message names the line: {message}"
+        );
+        assert!(
+            message.contains("column"),
+            "message names the column: {message}"
+        );
+    }
+}
+
+#[test]
+fn skip_bad_input_counts_malformed_lines_and_keeps_the_rest() {
+    let text = format!(
+        "{}not json\n{{\"id\":99}}\n{}",
+        json_events(5),
+        "{\"id\":5,\"at\":10}\n"
+    );
+    let (_dir, path) = temp_file("skip.jsonl", text.as_bytes());
+    let control = JobControl::new();
+    let mut spec = JsonLinesSpec::new(LineInput::File(path));
+    spec.control = control.clone();
+    spec.skip_bad_input = true;
+    let output = run_dataflow(2, move |scope| {
+        scope
+            .json_lines(spec.clone(), |e: &Event| e.at)
+            .expect("input exists")
+    });
+    let ids: Vec<u64> = output.iter().map(|(_, e)| e.id).collect();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(Counters::get(&control.counters().skipped), 2);
+    assert!(control.take_error().is_none());
+}
+
+#[test]
+fn records_behind_the_watermark_are_counted_as_late_unless_within_the_bound() {
+    // Times 0, 100, 50, 200: 50 trails the newest time (100) by 50.
+    let text =
+        "{\"id\":0,\"at\":0}\n{\"id\":1,\"at\":100}\n{\"id\":2,\"at\":50}\n{\"id\":3,\"at\":200}\n";
+    let (_dir, path) = temp_file("late.jsonl", text.as_bytes());
+    for (bound, kept, late) in [(0, 3, 1), (60, 4, 0)] {
+        let control = JobControl::new();
+        let mut spec = JsonLinesSpec::new(LineInput::File(path.clone()));
+        spec.control = control.clone();
+        spec.out_of_orderness = bound;
+        // One worker reads all four lines in order, so lateness is exact.
+        let output = run_dataflow(1, move |scope| {
+            scope
+                .json_lines(spec.clone(), |e: &Event| e.at)
+                .expect("input exists")
+        });
+        assert_eq!(
+            output.len(),
+            kept,
+            "records kept with a bound of {bound} ms"
+        );
+        assert_eq!(Counters::get(&control.counters().late), late);
+    }
+}
+
+#[test]
+fn a_text_line_that_is_not_utf8_is_an_error_naming_it() {
+    let (_dir, path) = temp_file("bad.txt", b"fine\nalso fine\nbroken \xff\xfe\n");
+    let control = JobControl::new();
+    let shared = control.clone();
+    run_dataflow(1, move |scope| {
+        scope
+            .text_lines(
+                LineInput::File(path.clone()),
+                EventClock::new(1000.0),
+                shared.clone(),
+            )
+            .expect("input exists")
+    });
+    let message = format!(
+        "{:#}",
+        control.take_error().expect("the bad line is reported")
+    );
+    assert!(message.contains("bad.txt line 3"), "{message}");
+    assert!(message.contains("UTF-8"), "{message}");
+}
