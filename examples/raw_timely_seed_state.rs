@@ -26,13 +26,20 @@ struct Occurrence {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let events: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let events: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
     let workers: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let output = args.get(3).cloned().unwrap_or_else(|| "/dev/null".to_string());
+    let output = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| "/dev/null".to_string());
     let (seed, keys) = (0u64, 1_000u64);
 
     let file = std::fs::File::create(&output).expect("output file");
-    let writer: Arc<Mutex<BufWriter<std::fs::File>>> = Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, file)));
+    let writer: Arc<Mutex<BufWriter<std::fs::File>>> =
+        Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, file)));
     let start = Instant::now();
     let shared = writer.clone();
     timely::execute(timely::Config::process(workers), move |worker| {
@@ -63,22 +70,30 @@ fn main() {
                     }
                 }
             })
-            .unary(Exchange::new(|v: &u64| weir::state::stable_hash(v)), "Count", |_, _| {
-                // The same fast hasher weir's state uses, so the comparison is of the layer.
-                let mut counts: HashMap<u64, u64, foldhash::fast::RandomState> = HashMap::default();
-                move |input, output| {
-                    input.for_each_stamp(|cap, data| {
-                        let mut session = output.session(&cap);
-                        for container in data {
-                            for value in container.drain(..) {
-                                let count = counts.entry(value).or_insert(0);
-                                *count += 1;
-                                session.give(Occurrence { value, count: *count });
+            .unary(
+                Exchange::new(|v: &u64| weir::state::stable_hash(v)),
+                "Count",
+                |_, _| {
+                    // The same fast hasher weir's state uses, so the comparison is of the layer.
+                    let mut counts: HashMap<u64, u64, foldhash::fast::RandomState> =
+                        HashMap::default();
+                    move |input, output| {
+                        input.for_each_stamp(|cap, data| {
+                            let mut session = output.session(&cap);
+                            for container in data {
+                                for value in container.drain(..) {
+                                    let count = counts.entry(value).or_insert(0);
+                                    *count += 1;
+                                    session.give(Occurrence {
+                                        value,
+                                        count: *count,
+                                    });
+                                }
                             }
-                        }
-                    });
-                }
-            })
+                        });
+                    }
+                },
+            )
             .sink(Pipeline, "Write", move |(input, _)| {
                 let mut lines = Vec::new();
                 input.for_each(|_, container: &mut Vec<Occurrence>| {
@@ -88,7 +103,11 @@ fn main() {
                     }
                 });
                 if !lines.is_empty() {
-                    writer.lock().expect("writer").write_all(&lines).expect("write");
+                    writer
+                        .lock()
+                        .expect("writer")
+                        .write_all(&lines)
+                        .expect("write");
                 }
             });
         });

@@ -12,7 +12,8 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::JobControl;
-use crate::sinks::{OutputTarget, WriteJsonLines};
+use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
+use crate::snapshot::SnapshotHub;
 use crate::sources::{Generate, GeneratorSpec, JsonLines, JsonLinesSpec, LineInput, TextLines};
 use crate::time::{EventClock, Time};
 
@@ -43,7 +44,67 @@ pub struct JobConfig {
     pub key_groups: u32,
 }
 
+/// What makes two runs the same job, so that one may restore the other's snapshots: the
+/// pipeline and every parameter that shapes its results, but not how many workers run it,
+/// how fast input is paced, or where output goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobIdentity {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Records generated.
+    pub events: u64,
+    /// Records per second of event time.
+    pub event_rate: f64,
+    /// Seed of generated input.
+    pub seed: u64,
+    /// Distinct keys of generated input.
+    pub keys: u64,
+    /// The input read instead of generated records.
+    pub input: Option<LineInput>,
+    /// Whether malformed lines are skipped.
+    pub skip_bad_input: bool,
+    /// The out-of-orderness bound.
+    pub out_of_orderness: Time,
+    /// The number of key groups.
+    pub key_groups: u32,
+}
+
+impl JobIdentity {
+    /// A short fingerprint of the identity, for names and messages.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!("{:08x}", crc32fast::hash(json.as_bytes()))
+    }
+
+    /// The identity in a few words.
+    pub fn describe(&self) -> String {
+        let input = match &self.input {
+            Some(input) => format!("--input {}", input.describe()),
+            None => format!(
+                "--events {} --seed {} --keys {}",
+                self.events, self.seed, self.keys
+            ),
+        };
+        format!("{} {input}, G={}", self.pipeline, self.key_groups)
+    }
+}
+
 impl JobConfig {
+    /// What makes this run the same job as another.
+    pub fn identity(&self) -> JobIdentity {
+        JobIdentity {
+            pipeline: self.pipeline.clone(),
+            events: self.events,
+            event_rate: self.event_rate,
+            seed: self.seed,
+            keys: self.keys,
+            input: self.input.clone(),
+            skip_bad_input: self.skip_bad_input,
+            out_of_orderness: self.out_of_orderness,
+            key_groups: self.key_groups,
+        }
+    }
+
     /// A configuration for `pipeline` with weir's defaults.
     pub fn new(pipeline: &str) -> Self {
         JobConfig {
@@ -165,10 +226,22 @@ impl<'scope> Job<'scope> {
         })
     }
 
-    /// Sends `stream` to the run's output as JSON lines and probes it.
+    /// Sends `stream` to the run's output as JSON lines and probes it. In a job that
+    /// snapshots, output is staged and published exactly once as snapshots commit.
     pub fn output<D: Serialize + 'static>(&mut self, stream: StreamVec<'scope, Time, D>) {
-        stream
-            .probe_with(&self.probe)
-            .write_json_lines(self.output.clone(), self.control.clone());
+        let stream = stream.probe_with(&self.probe);
+        if SnapshotHub::of(&self.scope).is_some() {
+            stream.stage_json_lines(self.control.clone());
+        } else {
+            stream.write_json_lines(self.output.clone(), self.control.clone());
+        }
+    }
+
+    /// Completes the dataflow after the pipeline has built it: in a job that snapshots,
+    /// adds the coordination of snapshots among the participants the pipeline registered.
+    pub fn finish(self) {
+        if let Some(hub) = SnapshotHub::of(&self.scope) {
+            crate::snapshot::attach_coordinator(self.scope, hub);
+        }
     }
 }

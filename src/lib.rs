@@ -38,6 +38,7 @@ pub mod operators;
 pub mod pipelines;
 pub mod runtime;
 pub mod sinks;
+pub mod snapshot;
 pub mod sources;
 pub mod state;
 pub mod time;

@@ -9,8 +9,9 @@ use clap::{ArgAction, Args};
 
 use weir::job::JobConfig;
 use weir::pipelines::{self, InputFormat};
-use weir::runtime::{self, read_hostfile, ClusterSpec, Workers};
+use weir::runtime::{self, read_hostfile, ClusterSpec, RunSpec, SnapshotOptions, Workers};
 use weir::sinks::OutputSpec;
+use weir::snapshot::{epoch_label, RestoreFrom};
 use weir::sources::LineInput;
 
 use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
@@ -87,6 +88,23 @@ pub struct RunArgs {
     #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
     hostfile: Option<PathBuf>,
 
+    /// Take frontier-aligned snapshots into DIR (shared storage across hosts); output is
+    /// then published exactly once, to --output FILE, as snapshots commit.
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: Option<PathBuf>,
+
+    /// Snapshot every D of event time, e.g. 500ms, 1s [default: 1s].
+    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "snapshot_dir")]
+    snapshot_every: Option<Duration>,
+
+    /// Complete snapshots to keep, e.g. 3.
+    #[arg(long, value_name = "K", default_value_t = 3, requires = "snapshot_dir")]
+    keep_snapshots: usize,
+
+    /// Resume from the newest usable snapshot (`latest`) or a given epoch, e.g. latest, 3000.
+    #[arg(long, value_name = "latest|EPOCH", value_parser = parse_restore, requires = "snapshot_dir")]
+    restore: Option<RestoreFrom>,
+
     /// Seconds to wait for the other processes to come up.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     connect_timeout: u64,
@@ -110,6 +128,17 @@ Examples:
   weir run wordcount --input book.txt
   weir run wordcount --rate 100k --duration 10s
   weir run seed-map -n 2 -p 0 -h hosts.txt     (and -p 1 on the second host)";
+
+/// Parses `latest` or an epoch.
+fn parse_restore(text: &str) -> Result<RestoreFrom, String> {
+    match text {
+        "latest" => Ok(RestoreFrom::Latest),
+        epoch => epoch
+            .parse()
+            .map(RestoreFrom::Epoch)
+            .map_err(|_| format!("{epoch:?} is neither `latest` nor an epoch (event time in ms)")),
+    }
+}
 
 /// The pipelines, for the end of `weir run --help`.
 pub fn pipelines_help() -> String {
@@ -204,7 +233,32 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => OutputSpec::Stdout,
     };
 
-    let report = runtime::run(pipeline, config, &workers, &output)?;
+    let snapshots = args.snapshot_dir.as_ref().map(|dir| SnapshotOptions {
+        dir: dir.clone(),
+        every: args.snapshot_every.unwrap_or(Duration::from_secs(1)),
+        keep: args.keep_snapshots.max(1),
+        restore: args.restore,
+    });
+    if args
+        .snapshot_every
+        .is_some_and(|every| every.as_millis() == 0)
+    {
+        bail!("--snapshot-every must be at least 1ms");
+    }
+    let total_workers = workers.total();
+    let (process, processes) = (workers.process(), workers.processes());
+    let spec = RunSpec {
+        config,
+        workers,
+        output,
+        snapshots,
+        verbose: !args.quiet,
+    };
+    let report = runtime::run(pipeline, spec)?;
+    if report.already_complete {
+        eprintln!("weir: the job had already finished; its output is complete");
+        return Ok(ExitCode::SUCCESS);
+    }
     if report.skipped > 0 {
         eprintln!(
             "weir: skipped {} malformed input line(s) (--skip-bad-input)",
@@ -219,19 +273,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         let seconds = report.elapsed.as_secs_f64().max(1e-9);
-        let process = if workers.processes() > 1 {
-            format!(
-                " (process {} of {})",
-                workers.process(),
-                workers.processes()
-            )
+        let process = if processes > 1 {
+            format!(" (process {process} of {processes})")
         } else {
             String::new()
         };
+        let restored = match report.restored {
+            Some(epoch) => format!(", resumed at epoch {}", epoch_label(epoch)),
+            None => String::new(),
+        };
+        let commits = if report.commits.is_empty() {
+            String::new()
+        } else {
+            format!(", {} snapshot(s) committed", report.commits.len())
+        };
         eprintln!(
-            "weir: {} on {} worker(s){process}: {} records in, {} out, {:.3} s, {:.0} records/s",
+            "weir: {} on {total_workers} worker(s){process}{restored}: {} records in, {} out, {:.3} s, {:.0} records/s{commits}",
             pipeline.name,
-            workers.total(),
             report.records_in,
             report.records_out,
             seconds,

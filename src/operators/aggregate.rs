@@ -6,6 +6,10 @@
 //! end; the owner of the key merges the partials and, when its frontier passes a window's end,
 //! combines the window's panes into the result. A record is added once however many hopping
 //! windows contain it.
+//!
+//! In a job that snapshots, the first phase also sends its partials on at every epoch
+//! boundary, so it holds nothing across one; the second phase applies partials in timestamp
+//! order and captures its panes at each epoch.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -18,8 +22,9 @@ use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::operators::routing::by_key_group;
-use crate::operators::stash::frontier_time;
+use crate::operators::stash::{frontier_time, is_ready, TimeStash};
 use crate::operators::Aggregator;
+use crate::snapshot::{encode_groups, SnapshotHub, StateEpochs};
 use crate::state::StateMap;
 use crate::time::{Time, Window, WindowBounds};
 
@@ -76,6 +81,9 @@ pub trait Aggregate<'scope, K, V> {
     ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>;
 }
 
+/// Per pane start, the partial aggregate of each key.
+type Panes<K, Acc> = BTreeMap<Time, StateMap<K, Acc>>;
+
 impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
 where
     K: ExchangeData + Hash + Eq + Clone,
@@ -98,35 +106,90 @@ where
             window,
             aggregator.clone(),
         );
-        let pact = by_key_group(&partials.scope());
-        partials.unary_frontier(pact, name, move |_, _| {
-            let mut panes: BTreeMap<Time, StateMap<K, A::Acc>> = BTreeMap::new();
+        let scope = partials.scope();
+        let pact = by_key_group(&scope);
+        let mut epochs = StateEpochs::register(&scope, name);
+        partials.unary_frontier(pact, name, move |initial, _| {
+            let mut panes: Panes<K, A::Acc> = BTreeMap::new();
             let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let mut registered = None;
-                    for container in data {
-                        for (key, (pane, partial)) in container.drain(..) {
-                            if registered != Some(pane) {
-                                // Every window containing the pane now has something to report.
-                                for end in window.window_ends_of_pane(pane) {
-                                    pending
-                                        .entry(end)
-                                        .or_insert_with(|| cap.delayed(&(end - 1), 0));
-                                }
-                                registered = Some(pane);
-                            }
-                            let accs = panes.entry(pane).or_default();
-                            match accs.get_mut(&key) {
-                                Some(acc) => aggregator.merge(acc, &partial),
-                                None => {
-                                    accs.insert(key, partial);
-                                }
+            if let Some(epochs) = &epochs {
+                let restored = epochs.participant().restore_state::<(Time, K, A::Acc)>();
+                match restored {
+                    Ok(entries) => {
+                        let epoch = epochs.participant().hub().restored_epoch().unwrap_or(0);
+                        for (pane, key, acc) in entries {
+                            panes.entry(pane).or_default().insert(key, acc);
+                        }
+                        // Windows that ended by the epoch reported before it; the rest are due.
+                        for &pane in panes.keys() {
+                            for end in window.window_ends_of_pane(pane).filter(|&end| end > epoch) {
+                                pending
+                                    .entry(end)
+                                    .or_insert_with(|| initial.delayed(&(end - 1)));
                             }
                         }
                     }
-                });
+                    Err(error) => epochs.participant().fail(error),
+                }
+            }
+            drop(initial);
+            let mut stash: TimeStash<(K, (Time, A::Acc))> = TimeStash::new();
+            move |(input, frontier), output| {
                 let frontier = frontier_time(frontier);
+                if let Some(epochs) = epochs.as_mut() {
+                    while let Some(epoch) = epochs.due(frontier) {
+                        while let Some((cap, batches)) = stash.pop_before(epoch) {
+                            for mut batch in batches {
+                                merge_partials(
+                                    &aggregator,
+                                    window,
+                                    &mut panes,
+                                    &mut pending,
+                                    &cap,
+                                    &mut batch,
+                                );
+                            }
+                        }
+                        let captured = panes.clone();
+                        epochs.participant().write_state(epoch, move |groups| {
+                            let entries = captured.into_iter().flat_map(|(pane, accs)| {
+                                accs.into_iter().map(move |(key, acc)| (pane, key, acc))
+                            });
+                            encode_groups(entries, groups, |(_, key, _)| groups.group_of(key).0)
+                        });
+                        epochs.captured();
+                    }
+                }
+                while let Some((cap, batches)) = stash.pop_ready(frontier) {
+                    for mut batch in batches {
+                        merge_partials(
+                            &aggregator,
+                            window,
+                            &mut panes,
+                            &mut pending,
+                            &cap,
+                            &mut batch,
+                        );
+                    }
+                }
+                input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else { return };
+                    if is_ready(frontier, time) {
+                        let cap = cap.delayed(&time, 0);
+                        for batch in data {
+                            merge_partials(
+                                &aggregator,
+                                window,
+                                &mut panes,
+                                &mut pending,
+                                &cap,
+                                batch,
+                            );
+                        }
+                    } else {
+                        stash.stash(&cap, time, data);
+                    }
+                });
                 while let Some(entry) = pending.first_entry() {
                     let end = *entry.key();
                     if frontier.is_some_and(|f| f < end) {
@@ -177,13 +240,49 @@ where
                         }
                     }
                 }
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.finish_if_done(frontier);
+                }
             }
         })
     }
 }
 
+/// Merges partials into their panes, noting the windows that now have something to report.
+fn merge_partials<K, V, A>(
+    aggregator: &A,
+    window: Window,
+    panes: &mut Panes<K, A::Acc>,
+    pending: &mut BTreeMap<Time, Capability<Time>>,
+    cap: &Capability<Time>,
+    batch: &mut Vec<(K, (Time, A::Acc))>,
+) where
+    K: Hash + Eq,
+    A: Aggregator<V>,
+{
+    let mut registered = None;
+    for (key, (pane, partial)) in batch.drain(..) {
+        if registered != Some(pane) {
+            for end in window.window_ends_of_pane(pane) {
+                pending
+                    .entry(end)
+                    .or_insert_with(|| cap.delayed(&(end - 1)));
+            }
+            registered = Some(pane);
+        }
+        let accs = panes.entry(pane).or_default();
+        match accs.get_mut(&key) {
+            Some(acc) => aggregator.merge(acc, &partial),
+            None => {
+                accs.insert(key, partial);
+            }
+        }
+    }
+}
+
 /// The first phase: each worker's records folded per key and pane, sent on as
-/// `(key, (pane, partial))` when the worker's frontier passes the pane's end.
+/// `(key, (pane, partial))` when the worker's frontier passes the pane's end or, in a job
+/// that snapshots, an epoch boundary, whichever comes first.
 fn fold_panes<'scope, K, V, A>(
     stream: StreamVec<'scope, Time, (K, V)>,
     name: &str,
@@ -195,18 +294,23 @@ where
     V: 'static,
     A: Aggregator<V>,
 {
+    let hub = SnapshotHub::of(&stream.scope());
     stream.unary_frontier(Pipeline, name, move |_, _| {
-        // Per pane: a capability for the pane's last time, and the partials so far.
-        type Panes<K, Acc> = BTreeMap<Time, (Capability<Time>, StateMap<K, Acc>)>;
-        let mut panes: Panes<K, A::Acc> = BTreeMap::new();
+        // Keyed by the time the partials are sent at: the last time of the pane, or of the
+        // epoch, that they cover. Distinct panes never share it.
+        type Folds<K, Acc> = BTreeMap<Time, (Time, Capability<Time>, StateMap<K, Acc>)>;
+        let mut folds: Folds<K, A::Acc> = BTreeMap::new();
         move |(input, frontier), output| {
             input.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
                 let pane = window.pane_of(time);
-                let (_, accs) = panes.entry(pane).or_insert_with(|| {
-                    let last = pane.saturating_add(window.pane()) - 1;
-                    (cap.delayed(&last, 0), StateMap::default())
-                });
+                let mut end = pane.saturating_add(window.pane());
+                if let Some(hub) = &hub {
+                    end = end.min(hub.next_epoch_after(time));
+                }
+                let (_, _, accs) = folds
+                    .entry(end - 1)
+                    .or_insert_with(|| (pane, cap.delayed(&(end - 1), 0), StateMap::default()));
                 for container in data {
                     for (key, value) in container.drain(..) {
                         match accs.get_mut(&key) {
@@ -221,12 +325,11 @@ where
                 }
             });
             let frontier = frontier_time(frontier);
-            while let Some(entry) = panes.first_entry() {
-                let pane = *entry.key();
-                if frontier.is_some_and(|f| f < pane.saturating_add(window.pane())) {
+            while let Some(entry) = folds.first_entry() {
+                if frontier.is_some_and(|f| f <= *entry.key()) {
                     break;
                 }
-                let (cap, accs) = entry.remove();
+                let (pane, cap, accs) = entry.remove();
                 output
                     .session(&cap)
                     .give_iterator(accs.into_iter().map(|(key, acc)| (key, (pane, acc))));

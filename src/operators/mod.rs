@@ -19,4 +19,5 @@ pub use aggregator::{Aggregator, Count, Max, Sum};
 pub use key_by::KeyBy;
 pub use reduce::Reduce;
 pub use routing::key_groups_of;
+pub(crate) use stash::frontier_time;
 pub use update_state::UpdateState;

@@ -54,6 +54,16 @@ impl<D> TimeStash<D> {
         batches.extend(containers.map(std::mem::take));
     }
 
+    /// Removes the earliest stashed time if it is before `epoch`.
+    pub(crate) fn pop_before(&mut self, epoch: Time) -> Option<(Capability<Time>, Vec<Vec<D>>)> {
+        let (&time, _) = self.pending.first_key_value()?;
+        if time < epoch {
+            self.pending.pop_first().map(|(_, entry)| entry)
+        } else {
+            None
+        }
+    }
+
     /// Removes the earliest stashed time if the frontier has reached it.
     pub(crate) fn pop_ready(
         &mut self,

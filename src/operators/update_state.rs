@@ -2,12 +2,15 @@
 
 use std::hash::Hash;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::operators::routing::by_key_group;
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
+use crate::snapshot::{encode_groups, StateEpochs};
 use crate::state::StateMap;
 use crate::time::Time;
 
@@ -21,7 +24,10 @@ pub trait UpdateState<'scope, K, V> {
     /// exactly one worker. A key's state starts as `S::default()`. Records of one key are
     /// applied in timestamp order and, within one timestamp, in arrival order; so a `logic`
     /// that is order-insensitive within a timestamp (counters, sums, maxima) gives the same
-    /// results on any number of workers. `name` identifies the state within the pipeline.
+    /// results on any number of workers.
+    ///
+    /// `name` is the operator's stable id: in a job that snapshots, the state as of each
+    /// epoch is saved under it and restored from it, onto any number of workers.
     ///
     /// ```
     /// use timely::dataflow::operators::{Capture, ToStream};
@@ -45,29 +51,53 @@ pub trait UpdateState<'scope, K, V> {
     /// ```
     fn update_state<S, O, F>(self, name: &str, logic: F) -> StreamVec<'scope, Time, O>
     where
-        S: Default + 'static,
+        S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         O: 'static,
         F: FnMut(&K, &mut S, V) -> Option<O> + 'static;
 }
 
 impl<'scope, K, V> UpdateState<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
 where
-    K: ExchangeData + Hash + Eq,
+    K: ExchangeData + Hash + Eq + Clone,
     V: ExchangeData,
 {
     fn update_state<S, O, F>(self, name: &str, mut logic: F) -> StreamVec<'scope, Time, O>
     where
-        S: Default + 'static,
+        S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         O: 'static,
         F: FnMut(&K, &mut S, V) -> Option<O> + 'static,
     {
-        let pact = by_key_group(&self.scope());
+        let scope = self.scope();
+        let pact = by_key_group(&scope);
+        let mut epochs = StateEpochs::register(&scope, name);
         self.unary_frontier(pact, name, move |_, _| {
             let mut states: StateMap<K, S> = StateMap::default();
+            if let Some(epochs) = &epochs {
+                match epochs.participant().restore_state::<(K, S)>() {
+                    Ok(entries) => states.extend(entries),
+                    Err(error) => epochs.participant().fail(error),
+                }
+            }
             let mut stash = TimeStash::new();
             let mut outputs = Vec::new();
             move |(input, frontier), output| {
                 let frontier = frontier_time(frontier);
+                if let Some(epochs) = epochs.as_mut() {
+                    while let Some(epoch) = epochs.due(frontier) {
+                        // The state as of the epoch: exactly the input before it, applied.
+                        while let Some((cap, batches)) = stash.pop_before(epoch) {
+                            for mut batch in batches {
+                                apply(&mut states, &mut logic, &mut batch, &mut outputs);
+                            }
+                            output.session(&cap).give_container(&mut outputs);
+                        }
+                        let captured = states.clone();
+                        epochs.participant().write_state(epoch, move |groups| {
+                            encode_groups(captured, groups, |(key, _)| groups.group_of(key).0)
+                        });
+                        epochs.captured();
+                    }
+                }
                 // Earlier arrivals first, so that a time's records keep their arrival order.
                 while let Some((cap, batches)) = stash.pop_ready(frontier) {
                     for mut batch in batches {
@@ -87,6 +117,9 @@ where
                         stash.stash(&cap, time, data);
                     }
                 });
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.finish_if_done(frontier);
+                }
             }
         })
     }

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 /// Says "weir" and the version of this handshake.
-const MAGIC: [u8; 8] = *b"weir\0\0\0\x01";
+const MAGIC: [u8; 8] = *b"weir\0\0\0\x02";
+
+/// The length of a hello.
+const HELLO: usize = 48;
 
 /// The shape of a multi-process job and this process's place in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +30,14 @@ pub struct ClusterSpec {
     pub threads: usize,
     /// How long to keep trying to reach the other processes.
     pub connect_timeout: Duration,
+}
+
+/// What process 0 tells the others before they start: the snapshot epoch the job resumes
+/// from, so that every process restores the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    /// The epoch restored, if any.
+    pub restore: Option<u64>,
 }
 
 /// Reads a host file: one `host:port` per line, blank lines and `#` comments ignored.
@@ -51,28 +62,45 @@ pub fn read_hostfile(path: &Path) -> anyhow::Result<Vec<String>> {
     Ok(hosts)
 }
 
-/// The per-process hello: magic, process count, this process, threads per process.
-fn hello(processes: usize, process: usize, threads: usize) -> [u8; 32] {
-    let mut bytes = [0u8; 32];
+/// The per-process hello: magic, process count, this process, threads per process, and
+/// (meaningful from process 0 only) whether and from which epoch the job restores.
+fn hello(
+    processes: usize,
+    process: usize,
+    threads: usize,
+    announcement: Announcement,
+) -> [u8; HELLO] {
+    let mut bytes = [0u8; HELLO];
     bytes[..8].copy_from_slice(&MAGIC);
     bytes[8..16].copy_from_slice(&(processes as u64).to_be_bytes());
     bytes[16..24].copy_from_slice(&(process as u64).to_be_bytes());
-    bytes[24..].copy_from_slice(&(threads as u64).to_be_bytes());
+    bytes[24..32].copy_from_slice(&(threads as u64).to_be_bytes());
+    bytes[32..40].copy_from_slice(&u64::from(announcement.restore.is_some()).to_be_bytes());
+    bytes[40..48].copy_from_slice(&announcement.restore.unwrap_or(0).to_be_bytes());
     bytes
+}
+
+fn word(bytes: &[u8; HELLO], range: std::ops::Range<usize>) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[range]);
+    u64::from_be_bytes(word)
+}
+
+/// The announcement in a hello.
+fn announcement_of(bytes: &[u8; HELLO]) -> Announcement {
+    Announcement {
+        restore: (word(bytes, 32..40) == 1).then(|| word(bytes, 40..48)),
+    }
 }
 
 /// Checks a peer's hello against ours; returns the peer's process index.
 fn check_hello(
-    peer: &[u8; 32],
+    peer: &[u8; HELLO],
     processes: usize,
     threads: usize,
     from: &str,
 ) -> anyhow::Result<usize> {
-    let field = |range: std::ops::Range<usize>| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&peer[range]);
-        u64::from_be_bytes(word) as usize
-    };
+    let field = |range: std::ops::Range<usize>| word(peer, range) as usize;
     if peer[..8] != MAGIC {
         bail!("{from} is not a weir process of this version");
     }
@@ -88,15 +116,20 @@ fn check_hello(
 }
 
 /// Connects to every other process: accepts from higher-numbered processes, connects to
-/// lower-numbered ones. Returns one stream per process, `None` at this process's own index.
-pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
+/// lower-numbered ones. Returns one stream per process, `None` at this process's own index,
+/// and process 0's announcement (`announcement` itself on process 0).
+pub fn connect(
+    spec: &ClusterSpec,
+    announcement: Announcement,
+) -> anyhow::Result<(Vec<Option<TcpStream>>, Announcement)> {
     let processes = spec.hosts.len();
     let me = spec.process;
     if me >= processes {
         bail!("process index -p {me} is out of range for {processes} processes");
     }
     let deadline = Instant::now() + spec.connect_timeout;
-    let mine = hello(processes, me, spec.threads);
+    let mine = hello(processes, me, spec.threads, announcement);
+    let mut announced = announcement;
     let mut sockets: Vec<Option<TcpStream>> = (0..processes).map(|_| None).collect();
 
     let listener = if me + 1 < processes {
@@ -126,7 +159,7 @@ pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
         };
         stream.set_nodelay(true)?;
         stream.write_all(&mine)?;
-        let mut theirs = [0u8; 32];
+        let mut theirs = [0u8; HELLO];
         stream.set_read_timeout(Some(spec.connect_timeout))?;
         stream
             .read_exact(&mut theirs)
@@ -135,6 +168,9 @@ pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
         let index = check_hello(&theirs, processes, spec.threads, address)?;
         if index != peer {
             bail!("{address} answered as process {index}, but the host file lists it as process {peer}");
+        }
+        if peer == 0 {
+            announced = announcement_of(&theirs);
         }
         sockets[peer] = Some(stream);
     }
@@ -147,7 +183,7 @@ pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
                     stream.set_nonblocking(false)?;
                     stream.set_nodelay(true)?;
                     stream.set_read_timeout(Some(spec.connect_timeout))?;
-                    let mut theirs = [0u8; 32];
+                    let mut theirs = [0u8; HELLO];
                     stream
                         .read_exact(&mut theirs)
                         .with_context(|| format!("a connection from {from} sent no greeting"))?;
@@ -179,5 +215,5 @@ pub fn connect(spec: &ClusterSpec) -> anyhow::Result<Vec<Option<TcpStream>>> {
             }
         }
     }
-    Ok(sockets)
+    Ok((sockets, announced))
 }

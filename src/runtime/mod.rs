@@ -1,12 +1,14 @@
 //! Running a pipeline over worker threads and processes.
 //!
 //! The runtime turns a registered pipeline and a configuration into timely workers: it
-//! builds the communication fabric (threads, or TCP between processes), opens the output,
-//! lets every worker build the pipeline's dataflow, runs it to completion — workers park
-//! when they have nothing to do — and reports what happened.
+//! builds the communication fabric (threads, or TCP between processes), prepares recovery
+//! when the job snapshots, lets every worker build the pipeline's dataflow, runs it to
+//! completion — workers park when they have nothing to do — and reports what happened.
 
 mod cluster;
+mod recovery;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -15,12 +17,14 @@ use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks};
 use timely::{CommunicationConfig, WorkerConfig};
 
-pub use cluster::{read_hostfile, ClusterSpec};
+pub use cluster::{read_hostfile, Announcement, ClusterSpec};
+pub use recovery::SnapshotOptions;
 
 use crate::control::{Counters, JobControl};
 use crate::job::{Job, JobConfig};
 use crate::pipelines::Pipeline;
-use crate::sinks::OutputSpec;
+use crate::sinks::{OutputSpec, OutputTarget};
+use crate::snapshot::{self, SnapshotHub, SnapshotSettings, HUB_KEY};
 use crate::state::KeyGroups;
 use crate::time::Time;
 
@@ -58,8 +62,24 @@ impl Workers {
     }
 }
 
-/// What a finished run did, in this process.
+/// Everything a run needs.
 #[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The pipeline's parameters.
+    pub config: JobConfig,
+    /// Who runs it.
+    pub workers: Workers,
+    /// Where its output goes.
+    pub output: OutputSpec,
+    /// Whether and how it snapshots.
+    pub snapshots: Option<SnapshotOptions>,
+    /// Print recovery notes (snapshots skipped, output repaired) on standard error as they
+    /// happen; they are in the report either way.
+    pub verbose: bool,
+}
+
+/// What a finished run did, in this process.
+#[derive(Clone, Debug, Default)]
 pub struct RunReport {
     /// Wall-clock time from starting the workers to the last of them finishing.
     pub elapsed: Duration,
@@ -71,35 +91,108 @@ pub struct RunReport {
     pub late: u64,
     /// Malformed lines skipped under `--skip-bad-input`.
     pub skipped: u64,
+    /// The epoch the run resumed from, if it restored a snapshot.
+    pub restored: Option<Time>,
+    /// The restored snapshot was the final one: the job had already finished.
+    pub already_complete: bool,
+    /// Epochs this process committed, with when.
+    pub commits: Vec<(Time, Instant)>,
+    /// Notes on recovery: snapshots skipped, output repaired.
+    pub messages: Vec<String>,
 }
 
-/// Runs `pipeline` with `config` on `workers`, writing to `output`, until its input ends.
-pub fn run(
-    pipeline: &'static Pipeline,
-    config: JobConfig,
-    workers: &Workers,
-    output: &OutputSpec,
-) -> anyhow::Result<RunReport> {
+/// Runs `pipeline` as `spec` says, until its input ends.
+pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunReport> {
+    let RunSpec {
+        config,
+        workers,
+        output,
+        snapshots,
+        verbose,
+    } = spec;
     if let Some(input) = &config.input {
         input.check()?;
     }
-    let target = output.open(workers.process(), workers.processes())?;
     let control = JobControl::new();
+    let (process, processes) = (workers.process(), workers.processes());
 
+    // Recovery is decided by process 0 before the others can connect, then announced.
+    let snapshot_output = match &snapshots {
+        Some(_) => Some(recovery::check(&config, &output)?),
+        None => None,
+    };
+    let mut recovery = match (&snapshots, &snapshot_output) {
+        (Some(options), Some(path)) if process == 0 => {
+            Some(recovery::prepare(options, &config, path.clone())?)
+        }
+        _ => None,
+    };
+    let announcement = Announcement {
+        restore: recovery
+            .as_ref()
+            .and_then(|r| r.manifest.as_ref().map(|m| m.epoch)),
+    };
+    let (builders, guard, announced) = allocators(&workers, announcement)?;
+    if let (Some(options), Some(path), None) = (&snapshots, &snapshot_output, &recovery) {
+        recovery = Some(recovery::follow(options, path.clone(), announced.restore)?);
+    }
+
+    let mut report = RunReport::default();
     let mut worker_config = WorkerConfig::default();
     worker_config.set(
         KeyGroups::CONFIG_KEY.to_string(),
         KeyGroups::new(config.key_groups),
     );
-    let (builders, guard) = allocators(workers)?;
+    let mut writer = None;
+    let mut hub = None;
+    let mut complete = false;
+    if let (Some(options), Some(recovery)) = (&snapshots, recovery) {
+        report.messages = recovery.messages;
+        if verbose {
+            for message in &report.messages {
+                eprintln!("weir: {message}");
+            }
+        }
+        report.restored = recovery.manifest.as_ref().map(|m| m.epoch);
+        complete = recovery.manifest.as_ref().is_some_and(|m| m.is_final);
+        report.already_complete = complete;
+        let (sender, receiver) = snapshot::writer_channel();
+        let settings = SnapshotSettings {
+            store: recovery.store,
+            every: options.every_ms(),
+            keep: options.keep,
+            output: recovery.output,
+        };
+        let shared = Arc::new(SnapshotHub::new(
+            settings,
+            recovery.manifest,
+            config.identity(),
+            KeyGroups::new(config.key_groups),
+            workers.total(),
+            processes,
+            control.clone(),
+            sender,
+        ));
+        writer = Some(snapshot::spawn_writer(Arc::clone(&shared), receiver));
+        worker_config.set(HUB_KEY.to_string(), Arc::clone(&shared));
+        hub = Some(shared);
+    }
+    // Output goes straight to the target only without snapshots; with them it is staged.
+    let target = match (&hub, complete) {
+        (None, false) => output.open(process, processes)?,
+        _ => OutputTarget::new(Box::new(std::io::sink()), false),
+    };
 
     let start = Instant::now();
     let shared = (config, control.clone(), target.clone());
     let guards = timely::execute::execute_from(builders, guard, worker_config, move |worker| {
+        if complete {
+            return;
+        }
         let (config, control, target) = shared.clone();
         let built = worker.dataflow::<Time, _, _>(|scope| {
             let mut job = Job::new(scope, config, control.clone(), target);
-            (pipeline.build)(&mut job)
+            (pipeline.build)(&mut job).map(|()| job.finish())
         });
         if let Err(error) = built {
             control.fail(error);
@@ -107,7 +200,18 @@ pub fn run(
     })
     .map_err(|e| anyhow::anyhow!("cannot start workers: {e}"))?;
     let panics: Vec<String> = guards.join().into_iter().filter_map(Result::err).collect();
-    let elapsed = start.elapsed();
+    report.elapsed = start.elapsed();
+    if let Some(hub) = &hub {
+        hub.close();
+    }
+    if let Some(writer) = writer {
+        if writer.join().is_err() {
+            control.fail(anyhow::anyhow!("the snapshot writer thread failed"));
+        }
+    }
+    if let Some(hub) = &hub {
+        report.commits = hub.commits();
+    }
 
     if let Some(error) = control.take_error() {
         return Err(error);
@@ -117,19 +221,23 @@ pub fn run(
     }
     target.flush().context("cannot write output")?;
     let counters = control.counters();
-    Ok(RunReport {
-        elapsed,
-        records_in: Counters::get(&counters.records_in),
-        records_out: Counters::get(&counters.records_out),
-        late: Counters::get(&counters.late),
-        skipped: Counters::get(&counters.skipped),
-    })
+    report.records_in = Counters::get(&counters.records_in);
+    report.records_out = Counters::get(&counters.records_out);
+    report.late = Counters::get(&counters.late);
+    report.skipped = Counters::get(&counters.skipped);
+    Ok(report)
 }
 
-/// The communication fabric for `workers`, and whatever must live as long as it.
+/// The communication fabric for `workers`, whatever must live as long as it, and process
+/// 0's announcement.
 fn allocators(
     workers: &Workers,
-) -> anyhow::Result<(Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>)> {
+    announcement: Announcement,
+) -> anyhow::Result<(
+    Vec<AllocatorBuilder>,
+    Box<dyn std::any::Any + Send>,
+    Announcement,
+)> {
     match &workers.cluster {
         None => {
             let config = if workers.threads == 1 {
@@ -137,12 +245,13 @@ fn allocators(
             } else {
                 CommunicationConfig::Process(workers.threads)
             };
-            config
+            let (builders, guard) = config
                 .try_build()
-                .map_err(|e| anyhow::anyhow!("cannot set up workers: {e}"))
+                .map_err(|e| anyhow::anyhow!("cannot set up workers: {e}"))?;
+            Ok((builders, guard, announcement))
         }
         Some(spec) => {
-            let sockets = cluster::connect(spec)?;
+            let (sockets, announced) = cluster::connect(spec, announcement)?;
             let hooks = Hooks::default();
             let local = ProcessBuilder::new_typed_vector(spec.threads, hooks.refill.clone(), None);
             let (builders, guard) = initialize_networking_from_sockets(
@@ -156,6 +265,7 @@ fn allocators(
             Ok((
                 builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
                 Box::new(guard),
+                announced,
             ))
         }
     }

@@ -5,7 +5,9 @@
 //! is one lock per batch, never per record.
 
 mod json_lines;
+mod staged;
 mod target;
 
 pub use json_lines::WriteJsonLines;
+pub use staged::StageJsonLines;
 pub use target::{OutputSpec, OutputTarget};

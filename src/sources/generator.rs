@@ -7,6 +7,8 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::{Counters, JobControl};
+use crate::snapshot::FutureReports;
+use crate::sources::epochs::SourceEpochs;
 use crate::sources::BATCH;
 use crate::time::{EventClock, Time};
 
@@ -71,17 +73,33 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
         mut make: F,
     ) -> StreamVec<'scope, Time, D> {
         let workers = self.peers() as u64;
-        let mut next = self.index() as u64;
+        let worker = self.index() as u64;
         let scope = *self;
+        // In a job that snapshots, a generator's position at epoch `T` is implied — the first
+        // record at or after `T` — so it reports no data, only that it has passed `T`.
+        let mut epochs = SourceEpochs::register(self, "generate");
+        let resume = epochs.as_ref().and_then(|e| e.restored_epoch());
+        let first = resume.map_or(0, |epoch| spec.clock.first_record_at(epoch));
+        // This worker's first record at or after `first`.
+        let mut next = first + (worker + workers - first % workers) % workers;
         source(*self, "Generate", move |cap, info| {
             let activator = scope.activator_for(info.address);
-            let start = Instant::now();
-            let mut cap = Some(cap);
+            // Paced runs keep their schedule across a restore: record `first` is due now.
+            let start = Instant::now()
+                .checked_sub(Duration::from_secs_f64(
+                    first as f64 / spec.rate.unwrap_or(f64::INFINITY),
+                ))
+                .unwrap_or_else(Instant::now);
+            let mut cap = Some(cap.delayed(&resume.unwrap_or(0)));
             move |output| {
                 let Some(held) = cap.as_mut() else { return };
                 let elapsed = start.elapsed();
                 let expired = spec.duration.is_some_and(|d| elapsed >= d);
-                if next >= spec.count || expired || spec.control.should_stop() {
+                let stopped = spec.control.should_stop();
+                if next >= spec.count || expired || stopped {
+                    if let Some(epochs) = epochs.as_mut() {
+                        epochs.finish(stopped, FutureReports::default());
+                    }
                     cap = None;
                     return;
                 }
@@ -109,10 +127,16 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
                 }
                 Counters::add(&spec.control.counters().records_in, emitted);
                 if next >= spec.count {
+                    if let Some(epochs) = epochs.as_mut() {
+                        epochs.finish(false, FutureReports::default());
+                    }
                     cap = None;
                     return;
                 }
                 held.downgrade(&spec.clock.time_of(next));
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.passed(*held.time(), |_| None);
+                }
                 match spec.rate {
                     Some(rate) if next >= due_end => {
                         let due = Duration::from_secs_f64(next as f64 / rate);

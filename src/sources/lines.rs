@@ -2,8 +2,9 @@
 //! worker, each keeping the lines whose number is its own; standard input is read by worker 0
 //! on a helper thread, so that a blocking read never stalls the dataflow.
 
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
@@ -13,6 +14,8 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::{Counters, JobControl};
+use crate::snapshot::FutureReports;
+use crate::sources::epochs::SourceEpochs;
 use crate::sources::BATCH;
 use crate::time::Time;
 
@@ -46,8 +49,8 @@ impl LineInput {
 
 /// The next line a worker should process.
 pub(crate) enum Next<'a> {
-    /// Line number (from 0) and contents without the line ending.
-    Line(u64, &'a [u8]),
+    /// Line number (from 0), byte offset of its start, and contents without the line ending.
+    Line(u64, u64, &'a [u8]),
     /// Nothing yet; the source will be activated when there is.
     Wait,
     /// The input is exhausted.
@@ -57,6 +60,10 @@ pub(crate) enum Next<'a> {
 /// A worker's view of a line input.
 pub(crate) trait LineFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>>;
+    /// The next line to read and its byte offset.
+    fn position(&self) -> (u64, u64);
+    /// Continues from line `line`, which starts at byte `offset`.
+    fn seek(&mut self, line: u64, offset: u64) -> io::Result<()>;
 }
 
 /// Every worker reads the whole file and keeps lines `n` with `n % workers == worker`.
@@ -64,6 +71,7 @@ pub(crate) trait LineFeed {
 struct FileFeed {
     reader: BufReader<File>,
     line: u64,
+    offset: u64,
     worker: u64,
     workers: u64,
     buffer: Vec<u8>,
@@ -72,18 +80,33 @@ struct FileFeed {
 impl LineFeed for FileFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
         while self.line % self.workers != self.worker {
-            if self.reader.skip_until(b'\n')? == 0 {
+            let skipped = self.reader.skip_until(b'\n')?;
+            if skipped == 0 {
                 return Ok(Next::End);
             }
             self.line += 1;
+            self.offset += skipped as u64;
         }
         self.buffer.clear();
-        if self.reader.read_until(b'\n', &mut self.buffer)? == 0 {
+        let read = self.reader.read_until(b'\n', &mut self.buffer)?;
+        if read == 0 {
             return Ok(Next::End);
         }
-        let number = self.line;
+        let (number, offset) = (self.line, self.offset);
         self.line += 1;
-        Ok(Next::Line(number, trim_line_ending(&self.buffer)))
+        self.offset += read as u64;
+        Ok(Next::Line(number, offset, trim_line_ending(&self.buffer)))
+    }
+
+    fn position(&self) -> (u64, u64) {
+        (self.line, self.offset)
+    }
+
+    fn seek(&mut self, line: u64, offset: u64) -> io::Result<()> {
+        self.reader.seek(SeekFrom::Start(offset))?;
+        self.line = line;
+        self.offset = offset;
+        Ok(())
     }
 }
 
@@ -101,12 +124,20 @@ impl LineFeed for ChannelFeed {
                 self.current = line;
                 let number = self.line;
                 self.line += 1;
-                Ok(Next::Line(number, trim_line_ending(&self.current)))
+                Ok(Next::Line(number, 0, trim_line_ending(&self.current)))
             }
             Ok(Err(error)) => Err(error),
             Err(TryRecvError::Empty) => Ok(Next::Wait),
             Err(TryRecvError::Disconnected) => Ok(Next::End),
         }
+    }
+
+    fn position(&self) -> (u64, u64) {
+        (self.line, 0)
+    }
+
+    fn seek(&mut self, _line: u64, _offset: u64) -> io::Result<()> {
+        Err(io::Error::other("standard input cannot be replayed"))
     }
 }
 
@@ -116,6 +147,14 @@ struct EmptyFeed;
 impl LineFeed for EmptyFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
         Ok(Next::End)
+    }
+
+    fn position(&self) -> (u64, u64) {
+        (0, 0)
+    }
+
+    fn seek(&mut self, _line: u64, _offset: u64) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -157,12 +196,18 @@ where
             Some(FileFeed {
                 reader: BufReader::with_capacity(1 << 16, file),
                 line: 0,
+                offset: 0,
                 worker,
                 workers,
                 buffer: Vec::new(),
             })
         }
         LineInput::Stdin => None,
+    };
+    let mut epochs = SourceEpochs::register(&scope, "input");
+    let resume = match &epochs {
+        Some(epochs) => resume_position(epochs, worker as usize, workers as usize)?,
+        None => None,
     };
     let stream = source(scope, name, move |cap, info| {
         let mut feed: Box<dyn LineFeed> = match file_feed {
@@ -178,23 +223,40 @@ where
             None => Box::new(EmptyFeed),
         };
         let activator = scope.activator_for(info.address);
-        let mut cap = Some(cap);
         let mut newest: Option<Time> = None;
+        // Input before the restored epoch is in the restored state already.
+        let mut skip_before: Time = 0;
+        if let Some((epoch, position)) = resume {
+            if let Err(error) = feed.seek(position.line, position.offset) {
+                spec.control
+                    .fail(anyhow::Error::new(error).context(format!("cannot resume {described}")));
+            }
+            newest = position.newest;
+            skip_before = epoch;
+        }
+        let mut cap = Some(cap.delayed(&skip_before));
+        // Where to resume at each coming epoch: the first line at or after it.
+        let mut starts: BTreeMap<Time, LinePosition> = BTreeMap::new();
+        let mut next_start = epochs.as_ref().map_or(Time::MAX, SourceEpochs::next);
         let mut buffer: Vec<D> = Vec::new();
         let mut buffer_time: Time = 0;
         move |output| {
             let Some(held) = cap.as_mut() else { return };
             if spec.control.should_stop() {
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.finish(true, FutureReports::default());
+                }
                 cap = None;
                 return;
             }
             let counters = spec.control.counters();
             let (mut emitted, mut late, mut skipped) = (0u64, 0u64, 0u64);
             let mut finished = false;
+            let mut aborted = false;
             let mut waiting = false;
             while emitted < BATCH {
-                let (number, line) = match feed.next_line() {
-                    Ok(Next::Line(number, line)) => (number, line),
+                let (number, offset, line) = match feed.next_line() {
+                    Ok(Next::Line(number, offset, line)) => (number, offset, line),
                     Ok(Next::Wait) => {
                         waiting = true;
                         break;
@@ -207,7 +269,7 @@ where
                         spec.control.fail(
                             anyhow::Error::new(error).context(format!("cannot read {described}")),
                         );
-                        finished = true;
+                        (finished, aborted) = (true, true);
                         break;
                     }
                 };
@@ -221,7 +283,7 @@ where
                     Err(error) => {
                         spec.control
                             .fail(error.context(format!("{described} line {}", number + 1)));
-                        finished = true;
+                        (finished, aborted) = (true, true);
                         break;
                     }
                 };
@@ -233,6 +295,21 @@ where
                     late += 1;
                     continue;
                 }
+                while next_start <= time {
+                    starts.insert(
+                        next_start,
+                        LinePosition {
+                            line: number,
+                            offset,
+                            newest,
+                        },
+                    );
+                    next_start = epochs.as_ref().map_or(Time::MAX, |e| e.after(next_start));
+                }
+                newest = newest.max(Some(time));
+                if time < skip_before {
+                    continue;
+                }
                 if time != buffer_time && !buffer.is_empty() {
                     output
                         .session(&held.delayed(&buffer_time))
@@ -240,7 +317,6 @@ where
                 }
                 buffer_time = time;
                 buffer.push(record);
-                newest = newest.max(Some(time));
                 emitted += 1;
             }
             if !buffer.is_empty() {
@@ -253,6 +329,22 @@ where
             Counters::add(&counters.late, late);
             Counters::add(&counters.skipped, skipped);
             if finished {
+                if let Some(epochs) = epochs.as_mut() {
+                    let (line, offset) = feed.position();
+                    let end = LinePosition {
+                        line,
+                        offset,
+                        newest,
+                    };
+                    let future = FutureReports {
+                        known: starts
+                            .iter()
+                            .map(|(&epoch, position)| (epoch, position.to_inline()))
+                            .collect(),
+                        beyond: end.to_inline(),
+                    };
+                    epochs.finish(aborted, future);
+                }
                 cap = None;
                 return;
             }
@@ -262,12 +354,68 @@ where
                     held.downgrade(&watermark);
                 }
             }
+            if let Some(epochs) = epochs.as_mut() {
+                epochs.passed(*held.time(), |epoch| {
+                    starts.remove(&epoch).and_then(|p| p.to_inline())
+                });
+            }
             if !waiting {
                 activator.activate();
             }
         }
     });
     Ok(stream)
+}
+
+/// Where a worker resumes reading at an epoch: the first of its lines whose time is at or
+/// after the epoch, and the newest time it had seen before that line (for lateness).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct LinePosition {
+    line: u64,
+    offset: u64,
+    newest: Option<Time>,
+}
+
+impl LinePosition {
+    fn to_inline(self) -> Option<String> {
+        serde_json::to_string(&self).ok()
+    }
+}
+
+/// Where this worker resumes in a restored job. With the same number of workers, each
+/// resumes where it was; otherwise all start from the earliest position of any: every line
+/// before it is before the epoch, and lines from it on are filtered by time.
+fn resume_position(
+    epochs: &SourceEpochs,
+    worker: usize,
+    workers: usize,
+) -> anyhow::Result<Option<(Time, LinePosition)>> {
+    let participant = epochs.participant();
+    let (Some(epoch), Some(recorded)) = (epochs.restored_epoch(), participant.restore_inline())
+    else {
+        return Ok(None);
+    };
+    let mut positions = Vec::new();
+    for (old_worker, inline) in recorded {
+        let Some(inline) = inline else {
+            anyhow::bail!(
+                "the snapshot has no resume position for worker {old_worker} of the input"
+            );
+        };
+        let position: LinePosition =
+            serde_json::from_str(&inline).context("the snapshot's resume position is damaged")?;
+        positions.push((old_worker, position));
+    }
+    if participant.restored_workers() == Some(workers) {
+        if let Some((_, position)) = positions.iter().find(|(w, _)| *w == worker) {
+            return Ok(Some((epoch, *position)));
+        }
+    }
+    let earliest = positions.iter().map(|(_, p)| *p).min_by_key(|p| p.line);
+    Ok(earliest.map(|mut position| {
+        position.newest = positions.iter().map(|(_, p)| p.newest).min().flatten();
+        (epoch, position)
+    }))
 }
 
 /// Reads standard input on a helper thread, waking the source for every line.

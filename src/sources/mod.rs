@@ -6,6 +6,7 @@
 //! least time it may still emit, and yields after a bounded batch so downstream operators
 //! keep pace.
 
+mod epochs;
 mod generator;
 mod json_lines;
 mod lines;

@@ -1,0 +1,149 @@
+//! Before a job that snapshots starts: choosing the snapshot to resume from, making the
+//! output file agree with it, and clearing what a crash left half-done.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::job::JobConfig;
+use crate::sinks::OutputSpec;
+use crate::snapshot::{epoch_label, EpochStatus, Manifest, RestoreFrom, SnapshotStore};
+use crate::sources::LineInput;
+use crate::time::Time;
+
+/// How a job snapshots, as asked for on the command line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotOptions {
+    /// The snapshot directory (shared storage when processes run on several hosts).
+    pub dir: PathBuf,
+    /// Epochs are the multiples of this much event time.
+    pub every: Duration,
+    /// Complete snapshots to keep.
+    pub keep: usize,
+    /// Resume from a snapshot instead of starting afresh.
+    pub restore: Option<RestoreFrom>,
+}
+
+impl SnapshotOptions {
+    /// Snapshots every `every_ms` milliseconds of event time into `dir`, keeping 3.
+    pub fn new(dir: impl Into<PathBuf>, every_ms: Time) -> Self {
+        SnapshotOptions {
+            dir: dir.into(),
+            every: Duration::from_millis(every_ms),
+            keep: 3,
+            restore: None,
+        }
+    }
+
+    /// The epoch interval in milliseconds (at least 1).
+    pub fn every_ms(&self) -> Time {
+        (self.every.as_millis() as Time).max(1)
+    }
+}
+
+/// What recovery decided.
+pub(crate) struct Recovery {
+    pub(crate) store: SnapshotStore,
+    /// The absolute path committed output is published to.
+    pub(crate) output: PathBuf,
+    /// The snapshot to restore, if any.
+    pub(crate) manifest: Option<Manifest>,
+    /// What was skipped or repaired, for the user.
+    pub(crate) messages: Vec<String>,
+}
+
+/// Checks that a job can snapshot at all.
+pub(crate) fn check(config: &JobConfig, output: &OutputSpec) -> anyhow::Result<PathBuf> {
+    if config.input == Some(LineInput::Stdin) {
+        bail!(
+            "snapshots need input that can be read again; standard input cannot (use --input FILE)"
+        );
+    }
+    let OutputSpec::File(path) = output else {
+        bail!(
+            "--snapshot-dir needs --output FILE: output is published to a file as snapshots commit"
+        );
+    };
+    std::path::absolute(path)
+        .with_context(|| format!("cannot resolve output path {}", path.display()))
+}
+
+/// On process 0: chooses the snapshot to restore (or none), brings the output file in line
+/// with it, and removes epochs after it. Other processes only read what process 0 chose.
+pub(crate) fn prepare(
+    options: &SnapshotOptions,
+    config: &JobConfig,
+    output: PathBuf,
+) -> anyhow::Result<Recovery> {
+    let store = SnapshotStore::new(&options.dir);
+    std::fs::create_dir_all(&options.dir)
+        .with_context(|| format!("cannot create snapshot directory {}", options.dir.display()))?;
+    let mut messages = Vec::new();
+    let manifest = match options.restore {
+        None => {
+            if !store.is_empty()? || !store.published()?.is_empty() {
+                bail!(
+                    "{} already holds snapshots of a job: pass --restore latest to resume it, or use an empty directory",
+                    options.dir.display()
+                );
+            }
+            None
+        }
+        Some(restore) => {
+            let manifest = store.select(restore, &config.identity(), &mut messages)?;
+            match &manifest {
+                Some(m) => messages.push(format!(
+                    "restoring snapshot {} ({} workers, {} bytes)",
+                    epoch_label(m.epoch),
+                    m.workers,
+                    m.total_bytes()
+                )),
+                None => messages.push(format!(
+                    "no snapshot in {} was ever completed: starting from the beginning (nothing was published, so nothing is doubled)",
+                    options.dir.display()
+                )),
+            }
+            manifest
+        }
+    };
+    let epoch = manifest.as_ref().map(|m| m.epoch);
+    store.remove_after(epoch)?;
+    messages.extend(store.reconcile_output(epoch, &output)?);
+    Ok(Recovery {
+        store,
+        output,
+        manifest,
+        messages,
+    })
+}
+
+/// On the other processes: the snapshot process 0 chose.
+pub(crate) fn follow(
+    options: &SnapshotOptions,
+    output: PathBuf,
+    epoch: Option<Time>,
+) -> anyhow::Result<Recovery> {
+    let store = SnapshotStore::new(&options.dir);
+    let manifest = match epoch {
+        None => None,
+        Some(epoch) => {
+            let entry = store.list()?.into_iter().find(|e| e.epoch == epoch);
+            match entry.map(|e| e.status) {
+                Some(EpochStatus::Complete(manifest)) => Some(*manifest),
+                _ => bail!(
+                    "process 0 restores snapshot {} of {}, which this process cannot read (is the snapshot directory shared?)",
+                    epoch_label(epoch),
+                    options.dir.display()
+                ),
+            }
+        }
+    };
+    Ok(Recovery {
+        store,
+        output,
+        manifest,
+        messages: Vec::new(),
+    })
+}

@@ -1,0 +1,88 @@
+//! Exactly-once JSON-lines output: lines are staged per epoch in the job's snapshots and
+//! published to the output file when the snapshot covering them commits.
+//!
+//! A line at time `t` belongs to the first epoch after `t`. When the sink's frontier reaches
+//! an epoch, every line before it has arrived: the staged part is synced and reported, and
+//! once the whole snapshot commits, the coordinator appends it to the output. A restored job
+//! re-creates exactly the lines at or after its epoch, so no line is lost or doubled.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::StreamVec;
+
+use crate::control::{Counters, JobControl};
+use crate::operators::frontier_time;
+use crate::snapshot::{PartKind, Participant, FINAL_EPOCH};
+use crate::time::Time;
+
+/// Bytes of one epoch's lines held before they go to the staged part.
+const STAGE_BYTES: usize = 1 << 20;
+
+/// Extension trait for exactly-once JSON-lines output.
+pub trait StageJsonLines<'scope, D> {
+    /// Stages every record as a line of JSON in the snapshots of the job `self` belongs to,
+    /// to be published when they commit. Without snapshots there is nothing to stage in, and
+    /// the records are dropped with an error reported to `control`; use
+    /// [`WriteJsonLines`](crate::sinks::WriteJsonLines) there (as
+    /// [`Job::output`](crate::job::Job::output) does).
+    fn stage_json_lines(self, control: JobControl);
+}
+
+impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'scope, Time, D> {
+    fn stage_json_lines(self, control: JobControl) {
+        let Some(participant) = Participant::register(&self.scope(), "output", PartKind::Output)
+        else {
+            control.fail(anyhow::anyhow!(
+                "exactly-once output needs a job that snapshots"
+            ));
+            return;
+        };
+        let mut next = participant.first_epoch();
+        let mut staged: BTreeMap<Time, Vec<u8>> = BTreeMap::new();
+        let mut finished = false;
+        self.sink(Pipeline, "StageJsonLines", move |(input, frontier)| {
+            let mut written = 0u64;
+            input.for_each_stamp(|cap, data| {
+                let Some(&time) = cap.least() else { return };
+                let epoch = participant.next_epoch_after(time);
+                let lines = staged.entry(epoch).or_default();
+                for container in data {
+                    for record in container.drain(..) {
+                        if let Err(error) = serde_json::to_writer(&mut *lines, &record) {
+                            control.fail(
+                                anyhow::Error::new(error).context("cannot encode an output record"),
+                            );
+                            return;
+                        }
+                        lines.push(b'\n');
+                        written += 1;
+                    }
+                }
+                if lines.len() >= STAGE_BYTES {
+                    participant.append_output(epoch, std::mem::take(lines));
+                }
+            });
+            Counters::add(&control.counters().records_out, written);
+            let frontier = frontier_time(frontier);
+            while frontier.is_some_and(|f| f >= next) {
+                if let Some(lines) = staged.remove(&next).filter(|l| !l.is_empty()) {
+                    participant.append_output(next, lines);
+                }
+                participant.finish_output(next, false);
+                next = participant.next_epoch_after(next);
+            }
+            if frontier.is_none() && !finished {
+                finished = true;
+                for (_, lines) in std::mem::take(&mut staged) {
+                    if !lines.is_empty() {
+                        participant.append_output(FINAL_EPOCH, lines);
+                    }
+                }
+                participant.finish_output(FINAL_EPOCH, control.should_stop());
+            }
+        });
+    }
+}

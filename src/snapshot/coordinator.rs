@@ -1,0 +1,136 @@
+//! Turning durable parts into committed snapshots, with timely's progress tracking.
+//!
+//! Each worker runs a forwarder: a source that holds a capability at the next epoch `T`
+//! until every participant of its worker has reported its part of `T` durable, then sends
+//! the reports at time `T` and moves on. All reports go to worker 0's coordinator, whose
+//! input frontier passing `T` therefore means that every part of `T`, on every worker and
+//! process, is durable: it asks the writer to commit the manifest. When every participant
+//! has finished, the final reports commit the output that remains.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::Scope;
+
+use crate::operators::frontier_time;
+use crate::snapshot::hub::{Report, SnapshotHub};
+use crate::snapshot::manifest::FINAL_EPOCH;
+use crate::snapshot::writer::WriterJob;
+use crate::time::Time;
+
+/// Adds the forwarder and the coordinator to a job's dataflow, after all its participants
+/// have registered.
+pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
+    let worker = scope.index();
+    let expected = hub.participants(worker).len();
+    let forwarder_hub = Arc::clone(&hub);
+    let reports = source(scope, "SnapshotForwarder", move |cap, info| {
+        let hub = forwarder_hub;
+        hub.set_forwarder(
+            worker,
+            scope.worker().sync_activator_for(info.address.to_vec()),
+        );
+        let mut next = hub.first_epoch();
+        let mut cap = if expected == 0 {
+            None
+        } else {
+            Some(cap.delayed(&next))
+        };
+        let mut pending: BTreeMap<Time, Vec<Option<Report>>> = BTreeMap::new();
+        let mut finals: Vec<Option<Report>> = vec![None; expected];
+        move |output| {
+            let Some(held) = cap.as_mut() else { return };
+            for report in hub.take_reports(worker) {
+                let index = report.participant;
+                if index >= expected {
+                    continue;
+                }
+                if report.epoch == FINAL_EPOCH {
+                    finals[index] = Some(report);
+                } else {
+                    let epoch = report.epoch;
+                    pending.entry(epoch).or_insert_with(|| vec![None; expected])[index] =
+                        Some(report);
+                }
+            }
+            loop {
+                let slot = pending.entry(next).or_insert_with(|| vec![None; expected]);
+                // Participants that finished answer for later epochs as they said they would.
+                for (index, report) in slot.iter_mut().enumerate() {
+                    if report.is_none() {
+                        if let Some(Some(finished)) = finals.get(index) {
+                            *report = synthesize(finished, next);
+                        }
+                    }
+                }
+                if slot.iter().any(Option::is_none) {
+                    break;
+                }
+                let complete: Vec<Report> = pending
+                    .remove(&next)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                output.session(held).give_iterator(complete.into_iter());
+                next = hub.next_epoch_after(next);
+                held.downgrade(&next);
+            }
+            if finals.iter().all(Option::is_some) {
+                let last: Vec<Report> = finals.iter_mut().filter_map(Option::take).collect();
+                output.session(held).give_iterator(last.into_iter());
+                cap = None;
+            }
+        }
+    });
+    // Reports of an epoch arrive from each worker separately; they wait here until complete.
+    let mut arrived: BTreeMap<Time, Vec<Report>> = BTreeMap::new();
+    reports.sink(
+        Exchange::new(|_: &Report| 0),
+        "SnapshotCoordinator",
+        move |(input, frontier)| {
+            input.for_each(|_, container| {
+                for report in container.drain(..) {
+                    arrived.entry(report.epoch).or_default().push(report);
+                }
+            });
+            let frontier = frontier_time(frontier);
+            while let Some(entry) = arrived.first_entry() {
+                let epoch = *entry.key();
+                // An epoch is complete once the frontier has passed it; the final one, once the
+                // frontier is empty.
+                if frontier.is_some_and(|f| f <= epoch) {
+                    break;
+                }
+                let reports = entry.remove();
+                hub.send(WriterJob::Commit { epoch, reports });
+            }
+        },
+    );
+}
+
+/// The report a finished participant gives for a later epoch, if it said.
+fn synthesize(finished: &Report, epoch: Time) -> Option<Report> {
+    let future = finished.future.as_ref()?;
+    if finished.aborted {
+        return None;
+    }
+    let inline = future
+        .known
+        .iter()
+        .find(|(e, _)| *e == epoch)
+        .map(|(_, inline)| inline.clone())
+        .unwrap_or_else(|| future.beyond.clone());
+    let mut part = finished.part.clone();
+    part.inline = inline;
+    Some(Report {
+        epoch,
+        participant: finished.participant,
+        part,
+        aborted: false,
+        future: None,
+    })
+}

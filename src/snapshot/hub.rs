@@ -1,0 +1,445 @@
+//! The hub: what the participants of one process share while a job snapshots.
+//!
+//! Stateful operators, sources and sinks find the hub in their worker's configuration and
+//! register as participants. Capturing is theirs; everything slow — encoding, checksums,
+//! writing, syncing — goes to the process's writer thread, which reports each durable part
+//! back here. A per-worker forwarder (see `coordinator`) collects the reports and passes an
+//! epoch on once every participant of its worker has reported it.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use timely::dataflow::Scope;
+use timely::scheduling::SyncActivator;
+
+use crate::control::JobControl;
+use crate::job::JobIdentity;
+use crate::snapshot::manifest::{Manifest, Part, PartKind};
+use crate::snapshot::part::decode_groups;
+use crate::snapshot::store::SnapshotStore;
+use crate::snapshot::writer::WriterJob;
+use crate::state::KeyGroups;
+use crate::time::Time;
+
+/// The key in a timely worker configuration under which the hub is found.
+pub const HUB_KEY: &str = "weir.snapshots";
+
+/// How a job snapshots.
+#[derive(Clone, Debug)]
+pub struct SnapshotSettings {
+    /// Where snapshots go.
+    pub store: SnapshotStore,
+    /// Epochs are the multiples of this many milliseconds of event time.
+    pub every: Time,
+    /// Complete snapshots to keep.
+    pub keep: usize,
+    /// The file committed output is published to.
+    pub output: PathBuf,
+}
+
+/// What a participant's reports say about epochs after its last one, once it has finished.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FutureReports {
+    /// Inline data for particular later epochs.
+    pub known: Vec<(Time, Option<String>)>,
+    /// Inline data for every other later epoch.
+    pub beyond: Option<String>,
+}
+
+/// A participant's word that its part of an epoch is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The epoch, or [`FINAL_EPOCH`](crate::snapshot::FINAL_EPOCH).
+    pub epoch: Time,
+    /// The participant's index among its worker's participants.
+    pub participant: usize,
+    /// The part, as the manifest will list it.
+    pub part: Part,
+    /// For a final report: the participant stopped early (an error, or a stop request), so
+    /// the job must not be committed as finished.
+    pub aborted: bool,
+    /// For a final report: how to answer for later epochs without the participant.
+    pub future: Option<FutureReports>,
+}
+
+#[derive(Default)]
+struct WorkerSlot {
+    participants: Vec<String>,
+    reports: VecDeque<Report>,
+    forwarder: Option<SyncActivator>,
+}
+
+/// Shared by the workers of one process.
+pub struct SnapshotHub {
+    settings: SnapshotSettings,
+    restore: Option<Manifest>,
+    identity: JobIdentity,
+    key_groups: KeyGroups,
+    workers: usize,
+    processes: usize,
+    control: JobControl,
+    writer: Mutex<Option<Sender<WriterJob>>>,
+    slots: Mutex<HashMap<usize, WorkerSlot>>,
+    commits: Mutex<Vec<(Time, Instant)>>,
+}
+
+impl SnapshotHub {
+    /// A hub for a job; `restore` is the snapshot it resumes from, if any.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        settings: SnapshotSettings,
+        restore: Option<Manifest>,
+        identity: JobIdentity,
+        key_groups: KeyGroups,
+        workers: usize,
+        processes: usize,
+        control: JobControl,
+        writer: Sender<WriterJob>,
+    ) -> Self {
+        SnapshotHub {
+            settings,
+            restore,
+            identity,
+            key_groups,
+            workers,
+            processes,
+            control,
+            writer: Mutex::new(Some(writer)),
+            slots: Mutex::new(HashMap::new()),
+            commits: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The hub of the job `scope` belongs to, if it snapshots.
+    pub fn of(scope: &Scope<'_, Time>) -> Option<Arc<SnapshotHub>> {
+        scope
+            .worker()
+            .config()
+            .get::<Arc<SnapshotHub>>(HUB_KEY)
+            .cloned()
+    }
+
+    /// Registers a participant of `worker`; a repeated id gets a `#n` suffix, the same on
+    /// every worker because every worker builds the same dataflow.
+    pub fn register(self: &Arc<Self>, worker: usize, id: &str, kind: PartKind) -> Participant {
+        let mut slots = self.slots();
+        let slot = slots.entry(worker).or_default();
+        let mut unique = id.to_string();
+        let mut n = 1;
+        while slot.participants.contains(&unique) {
+            n += 1;
+            unique = format!("{id}#{n}");
+        }
+        slot.participants.push(unique.clone());
+        Participant {
+            hub: Arc::clone(self),
+            worker,
+            index: slot.participants.len() - 1,
+            id: unique,
+            kind,
+        }
+    }
+
+    fn slots(&self) -> MutexGuard<'_, HashMap<usize, WorkerSlot>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The participants of `worker`, in registration order.
+    pub fn participants(&self, worker: usize) -> Vec<String> {
+        self.slots()
+            .get(&worker)
+            .map(|s| s.participants.clone())
+            .unwrap_or_default()
+    }
+
+    /// Where the forwarder of `worker` is woken when reports arrive.
+    pub(crate) fn set_forwarder(&self, worker: usize, activator: SyncActivator) {
+        self.slots().entry(worker).or_default().forwarder = Some(activator);
+    }
+
+    /// Takes the reports that have arrived for `worker`.
+    pub(crate) fn take_reports(&self, worker: usize) -> Vec<Report> {
+        self.slots()
+            .get_mut(&worker)
+            .map(|slot| slot.reports.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Delivers a report to its worker's forwarder (called by the writer thread).
+    pub(crate) fn deliver(&self, worker: usize, report: Report) {
+        let activator = {
+            let mut slots = self.slots();
+            let slot = slots.entry(worker).or_default();
+            slot.reports.push_back(report);
+            slot.forwarder.clone()
+        };
+        if let Some(activator) = activator {
+            // The forwarder is gone only once the dataflow has ended; nothing is lost then.
+            let _ = activator.activate();
+        }
+    }
+
+    /// Queues work for the writer thread.
+    pub(crate) fn send(&self, job: WriterJob) {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let sent = writer
+            .as_ref()
+            .map(|w| w.send(job).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            self.control
+                .fail(anyhow::anyhow!("the snapshot writer has stopped"));
+        }
+    }
+
+    /// Closes the writer's queue, so that it finishes what it has and ends.
+    pub(crate) fn close(&self) {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// The job's settings.
+    pub fn settings(&self) -> &SnapshotSettings {
+        &self.settings
+    }
+
+    /// The snapshot being restored, if any.
+    pub fn restoring(&self) -> Option<&Manifest> {
+        self.restore.as_ref()
+    }
+
+    /// The epoch being restored, if any.
+    pub fn restored_epoch(&self) -> Option<Time> {
+        self.restore.as_ref().map(|m| m.epoch)
+    }
+
+    /// The first epoch after `time`.
+    pub fn next_epoch_after(&self, time: Time) -> Time {
+        let every = self.settings.every.max(1);
+        (time / every).saturating_add(1).saturating_mul(every)
+    }
+
+    /// The first epoch this run snapshots.
+    pub fn first_epoch(&self) -> Time {
+        self.next_epoch_after(self.restored_epoch().unwrap_or(0))
+    }
+
+    /// The job's identity.
+    pub fn identity(&self) -> &JobIdentity {
+        &self.identity
+    }
+
+    /// The job's key groups.
+    pub fn key_groups(&self) -> KeyGroups {
+        self.key_groups
+    }
+
+    /// Workers over all processes.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Processes of the job.
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    /// The job's control.
+    pub fn control(&self) -> &JobControl {
+        &self.control
+    }
+
+    /// Notes that `epoch` was committed now (on the coordinating process).
+    pub(crate) fn record_commit(&self, epoch: Time) {
+        self.commits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((epoch, Instant::now()));
+    }
+
+    /// The epochs committed so far by this process, with when.
+    pub fn commits(&self) -> Vec<(Time, Instant)> {
+        self.commits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// One operator's (or source's, or sink's) place in a job's snapshots, on one worker.
+#[derive(Clone)]
+pub struct Participant {
+    hub: Arc<SnapshotHub>,
+    worker: usize,
+    index: usize,
+    id: String,
+    kind: PartKind,
+}
+
+impl Participant {
+    /// Registers a participant for the job `scope` belongs to; `None` when it does not
+    /// snapshot.
+    pub fn register(scope: &Scope<'_, Time>, id: &str, kind: PartKind) -> Option<Participant> {
+        SnapshotHub::of(scope).map(|hub| hub.register(scope.index(), id, kind))
+    }
+
+    /// The participant's id within the pipeline.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The hub.
+    pub fn hub(&self) -> &SnapshotHub {
+        &self.hub
+    }
+
+    /// The first epoch to capture.
+    pub fn first_epoch(&self) -> Time {
+        self.hub.first_epoch()
+    }
+
+    /// The epoch after `epoch`.
+    pub fn next_epoch_after(&self, epoch: Time) -> Time {
+        self.hub.next_epoch_after(epoch)
+    }
+
+    fn part(&self) -> Part {
+        Part {
+            operator: self.id.clone(),
+            kind: self.kind,
+            worker: self.worker,
+            file: None,
+            inline: None,
+        }
+    }
+
+    fn report(&self, epoch: Time, part: Part) -> Report {
+        Report {
+            epoch,
+            participant: self.index,
+            part,
+            aborted: false,
+            future: None,
+        }
+    }
+
+    /// A file name for this participant's part, unique within an epoch.
+    pub(crate) fn file_name(&self, extension: &str) -> String {
+        let readable: String = self
+            .id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(40)
+            .collect();
+        format!("p{:02}-{readable}-w{}.{extension}", self.index, self.worker)
+    }
+
+    /// Hands captured state to the writer, which encodes it with `encode` off the worker
+    /// thread, writes and syncs it, and reports it.
+    pub fn write_state(
+        &self,
+        epoch: Time,
+        encode: impl FnOnce(&KeyGroups) -> anyhow::Result<Vec<u8>> + Send + 'static,
+    ) {
+        self.hub.send(WriterJob::WriteState {
+            report: self.report(epoch, self.part()),
+            worker: self.worker,
+            file: self.file_name("part"),
+            encode: Box::new(encode),
+        });
+    }
+
+    /// Reports a part with only inline data (or none).
+    pub fn report_inline(&self, epoch: Time, inline: Option<String>) {
+        let mut part = self.part();
+        part.inline = inline;
+        self.hub.send(WriterJob::Report {
+            report: self.report(epoch, part),
+            worker: self.worker,
+        });
+    }
+
+    /// Reports that this participant has finished: it takes part in no later epoch except
+    /// as `future` says. `aborted` marks a participant that stopped early.
+    pub fn report_final(&self, aborted: bool, future: Option<FutureReports>) {
+        let mut report = self.report(crate::snapshot::FINAL_EPOCH, self.part());
+        report.aborted = aborted;
+        report.future = future;
+        self.hub.send(WriterJob::Report {
+            report,
+            worker: self.worker,
+        });
+    }
+
+    /// Appends output lines to this participant's staged part of `epoch`.
+    pub fn append_output(&self, epoch: Time, bytes: Vec<u8>) {
+        self.hub.send(WriterJob::AppendOutput {
+            epoch,
+            file: self.file_name("jsonl"),
+            bytes,
+        });
+    }
+
+    /// Completes this participant's staged output of `epoch` (syncing it) and reports it.
+    pub fn finish_output(&self, epoch: Time, aborted: bool) {
+        let mut report = self.report(epoch, self.part());
+        report.aborted = aborted;
+        self.hub.send(WriterJob::FinishOutput {
+            report,
+            worker: self.worker,
+            file: self.file_name("jsonl"),
+        });
+    }
+
+    /// The entries of this worker's key groups in the restored snapshot's parts for this
+    /// participant; empty when not restoring.
+    pub fn restore_state<E: DeserializeOwned>(&self) -> anyhow::Result<Vec<E>> {
+        let Some(manifest) = self.hub.restoring() else {
+            return Ok(Vec::new());
+        };
+        let groups = self.hub.key_groups;
+        let mine = groups.range_of(self.worker, self.hub.workers);
+        let mut entries = Vec::new();
+        for part in manifest.parts_of(&self.id) {
+            let Some(file) = &part.file else { continue };
+            let theirs = groups.range_of(part.worker, manifest.workers);
+            if theirs.start >= mine.end || mine.start >= theirs.end {
+                continue;
+            }
+            let bytes = self.hub.settings.store.read_part(manifest.epoch, file)?;
+            let mut decoded = decode_groups::<E>(&bytes, mine.clone())
+                .with_context(|| format!("cannot restore {} from {}", self.id, file.name))?;
+            entries.append(&mut decoded);
+        }
+        Ok(entries)
+    }
+
+    /// The inline data every worker recorded for this participant in the restored snapshot,
+    /// by worker; `None` when not restoring.
+    pub fn restore_inline(&self) -> Option<Vec<(usize, Option<String>)>> {
+        let manifest = self.hub.restoring()?;
+        Some(
+            manifest
+                .parts_of(&self.id)
+                .map(|part| (part.worker, part.inline.clone()))
+                .collect(),
+        )
+    }
+
+    /// The number of workers when the restored snapshot was taken.
+    pub fn restored_workers(&self) -> Option<usize> {
+        self.hub.restoring().map(|m| m.workers)
+    }
+
+    /// Reports a failure to restore or capture; the job stops with it.
+    pub fn fail(&self, error: anyhow::Error) {
+        self.hub
+            .control
+            .fail(error.context(format!("snapshot participant {}", self.id)));
+    }
+}

@@ -1,0 +1,149 @@
+//! The manifest: the record, written last, that makes a snapshot complete.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::job::JobIdentity;
+use crate::time::Time;
+
+/// The version of the snapshot format; a manifest of another version is not restored.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The epoch of the snapshot that commits what remains when the input ends.
+pub const FINAL_EPOCH: Time = Time::MAX;
+
+/// What a part holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartKind {
+    /// Keyed state of a stateful operator, by key group.
+    State,
+    /// A source's resume position.
+    Source,
+    /// Output staged by a sink, published when the snapshot commits.
+    Output,
+}
+
+/// A file of a snapshot, with its size and checksum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartFile {
+    /// File name within the epoch's directory.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the contents.
+    pub crc32: u32,
+}
+
+/// One participant's contribution to a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The participant's stable id within the pipeline.
+    pub operator: String,
+    /// What the part holds.
+    pub kind: PartKind,
+    /// The worker that wrote it.
+    pub worker: usize,
+    /// The file holding it, if it needed one.
+    pub file: Option<PartFile>,
+    /// Small data kept in the manifest itself (source positions), as JSON text.
+    pub inline: Option<String>,
+}
+
+/// The manifest of one complete snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format: u32,
+    /// The epoch `T`: the state after exactly the input before `T`.
+    pub epoch: Time,
+    /// Whether this is the last snapshot of a finished job (its epoch is [`FINAL_EPOCH`]).
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Fingerprint of the job's identity.
+    pub fingerprint: String,
+    /// What the job is: pipeline and the parameters that shape its results.
+    pub identity: JobIdentity,
+    /// The number of key groups, `G`.
+    pub key_groups: u32,
+    /// Workers over all processes when the snapshot was taken.
+    pub workers: usize,
+    /// Processes when the snapshot was taken.
+    pub processes: usize,
+    /// The ids of every participant.
+    pub operators: Vec<String>,
+    /// Every part.
+    pub parts: Vec<Part>,
+    /// The output file that committed output is published to.
+    pub output: Option<String>,
+    /// Wall-clock time of the commit, in milliseconds since the Unix epoch.
+    pub committed_unix_ms: u64,
+}
+
+impl Manifest {
+    /// The manifest's text: JSON, then a line with the CRC-32 of the JSON.
+    pub fn to_text(&self) -> anyhow::Result<String> {
+        let json = serde_json::to_string_pretty(self)?;
+        let crc = crc32fast::hash(json.as_bytes());
+        Ok(format!("{json}\ncrc32 {crc:08x}\n"))
+    }
+
+    /// Parses and checks a manifest's text.
+    pub fn from_text(text: &str) -> anyhow::Result<Manifest> {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        let Some((json, crc_line)) = body.rsplit_once('\n') else {
+            bail!("the manifest has no checksum line");
+        };
+        let Some(expected) = crc_line.strip_prefix("crc32 ") else {
+            bail!("the manifest's last line is not a checksum");
+        };
+        let expected = u32::from_str_radix(expected.trim(), 16)
+            .context("the manifest's checksum is not hexadecimal")?;
+        let actual = crc32fast::hash(json.as_bytes());
+        if actual != expected {
+            bail!("the manifest's checksum does not match its contents (damaged)");
+        }
+        let manifest: Manifest = serde_json::from_str(json).context("the manifest is not valid")?;
+        if manifest.format != FORMAT_VERSION {
+            bail!(
+                "the manifest has format version {}, this weir reads version {FORMAT_VERSION}",
+                manifest.format
+            );
+        }
+        Ok(manifest)
+    }
+
+    /// Reads and checks the manifest at `path`.
+    pub fn read(path: &Path) -> anyhow::Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Manifest::from_text(&text)
+    }
+
+    /// The parts of one participant.
+    pub fn parts_of<'a>(&'a self, operator: &'a str) -> impl Iterator<Item = &'a Part> + 'a {
+        self.parts
+            .iter()
+            .filter(move |part| part.operator == operator)
+    }
+
+    /// Total bytes of the snapshot's files.
+    pub fn total_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .filter_map(|p| p.file.as_ref())
+            .map(|f| f.bytes)
+            .sum()
+    }
+}
+
+/// How an epoch is written in names and messages.
+pub fn epoch_label(epoch: Time) -> String {
+    if epoch == FINAL_EPOCH {
+        "final".to_string()
+    } else {
+        epoch.to_string()
+    }
+}

@@ -1,0 +1,28 @@
+//! Frontier-aligned snapshots: the state as of an epoch `T`, taken without barriers.
+//!
+//! A snapshot at epoch `T` holds, for every stateful operator and key group, the state after
+//! applying exactly the input with time `< T`; for every source, where to resume at `T`; for
+//! every sink, the output with time `< T` not yet in an earlier snapshot (DESIGN.md
+//! principle 4). Each participant captures its part when its input frontier reaches `T`,
+//! before applying anything at `T` or later; the process's writer thread encodes, writes and
+//! syncs it; the coordinator commits the manifest once timely's progress tracking says every
+//! part is durable, then publishes the committed output. Restoring reads the newest complete
+//! snapshot, onto any number of workers: each reads the key groups it now owns.
+
+mod coordinator;
+mod epochs;
+mod fault;
+mod hub;
+mod manifest;
+mod part;
+mod store;
+mod writer;
+
+pub(crate) use coordinator::attach as attach_coordinator;
+pub use epochs::StateEpochs;
+pub use fault::fault_point;
+pub use hub::{FutureReports, Participant, Report, SnapshotHub, SnapshotSettings, HUB_KEY};
+pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
+pub use part::{decode_groups, encode_groups, group_sizes};
+pub use store::{EpochEntry, EpochStatus, Published, RestoreFrom, SnapshotStore};
+pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};
