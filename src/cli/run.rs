@@ -295,6 +295,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             seconds,
             report.records_in as f64 / seconds,
         );
+        if let Some((entries, slowest)) = report.restore_summary() {
+            eprintln!(
+                "weir: restored {entries} state entries, {:.1} ms on the slowest worker",
+                slowest.as_secs_f64() * 1e3
+            );
+        }
+        if let Some(timings) = report.snapshot_timings() {
+            eprintln!("weir: snapshots: {timings}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

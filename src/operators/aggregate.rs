@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Pipeline;
@@ -150,14 +151,21 @@ where
                                 );
                             }
                         }
+                        let through = epochs.through(frontier, stash.earliest());
+                        let start = Instant::now();
                         let captured = panes.clone();
-                        epochs.participant().write_state(epoch, move |groups| {
-                            let entries = captured.into_iter().flat_map(|(pane, accs)| {
-                                accs.into_iter().map(move |(key, acc)| (pane, key, acc))
-                            });
-                            encode_groups(entries, groups, |(_, key, _)| groups.group_of(key).0)
-                        });
-                        epochs.captured();
+                        epochs.participant().write_state(
+                            epoch,
+                            through,
+                            start.elapsed(),
+                            move |groups| {
+                                let entries = captured.into_iter().flat_map(|(pane, accs)| {
+                                    accs.into_iter().map(move |(key, acc)| (pane, key, acc))
+                                });
+                                encode_groups(entries, groups, |(_, key, _)| groups.group_of(key).0)
+                            },
+                        );
+                        epochs.captured(through);
                     }
                 }
                 while let Some((cap, batches)) = stash.pop_ready(frontier) {

@@ -54,6 +54,11 @@ impl<D> TimeStash<D> {
         batches.extend(containers.map(std::mem::take));
     }
 
+    /// The earliest stashed time.
+    pub(crate) fn earliest(&self) -> Option<Time> {
+        self.pending.first_key_value().map(|(&time, _)| time)
+    }
+
     /// Removes the earliest stashed time if it is before `epoch`.
     pub(crate) fn pop_before(&mut self, epoch: Time) -> Option<(Capability<Time>, Vec<Vec<D>>)> {
         let (&time, _) = self.pending.first_key_value()?;

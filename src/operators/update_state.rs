@@ -1,6 +1,7 @@
 //! `update_state`: the general keyed state transition `S(t+1) = g(S(t), x(t))`.
 
 use std::hash::Hash;
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -91,11 +92,18 @@ where
                             }
                             output.session(&cap).give_container(&mut outputs);
                         }
+                        let through = epochs.through(frontier, stash.earliest());
+                        let start = Instant::now();
                         let captured = states.clone();
-                        epochs.participant().write_state(epoch, move |groups| {
-                            encode_groups(captured, groups, |(key, _)| groups.group_of(key).0)
-                        });
-                        epochs.captured();
+                        epochs.participant().write_state(
+                            epoch,
+                            through,
+                            start.elapsed(),
+                            move |groups| {
+                                encode_groups(captured, groups, |(key, _)| groups.group_of(key).0)
+                            },
+                        );
+                        epochs.captured(through);
                     }
                 }
                 // Earlier arrivals first, so that a time's records keep their arrival order.

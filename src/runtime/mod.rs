@@ -7,9 +7,10 @@
 
 mod cluster;
 mod recovery;
+mod report;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
@@ -19,6 +20,7 @@ use timely::{CommunicationConfig, WorkerConfig};
 
 pub use cluster::{read_hostfile, Announcement, ClusterSpec};
 pub use recovery::SnapshotOptions;
+pub use report::{RunReport, SnapshotTimings};
 
 use crate::control::{Counters, JobControl};
 use crate::job::{Job, JobConfig};
@@ -76,29 +78,6 @@ pub struct RunSpec {
     /// Print recovery notes (snapshots skipped, output repaired) on standard error as they
     /// happen; they are in the report either way.
     pub verbose: bool,
-}
-
-/// What a finished run did, in this process.
-#[derive(Clone, Debug, Default)]
-pub struct RunReport {
-    /// Wall-clock time from starting the workers to the last of them finishing.
-    pub elapsed: Duration,
-    /// Records emitted by this process's sources.
-    pub records_in: u64,
-    /// Records written by this process's sinks.
-    pub records_out: u64,
-    /// Records dropped for arriving behind the watermark.
-    pub late: u64,
-    /// Malformed lines skipped under `--skip-bad-input`.
-    pub skipped: u64,
-    /// The epoch the run resumed from, if it restored a snapshot.
-    pub restored: Option<Time>,
-    /// The restored snapshot was the final one: the job had already finished.
-    pub already_complete: bool,
-    /// Epochs this process committed, with when.
-    pub commits: Vec<(Time, Instant)>,
-    /// Notes on recovery: snapshots skipped, output repaired.
-    pub messages: Vec<String>,
 }
 
 /// Runs `pipeline` as `spec` says, until its input ends.
@@ -211,6 +190,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     }
     if let Some(hub) = &hub {
         report.commits = hub.commits();
+        report.part_timings = hub.timings();
+        report.restore_timings = hub.restores();
     }
 
     if let Some(error) = control.take_error() {

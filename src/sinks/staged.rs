@@ -67,12 +67,28 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
             });
             Counters::add(&control.counters().records_out, written);
             let frontier = frontier_time(frontier);
-            while frontier.is_some_and(|f| f >= next) {
-                if let Some(lines) = staged.remove(&next).filter(|l| !l.is_empty()) {
-                    participant.append_output(next, lines);
-                }
-                participant.finish_output(next, false);
-                next = participant.next_epoch_after(next);
+            while let Some(frontier) = frontier.filter(|&f| f >= next) {
+                // An epoch with output stands for itself alone (its lines are published once);
+                // a run of epochs without output, up to the next with some, is one report.
+                let through = match staged.remove(&next) {
+                    Some(lines) => {
+                        if !lines.is_empty() {
+                            participant.append_output(next, lines);
+                        }
+                        next
+                    }
+                    None => {
+                        let quiet_until = staged
+                            .keys()
+                            .next()
+                            .map_or(frontier, |&staged| frontier.min(staged - 1));
+                        participant
+                            .epoch_at_or_before(quiet_until)
+                            .clamp(next, FINAL_EPOCH - 1)
+                    }
+                };
+                participant.finish_output(next, through, false);
+                next = participant.next_epoch_after(through);
             }
             if frontier.is_none() && !finished {
                 finished = true;
@@ -81,7 +97,7 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                         participant.append_output(FINAL_EPOCH, lines);
                     }
                 }
-                participant.finish_output(FINAL_EPOCH, control.should_stop());
+                participant.finish_output(FINAL_EPOCH, FINAL_EPOCH, control.should_stop());
             }
         });
     }

@@ -39,7 +39,10 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
         } else {
             Some(cap.delayed(&next))
         };
+        // Reports by the first epoch they stand for.
         let mut pending: BTreeMap<Time, Vec<Option<Report>>> = BTreeMap::new();
+        // Each participant's last report, while it stands for epochs after the last sent.
+        let mut standing: Vec<Option<Report>> = vec![None; expected];
         let mut finals: Vec<Option<Report>> = vec![None; expected];
         move |output| {
             let Some(held) = cap.as_mut() else { return };
@@ -56,27 +59,40 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                         Some(report);
                 }
             }
-            loop {
-                let slot = pending.entry(next).or_insert_with(|| vec![None; expected]);
-                // Participants that finished answer for later epochs as they said they would.
+            while next != FINAL_EPOCH {
+                let mut slot = pending
+                    .remove(&next)
+                    .unwrap_or_else(|| vec![None; expected]);
                 for (index, report) in slot.iter_mut().enumerate() {
                     if report.is_none() {
-                        if let Some(Some(finished)) = finals.get(index) {
-                            *report = synthesize(finished, next);
-                        }
+                        *report = standing[index]
+                            .as_ref()
+                            .filter(|standing| standing.through >= next)
+                            .map(|standing| relabel(standing, next))
+                            // Participants that finished answer as they said they would.
+                            .or_else(|| finals[index].as_ref().and_then(|f| synthesize(f, next)));
                     }
                 }
                 if slot.iter().any(Option::is_none) {
+                    pending.insert(next, slot);
                     break;
                 }
-                let complete: Vec<Report> = pending
-                    .remove(&next)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let complete: Vec<Report> = slot.into_iter().flatten().collect();
+                // The epochs up to the earliest `through` would repeat this snapshot exactly:
+                // skip them.
+                let through = complete
+                    .iter()
+                    .map(|r| r.through)
+                    .min()
+                    .unwrap_or(next)
+                    .max(next);
+                for report in &complete {
+                    standing[report.participant] =
+                        (report.through > through).then(|| report.clone());
+                }
                 output.session(held).give_iterator(complete.into_iter());
-                next = hub.next_epoch_after(next);
+                next = hub.next_epoch_after(through);
+                pending = pending.split_off(&next);
                 held.downgrade(&next);
             }
             if finals.iter().all(Option::is_some) {
@@ -112,22 +128,43 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
     );
 }
 
+/// A standing report, answering for a later epoch it covers.
+fn relabel(standing: &Report, epoch: Time) -> Report {
+    let mut report = standing.clone();
+    report.epoch = epoch;
+    report
+}
+
 /// The report a finished participant gives for a later epoch, if it said.
 fn synthesize(finished: &Report, epoch: Time) -> Option<Report> {
     let future = finished.future.as_ref()?;
     if finished.aborted {
         return None;
     }
-    let inline = future
+    let known = future
         .known
         .iter()
-        .find(|(e, _)| *e == epoch)
-        .map(|(_, inline)| inline.clone())
-        .unwrap_or_else(|| future.beyond.clone());
+        .find(|(first, last, _)| (*first..=*last).contains(&epoch));
+    let (through, inline) = match known {
+        Some((_, last, inline)) => (*last, inline.clone()),
+        None => {
+            // Every other epoch, up to the next known range, answers with `beyond`.
+            let next_known = future
+                .known
+                .iter()
+                .map(|(first, _, _)| *first)
+                .filter(|first| *first > epoch)
+                .min();
+            let through = next_known.map_or(FINAL_EPOCH - 1, |first| first - 1);
+            (through, future.beyond.clone())
+        }
+    };
     let mut part = finished.part.clone();
     part.inline = inline;
     Some(Report {
         epoch,
+        through,
+        written: epoch,
         participant: finished.participant,
         part,
         aborted: false,

@@ -4,7 +4,7 @@
 use timely::dataflow::Scope;
 
 use crate::snapshot::hub::Participant;
-use crate::snapshot::manifest::PartKind;
+use crate::snapshot::manifest::{PartKind, FINAL_EPOCH};
 use crate::time::Time;
 
 /// Tracks the epochs a stateful operator captures.
@@ -40,9 +40,22 @@ impl StateEpochs {
         }
     }
 
-    /// Moves on after capturing the due epoch.
-    pub fn captured(&mut self) {
-        self.next = self.participant.next_epoch_after(self.next);
+    /// The last epoch that the state captured for the due epoch stands for as well: the
+    /// input frontier is at `frontier`, and the earliest input not yet applied is at
+    /// `earliest_pending`, so nothing changes the state before the earlier of the two.
+    pub fn through(&self, frontier: Option<Time>, earliest_pending: Option<Time>) -> Time {
+        let quiet_until = frontier
+            .unwrap_or(Time::MAX)
+            .min(earliest_pending.unwrap_or(Time::MAX));
+        self.participant
+            .epoch_at_or_before(quiet_until)
+            .min(FINAL_EPOCH - 1)
+            .max(self.next)
+    }
+
+    /// Moves on after capturing the due epoch for the epochs up to `through`.
+    pub fn captured(&mut self, through: Time) {
+        self.next = self.participant.next_epoch_after(through.max(self.next));
     }
 
     /// Reports the end of the operator's input, once: it takes part in no later epoch.

@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
@@ -46,10 +46,42 @@ pub struct SnapshotSettings {
 /// What a participant's reports say about epochs after its last one, once it has finished.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FutureReports {
-    /// Inline data for particular later epochs.
-    pub known: Vec<(Time, Option<String>)>,
+    /// Inline data for particular ranges of later epochs: `(first, last, inline)`.
+    pub known: Vec<(Time, Time, Option<String>)>,
     /// Inline data for every other later epoch.
     pub beyond: Option<String>,
+}
+
+/// Timings of one state part, for reports and benchmarks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartTiming {
+    /// The epoch.
+    pub epoch: Time,
+    /// The participant.
+    pub operator: String,
+    /// The worker.
+    pub worker: usize,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Time the worker spent capturing (copying) the state, on the record path.
+    pub capture: Duration,
+    /// Time the writer spent encoding it.
+    pub encode: Duration,
+    /// Time the writer spent writing and syncing it.
+    pub write: Duration,
+}
+
+/// Timings of restoring one participant on one worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreTiming {
+    /// The participant.
+    pub operator: String,
+    /// The worker.
+    pub worker: usize,
+    /// Entries restored.
+    pub entries: usize,
+    /// Time spent reading, checking and decoding parts.
+    pub duration: Duration,
 }
 
 /// A participant's word that its part of an epoch is durable.
@@ -57,6 +89,14 @@ pub struct FutureReports {
 pub struct Report {
     /// The epoch, or [`FINAL_EPOCH`](crate::snapshot::FINAL_EPOCH).
     pub epoch: Time,
+    /// The last epoch this part also stands for: nothing reached the participant between
+    /// `epoch` and `through`, so its part as of every epoch in that range is this one. Lets
+    /// a frontier that jumps far ahead (a gap in event time, the end of a global window)
+    /// pass a whole range of epochs with one report instead of one per epoch.
+    pub through: Time,
+    /// The epoch whose directory holds the part's file: `epoch`, unless the report stands
+    /// for a later epoch than the one it was written for.
+    pub written: Time,
     /// The participant's index among its worker's participants.
     pub participant: usize,
     /// The part, as the manifest will list it.
@@ -87,6 +127,8 @@ pub struct SnapshotHub {
     writer: Mutex<Option<Sender<WriterJob>>>,
     slots: Mutex<HashMap<usize, WorkerSlot>>,
     commits: Mutex<Vec<(Time, Instant)>>,
+    timings: Mutex<Vec<PartTiming>>,
+    restores: Mutex<Vec<RestoreTiming>>,
 }
 
 impl SnapshotHub {
@@ -113,6 +155,8 @@ impl SnapshotHub {
             writer: Mutex::new(Some(writer)),
             slots: Mutex::new(HashMap::new()),
             commits: Mutex::new(Vec::new()),
+            timings: Mutex::new(Vec::new()),
+            restores: Mutex::new(Vec::new()),
         }
     }
 
@@ -224,6 +268,12 @@ impl SnapshotHub {
         (time / every).saturating_add(1).saturating_mul(every)
     }
 
+    /// The last epoch at or before `time` (0 before the first).
+    pub fn epoch_at_or_before(&self, time: Time) -> Time {
+        let every = self.settings.every.max(1);
+        time / every * every
+    }
+
     /// The first epoch this run snapshots.
     pub fn first_epoch(&self) -> Time {
         self.next_epoch_after(self.restored_epoch().unwrap_or(0))
@@ -260,6 +310,30 @@ impl SnapshotHub {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((epoch, Instant::now()));
+    }
+
+    /// Notes the timings of a state part (called by the writer).
+    pub(crate) fn record_timing(&self, timing: PartTiming) {
+        self.timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(timing);
+    }
+
+    /// The timings of every state part this process wrote.
+    pub fn timings(&self) -> Vec<PartTiming> {
+        self.timings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The timings of every restore on this process.
+    pub fn restores(&self) -> Vec<RestoreTiming> {
+        self.restores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The epochs committed so far by this process, with when.
@@ -308,6 +382,11 @@ impl Participant {
         self.hub.next_epoch_after(epoch)
     }
 
+    /// The last epoch at or before `time`.
+    pub fn epoch_at_or_before(&self, time: Time) -> Time {
+        self.hub.epoch_at_or_before(time)
+    }
+
     fn part(&self) -> Part {
         Part {
             operator: self.id.clone(),
@@ -318,9 +397,11 @@ impl Participant {
         }
     }
 
-    fn report(&self, epoch: Time, part: Part) -> Report {
+    fn report(&self, epoch: Time, through: Time, part: Part) -> Report {
         Report {
             epoch,
+            through: through.max(epoch),
+            written: epoch,
             participant: self.index,
             part,
             aborted: false,
@@ -339,27 +420,32 @@ impl Participant {
         format!("p{:02}-{readable}-w{}.{extension}", self.index, self.worker)
     }
 
-    /// Hands captured state to the writer, which encodes it with `encode` off the worker
-    /// thread, writes and syncs it, and reports it.
+    /// Hands the state as of `epoch` to the writer, which encodes it with `encode` off the
+    /// worker thread, writes and syncs it, and reports it as the state as of every epoch up
+    /// to `through` as well. `capture` is how long capturing took.
     pub fn write_state(
         &self,
         epoch: Time,
+        through: Time,
+        capture: Duration,
         encode: impl FnOnce(&KeyGroups) -> anyhow::Result<Vec<u8>> + Send + 'static,
     ) {
         self.hub.send(WriterJob::WriteState {
-            report: self.report(epoch, self.part()),
+            report: self.report(epoch, through, self.part()),
             worker: self.worker,
             file: self.file_name("part"),
+            capture,
             encode: Box::new(encode),
         });
     }
 
-    /// Reports a part with only inline data (or none).
-    pub fn report_inline(&self, epoch: Time, inline: Option<String>) {
+    /// Reports a part with only inline data (or none), for the epochs from `epoch` through
+    /// `through`.
+    pub fn report_inline(&self, epoch: Time, through: Time, inline: Option<String>) {
         let mut part = self.part();
         part.inline = inline;
         self.hub.send(WriterJob::Report {
-            report: self.report(epoch, part),
+            report: self.report(epoch, through, part),
             worker: self.worker,
         });
     }
@@ -367,7 +453,8 @@ impl Participant {
     /// Reports that this participant has finished: it takes part in no later epoch except
     /// as `future` says. `aborted` marks a participant that stopped early.
     pub fn report_final(&self, aborted: bool, future: Option<FutureReports>) {
-        let mut report = self.report(crate::snapshot::FINAL_EPOCH, self.part());
+        let final_epoch = crate::snapshot::FINAL_EPOCH;
+        let mut report = self.report(final_epoch, final_epoch, self.part());
         report.aborted = aborted;
         report.future = future;
         self.hub.send(WriterJob::Report {
@@ -385,9 +472,11 @@ impl Participant {
         });
     }
 
-    /// Completes this participant's staged output of `epoch` (syncing it) and reports it.
-    pub fn finish_output(&self, epoch: Time, aborted: bool) {
-        let mut report = self.report(epoch, self.part());
+    /// Completes this participant's staged output of `epoch` (syncing it) and reports it,
+    /// standing for the epochs through `through` as well: the caller has staged no output
+    /// for any of them, so none can be published twice.
+    pub fn finish_output(&self, epoch: Time, through: Time, aborted: bool) {
+        let mut report = self.report(epoch, through, self.part());
         report.aborted = aborted;
         self.hub.send(WriterJob::FinishOutput {
             report,
@@ -402,6 +491,7 @@ impl Participant {
         let Some(manifest) = self.hub.restoring() else {
             return Ok(Vec::new());
         };
+        let start = Instant::now();
         let groups = self.hub.key_groups;
         let mine = groups.range_of(self.worker, self.hub.workers);
         let mut entries = Vec::new();
@@ -416,6 +506,16 @@ impl Participant {
                 .with_context(|| format!("cannot restore {} from {}", self.id, file.name))?;
             entries.append(&mut decoded);
         }
+        self.hub
+            .restores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(RestoreTiming {
+                operator: self.id.clone(),
+                worker: self.worker,
+                entries: entries.len(),
+                duration: start.elapsed(),
+            });
         Ok(entries)
     }
 

@@ -21,7 +21,10 @@ mod writer;
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
 pub use fault::fault_point;
-pub use hub::{FutureReports, Participant, Report, SnapshotHub, SnapshotSettings, HUB_KEY};
+pub use hub::{
+    FutureReports, PartTiming, Participant, Report, RestoreTiming, SnapshotHub, SnapshotSettings,
+    HUB_KEY,
+};
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
 pub use part::{decode_groups, encode_groups, group_sizes};
 pub use store::{EpochEntry, EpochStatus, Published, RestoreFrom, SnapshotStore};

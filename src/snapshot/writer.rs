@@ -13,12 +13,12 @@ use std::io::Write;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
 use crate::snapshot::fault::fault_point;
-use crate::snapshot::hub::{Report, SnapshotHub};
+use crate::snapshot::hub::{PartTiming, Report, SnapshotHub};
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, FINAL_EPOCH, FORMAT_VERSION};
 use crate::state::KeyGroups;
 use crate::time::Time;
@@ -33,6 +33,7 @@ pub(crate) enum WriterJob {
         report: Report,
         worker: usize,
         file: String,
+        capture: Duration,
         encode: Encode,
     },
     /// Pass a report on (after everything the participant asked for before it).
@@ -75,6 +76,9 @@ pub(crate) fn channel() -> (mpsc::Sender<WriterJob>, Receiver<WriterJob>) {
 struct Writer {
     hub: Arc<SnapshotHub>,
     staged: HashMap<(Time, String), Staged>,
+    /// Where a part written for one epoch and standing for later ones was last carried to,
+    /// by the epoch it was written for and its name: older copies may have been pruned.
+    carried: HashMap<(Time, String), Time>,
     failed: bool,
 }
 
@@ -83,6 +87,7 @@ impl Writer {
         Writer {
             hub,
             staged: HashMap::new(),
+            carried: HashMap::new(),
             failed: false,
         }
     }
@@ -104,11 +109,23 @@ impl Writer {
                 mut report,
                 worker,
                 file,
+                capture,
                 encode,
             } => {
                 if !self.failed {
                     match self.write_state(report.epoch, &file, encode) {
-                        Ok(part) => report.part.file = Some(part),
+                        Ok((part, encode, write)) => {
+                            self.hub.record_timing(PartTiming {
+                                epoch: report.epoch,
+                                operator: report.part.operator.clone(),
+                                worker,
+                                bytes: part.bytes,
+                                capture,
+                                encode,
+                                write,
+                            });
+                            report.part.file = Some(part);
+                        }
                         Err(error) => self.fail(error),
                     }
                 }
@@ -159,8 +176,15 @@ impl Writer {
         Ok(dir)
     }
 
-    fn write_state(&mut self, epoch: Time, name: &str, encode: Encode) -> anyhow::Result<PartFile> {
+    fn write_state(
+        &mut self,
+        epoch: Time,
+        name: &str,
+        encode: Encode,
+    ) -> anyhow::Result<(PartFile, Duration, Duration)> {
+        let start = Instant::now();
         let bytes = encode(&self.hub.key_groups())?;
+        let encoded = start.elapsed();
         let path = self.epoch_dir(epoch)?.join(name);
         let mut file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -169,11 +193,12 @@ impl Writer {
         file.sync_all()
             .with_context(|| format!("cannot sync {}", path.display()))?;
         fault_point("part-written");
-        Ok(PartFile {
+        let part = PartFile {
             name: name.to_string(),
             bytes: bytes.len() as u64,
             crc32: crc32fast::hash(&bytes),
-        })
+        };
+        Ok((part, encoded, start.elapsed() - encoded))
     }
 
     fn append(&mut self, epoch: Time, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
@@ -221,11 +246,38 @@ impl Writer {
         }))
     }
 
+    /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
+    /// it stands for too: a hard link where the file system allows, a copy where not.
+    fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<()> {
+        let key = (written, name.to_string());
+        let from_epoch = self.carried.get(&key).copied().unwrap_or(written);
+        let store = &self.hub.settings().store;
+        let from = store.epoch_dir(from_epoch).join(name);
+        let to = self.epoch_dir(epoch)?.join(name);
+        if fs::hard_link(&from, &to).is_err() {
+            fs::copy(&from, &to).with_context(|| {
+                format!("cannot carry {} into {}", from.display(), to.display())
+            })?;
+        }
+        self.carried.insert(key, epoch);
+        Ok(())
+    }
+
     fn commit(&mut self, epoch: Time, mut reports: Vec<Report>) -> anyhow::Result<()> {
         fault_point("before-manifest");
-        let hub = &self.hub;
+        let hub = Arc::clone(&self.hub);
         let settings = hub.settings();
         reports.sort_by_key(|r| (r.part.worker, r.participant));
+        for report in &reports {
+            if let Some(file) = report
+                .part
+                .file
+                .as_ref()
+                .filter(|_| report.written != epoch)
+            {
+                self.carry(report.written, epoch, &file.name)?;
+            }
+        }
         let committed_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)

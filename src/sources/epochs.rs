@@ -3,7 +3,7 @@
 
 use timely::dataflow::Scope;
 
-use crate::snapshot::{FutureReports, PartKind, Participant};
+use crate::snapshot::{FutureReports, PartKind, Participant, FINAL_EPOCH};
 use crate::time::Time;
 
 /// Tracks the epochs a source has reported.
@@ -38,22 +38,33 @@ impl SourceEpochs {
         self.next
     }
 
+    /// The last epoch at or before `time`.
+    pub(crate) fn at_or_before(&self, time: Time) -> Time {
+        self.participant.epoch_at_or_before(time)
+    }
+
     /// The epoch after `epoch`.
     pub(crate) fn after(&self, epoch: Time) -> Time {
         self.participant.next_epoch_after(epoch)
     }
 
     /// The watermark is now `watermark`: reports every epoch it has passed, with the resume
-    /// position `position(epoch)` gives.
+    /// position `position(epoch)` gives together with the last epoch it holds for (a source
+    /// whose input skips ahead in time resumes at the same place for every epoch skipped).
     pub(crate) fn passed(
         &mut self,
         watermark: Time,
-        mut position: impl FnMut(Time) -> Option<String>,
+        mut position: impl FnMut(Time) -> (Time, Option<String>),
     ) {
-        while !self.finished && self.next <= watermark {
-            self.participant
-                .report_inline(self.next, position(self.next));
-            self.next = self.participant.next_epoch_after(self.next);
+        let last_passed = self
+            .participant
+            .epoch_at_or_before(watermark)
+            .min(FINAL_EPOCH - 1);
+        while !self.finished && self.next <= last_passed {
+            let (holds_through, inline) = position(self.next);
+            let through = holds_through.clamp(self.next, last_passed);
+            self.participant.report_inline(self.next, through, inline);
+            self.next = self.participant.next_epoch_after(through);
         }
     }
 

@@ -135,7 +135,7 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
                 }
                 held.downgrade(&spec.clock.time_of(next));
                 if let Some(epochs) = epochs.as_mut() {
-                    epochs.passed(*held.time(), |_| None);
+                    epochs.passed(*held.time(), |_| (Time::MAX, None));
                 }
                 match spec.rate {
                     Some(rate) if next >= due_end => {

@@ -235,8 +235,9 @@ where
             skip_before = epoch;
         }
         let mut cap = Some(cap.delayed(&skip_before));
-        // Where to resume at each coming epoch: the first line at or after it.
-        let mut starts: BTreeMap<Time, LinePosition> = BTreeMap::new();
+        // Where to resume at each coming epoch: the first line at or after it. Keyed by the
+        // first epoch of a range that all resume at one line, with the range's last epoch.
+        let mut starts: BTreeMap<Time, (Time, LinePosition)> = BTreeMap::new();
         let mut next_start = epochs.as_ref().map_or(Time::MAX, SourceEpochs::next);
         let mut buffer: Vec<D> = Vec::new();
         let mut buffer_time: Time = 0;
@@ -295,16 +296,15 @@ where
                     late += 1;
                     continue;
                 }
-                while next_start <= time {
-                    starts.insert(
-                        next_start,
-                        LinePosition {
-                            line: number,
-                            offset,
-                            newest,
-                        },
-                    );
-                    next_start = epochs.as_ref().map_or(Time::MAX, |e| e.after(next_start));
+                if let Some(epochs) = epochs.as_ref().filter(|_| next_start <= time) {
+                    let last = epochs.at_or_before(time).max(next_start);
+                    let position = LinePosition {
+                        line: number,
+                        offset,
+                        newest,
+                    };
+                    starts.insert(next_start, (last, position));
+                    next_start = epochs.after(last);
                 }
                 newest = newest.max(Some(time));
                 if time < skip_before {
@@ -339,7 +339,7 @@ where
                     let future = FutureReports {
                         known: starts
                             .iter()
-                            .map(|(&epoch, position)| (epoch, position.to_inline()))
+                            .map(|(&first, &(last, position))| (first, last, position.to_inline()))
                             .collect(),
                         beyond: end.to_inline(),
                     };
@@ -356,7 +356,16 @@ where
             }
             if let Some(epochs) = epochs.as_mut() {
                 epochs.passed(*held.time(), |epoch| {
-                    starts.remove(&epoch).and_then(|p| p.to_inline())
+                    while let Some(entry) = starts.first_entry() {
+                        if entry.get().0 >= epoch {
+                            break;
+                        }
+                        entry.remove();
+                    }
+                    match starts.range(..=epoch).next_back() {
+                        Some((_, &(last, position))) => (last, position.to_inline()),
+                        None => (epoch, None),
+                    }
                 });
             }
             if !waiting {
