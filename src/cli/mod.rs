@@ -2,6 +2,7 @@
 
 mod args;
 mod run;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Run a registered pipeline to the end of its input.
     #[command(long_about = run::LONG_ABOUT)]
     Run(run::RunArgs),
+    /// Look into a snapshot directory: list, verify, inspect.
+    #[command(long_about = snapshot::LONG_ABOUT)]
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -35,5 +39,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Snapshot(args) => snapshot::run(args),
     }
 }

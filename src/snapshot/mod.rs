@@ -26,6 +26,6 @@ pub use hub::{
     HUB_KEY,
 };
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
-pub use part::{decode_groups, encode_groups, group_sizes};
+pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
 pub use store::{EpochEntry, EpochStatus, Published, RestoreFrom, SnapshotStore};
 pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::job::JobIdentity;
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, PartKind};
+use crate::snapshot::part::read_header;
 use crate::time::Time;
 
 const MANIFEST: &str = "MANIFEST";
@@ -144,11 +145,32 @@ impl SnapshotStore {
         Ok(bytes)
     }
 
-    /// Checks every part of a snapshot; the error names the first bad part.
+    /// Checks every part of a snapshot: size, checksum, and for state parts a header that
+    /// matches the manifest. The error names the first bad part.
     pub fn verify(&self, manifest: &Manifest) -> anyhow::Result<()> {
         for part in &manifest.parts {
-            if let Some(file) = &part.file {
-                self.read_part(manifest.epoch, file)?;
+            let Some(file) = &part.file else { continue };
+            let bytes = self.read_part(manifest.epoch, file)?;
+            if part.kind != PartKind::State {
+                continue;
+            }
+            let (header, _) =
+                read_header(&bytes).with_context(|| format!("part {} is damaged", file.name))?;
+            let fits = header.fingerprint == manifest.fingerprint
+                && header.operator == part.operator
+                && header.worker == part.worker
+                && header.workers == manifest.workers
+                && header.key_groups == manifest.key_groups
+                && header.epoch <= manifest.epoch;
+            if !fits {
+                bail!(
+                    "part {} was written by {} (worker {} of {}, epoch {}), not the snapshot that lists it",
+                    file.name,
+                    header.operator,
+                    header.worker,
+                    header.workers,
+                    epoch_label(header.epoch)
+                );
             }
         }
         Ok(())

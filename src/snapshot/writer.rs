@@ -20,6 +20,7 @@ use anyhow::Context;
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::hub::{PartTiming, Report, SnapshotHub};
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, FINAL_EPOCH, FORMAT_VERSION};
+use crate::snapshot::part::PartHeader;
 use crate::state::KeyGroups;
 use crate::time::Time;
 
@@ -113,7 +114,7 @@ impl Writer {
                 encode,
             } => {
                 if !self.failed {
-                    match self.write_state(report.epoch, &file, encode) {
+                    match self.write_state(&report, worker, &file, encode) {
                         Ok((part, encode, write)) => {
                             self.hub.record_timing(PartTiming {
                                 epoch: report.epoch,
@@ -178,25 +179,41 @@ impl Writer {
 
     fn write_state(
         &mut self,
-        epoch: Time,
+        report: &Report,
+        worker: usize,
         name: &str,
         encode: Encode,
     ) -> anyhow::Result<(PartFile, Duration, Duration)> {
         let start = Instant::now();
-        let bytes = encode(&self.hub.key_groups())?;
+        let groups = self.hub.key_groups();
+        let header = PartHeader {
+            format: FORMAT_VERSION,
+            fingerprint: self.hub.identity().fingerprint(),
+            operator: report.part.operator.clone(),
+            epoch: report.epoch,
+            worker,
+            workers: self.hub.workers(),
+            key_groups: groups.count(),
+        }
+        .to_bytes()?;
+        let body = encode(&groups)?;
         let encoded = start.elapsed();
-        let path = self.epoch_dir(epoch)?.join(name);
+        let path = self.epoch_dir(report.epoch)?.join(name);
         let mut file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        file.write_all(&bytes)
+        file.write_all(&header)
+            .and_then(|()| file.write_all(&body))
             .with_context(|| format!("cannot write {}", path.display()))?;
         file.sync_all()
             .with_context(|| format!("cannot sync {}", path.display()))?;
         fault_point("part-written");
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&header);
+        crc.update(&body);
         let part = PartFile {
             name: name.to_string(),
-            bytes: bytes.len() as u64,
-            crc32: crc32fast::hash(&bytes),
+            bytes: (header.len() + body.len()) as u64,
+            crc32: crc.finalize(),
         };
         Ok((part, encoded, start.elapsed() - encoded))
     }
