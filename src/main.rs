@@ -5,6 +5,7 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    exit_cleanly_on_lost_peers();
     match cli::main() {
         Ok(code) => code,
         Err(error) => {
@@ -12,4 +13,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// timely's networking threads panic when a connection to another process breaks, which is
+/// what a crash of that process looks like from here. That is an operational event, not a
+/// bug in weir: say what happened and how to recover, and exit at once (snapshots already
+/// survive an exit at any instant). Every other panic keeps the default report.
+fn exit_cleanly_on_lost_peers() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let in_networking = thread
+            .name()
+            .is_some_and(|name| name.starts_with("timely:send") || name.starts_with("timely:recv"));
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if in_networking || message.contains("MergeQueue poisoned") {
+            eprintln!(
+                "weir: error: lost the connection to another process of the job ({message}); \
+                 if it crashed, start every process again (with --restore latest when the job snapshots)"
+            );
+            std::process::exit(1);
+        }
+        default(info);
+    }));
 }

@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Run a registered pipeline to the end of its input.
     #[command(long_about = run::LONG_ABOUT)]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Look into a snapshot directory: list, verify, inspect.
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
@@ -38,7 +38,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
     let matches = command.get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Snapshot(args) => snapshot::run(args),
     }
 }

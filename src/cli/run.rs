@@ -109,7 +109,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     connect_timeout: u64,
 
-    /// Print no summary on standard error.
+    /// Print no summary on standard error (recovery notes and warnings still are).
     #[arg(short, long)]
     quiet: bool,
 
@@ -252,7 +252,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         workers,
         output,
         snapshots,
-        verbose: !args.quiet,
+        // Recovery notes are warnings: a skipped snapshot must never pass unnoticed.
+        verbose: true,
     };
     let report = runtime::run(pipeline, spec)?;
     if report.already_complete {

@@ -17,7 +17,7 @@ use timely::dataflow::Scope;
 
 use crate::operators::frontier_time;
 use crate::snapshot::hub::{Report, SnapshotHub};
-use crate::snapshot::manifest::FINAL_EPOCH;
+use crate::snapshot::manifest::{PartKind, FINAL_EPOCH};
 use crate::snapshot::writer::WriterJob;
 use crate::time::Time;
 
@@ -96,13 +96,25 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                 held.downgrade(&next);
             }
             if finals.iter().all(Option::is_some) {
-                let last: Vec<Report> = finals.iter_mut().filter_map(Option::take).collect();
+                // Output staged for epochs this worker can no longer complete goes on to the
+                // coordinator, which publishes it with the next epoch it commits.
+                let stranded = std::mem::take(&mut pending)
+                    .into_values()
+                    .flatten()
+                    .flatten()
+                    .filter(|r| r.part.kind == PartKind::Output && r.part.file.is_some());
+                let last: Vec<Report> = stranded
+                    .chain(finals.iter_mut().filter_map(Option::take))
+                    .collect();
                 output.session(held).give_iterator(last.into_iter());
                 cap = None;
             }
         }
     });
     // Reports of an epoch arrive from each worker separately; they wait here until complete.
+    // Every worker builds the same dataflow, so has the same participants.
+    let every_part = expected * hub.workers();
+    let mut unpublished: Vec<Report> = Vec::new();
     let mut arrived: BTreeMap<Time, Vec<Report>> = BTreeMap::new();
     reports.sink(
         Exchange::new(|_: &Report| 0),
@@ -121,8 +133,26 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                 if frontier.is_some_and(|f| f <= epoch) {
                     break;
                 }
-                let reports = entry.remove();
-                hub.send(WriterJob::Commit { epoch, reports });
+                let mut reports = entry.remove();
+                if reports.len() == every_part {
+                    reports.append(&mut unpublished);
+                    hub.send(WriterJob::Commit { epoch, reports });
+                } else if epoch == FINAL_EPOCH {
+                    hub.control().fail(anyhow::anyhow!(
+                        "the job ended with {} of its {every_part} final snapshot reports",
+                        reports.len()
+                    ));
+                } else {
+                    // A worker's operators finished before they could capture this epoch
+                    // (their input ended and the frontier jumped past it): the epoch cannot
+                    // be restored, so it is not committed, and the output staged for it is
+                    // published with the next epoch that is.
+                    unpublished.extend(
+                        reports
+                            .into_iter()
+                            .filter(|r| r.part.kind == PartKind::Output && r.part.file.is_some()),
+                    );
+                }
             }
         },
     );

@@ -79,7 +79,7 @@ struct Writer {
     staged: HashMap<(Time, String), Staged>,
     /// Where a part written for one epoch and standing for later ones was last carried to,
     /// by the epoch it was written for and its name: older copies may have been pruned.
-    carried: HashMap<(Time, String), Time>,
+    carried: HashMap<(Time, String), (Time, String)>,
     failed: bool,
 }
 
@@ -264,20 +264,28 @@ impl Writer {
     }
 
     /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
-    /// it stands for too: a hard link where the file system allows, a copy where not.
-    fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<()> {
+    /// it belongs to as well (a state part standing for later epochs, or output staged for
+    /// an epoch that was not committed): a hard link where the file system allows, a copy
+    /// where not. Returns its name there, prefixed with `written` so that parts from several
+    /// epochs cannot collide.
+    fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<String> {
         let key = (written, name.to_string());
-        let from_epoch = self.carried.get(&key).copied().unwrap_or(written);
+        let (from_epoch, from_name) = self
+            .carried
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| (written, name.to_string()));
         let store = &self.hub.settings().store;
-        let from = store.epoch_dir(from_epoch).join(name);
-        let to = self.epoch_dir(epoch)?.join(name);
+        let from = store.epoch_dir(from_epoch).join(&from_name);
+        let carried_name = format!("e{written}-{name}");
+        let to = self.epoch_dir(epoch)?.join(&carried_name);
         if fs::hard_link(&from, &to).is_err() {
             fs::copy(&from, &to).with_context(|| {
                 format!("cannot carry {} into {}", from.display(), to.display())
             })?;
         }
-        self.carried.insert(key, epoch);
-        Ok(())
+        self.carried.insert(key, (epoch, carried_name.clone()));
+        Ok(carried_name)
     }
 
     fn commit(&mut self, epoch: Time, mut reports: Vec<Report>) -> anyhow::Result<()> {
@@ -285,14 +293,10 @@ impl Writer {
         let hub = Arc::clone(&self.hub);
         let settings = hub.settings();
         reports.sort_by_key(|r| (r.part.worker, r.participant));
-        for report in &reports {
-            if let Some(file) = report
-                .part
-                .file
-                .as_ref()
-                .filter(|_| report.written != epoch)
-            {
-                self.carry(report.written, epoch, &file.name)?;
+        for report in &mut reports {
+            let written = report.written;
+            if let Some(file) = report.part.file.as_mut().filter(|_| written != epoch) {
+                file.name = self.carry(written, epoch, &file.name)?;
             }
         }
         let committed_unix_ms = SystemTime::now()

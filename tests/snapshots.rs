@@ -1,0 +1,647 @@
+//! Snapshots, recovery and exactly-once output, tested by killing the `weir` process: at
+//! injected fault points (`WEIR_FAULT`, among them while a snapshot is being written) and by
+//! SIGKILL at chosen moments of paced runs; by restoring onto other numbers of workers and
+//! processes; by damaging snapshots; and by decoding a snapshot's state and comparing it
+//! with the state as of its epoch computed sequentially.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use common::{assert_same_multiset, free_ports, read_lines, unique, weir};
+use weir::pipelines::seed::seed_state_value;
+use weir::snapshot::{decode_groups, EpochStatus, SnapshotStore, FINAL_EPOCH};
+use weir::time::EventClock;
+
+/// Exit status of a process killed by `WEIR_FAULT` (as after `kill -9`).
+const KILLED: i32 = 137;
+
+/// A job that snapshots into its own directory and publishes to its own output file.
+struct Job {
+    args: Vec<String>,
+    dir: PathBuf,
+    snapshots: PathBuf,
+    output: PathBuf,
+}
+
+impl Job {
+    fn new(root: &Path, args: &[&str]) -> Job {
+        let dir = root.join(format!("job-{}", unique()));
+        std::fs::create_dir_all(&dir).expect("create job directory");
+        Job {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            snapshots: dir.join("snapshots"),
+            output: dir.join("out.jsonl"),
+            dir,
+        }
+    }
+
+    /// `weir run ARGS --snapshot-dir .. --output .. EXTRA` for one process.
+    fn command(&self, extra: &[&str], fault: Option<&str>) -> std::process::Command {
+        let mut command = weir();
+        command
+            .args(&self.args)
+            .args(["--snapshot-every", "100ms", "--quiet"])
+            .arg("--snapshot-dir")
+            .arg(&self.snapshots)
+            .arg("--output")
+            .arg(&self.output)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match fault {
+            Some(fault) => command.env("WEIR_FAULT", fault),
+            None => command.env_remove("WEIR_FAULT"),
+        };
+        command
+    }
+
+    fn run(&self, extra: &[&str], fault: Option<&str>) -> Output {
+        self.command(extra, fault)
+            .output()
+            .expect("the weir binary runs")
+    }
+
+    /// Runs as `processes` processes of `threads` workers; `fault` applies to process 0.
+    fn run_cluster(
+        &self,
+        processes: usize,
+        threads: usize,
+        extra: &[&str],
+        fault: Option<&str>,
+    ) -> Vec<Output> {
+        let hosts = self.dir.join(format!("hosts-{}", unique()));
+        let hostfile: String = free_ports(processes)
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}\n"))
+            .collect();
+        std::fs::write(&hosts, hostfile).expect("write host file");
+        let children: Vec<Child> = (0..processes)
+            .map(|process| {
+                let (n, p, w) = (
+                    processes.to_string(),
+                    process.to_string(),
+                    threads.to_string(),
+                );
+                let mut args = vec!["-n", &n, "-p", &p, "-w", &w, "--connect-timeout", "30"];
+                args.extend(["-h", hosts.to_str().expect("utf-8 path")]);
+                args.extend(extra);
+                self.command(&args, fault.filter(|_| process == 0))
+                    .spawn()
+                    .expect("the weir binary runs")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().expect("wait for weir"))
+            .collect()
+    }
+
+    /// Restores until the job completes (each attempt may itself be cut short by `fault`),
+    /// then returns the published output.
+    fn restore_to_end(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["--restore", "latest"];
+        args.extend(extra);
+        let output = self.run(&args, None);
+        assert_success(&output, "restore");
+        self.published()
+    }
+
+    fn published(&self) -> Vec<String> {
+        if self.output.exists() {
+            read_lines(&self.output)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn store(&self) -> SnapshotStore {
+        SnapshotStore::new(&self.snapshots)
+    }
+
+    /// The complete, non-final snapshots, oldest first.
+    fn complete_epochs(&self) -> Vec<u64> {
+        self.store()
+            .list()
+            .expect("list snapshots")
+            .into_iter()
+            .filter(|e| matches!(e.status, EpochStatus::Complete(_)) && e.epoch != FINAL_EPOCH)
+            .map(|e| e.epoch)
+            .collect()
+    }
+}
+
+fn assert_success(output: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{what} failed: {stderr}");
+    assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
+}
+
+fn assert_killed(output: &Output, what: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(KILLED),
+        "{what} should have been killed by its fault: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// The output of `args` run once without snapshots: what every recovered run must publish.
+fn reference(root: &Path, args: &[&str]) -> Vec<String> {
+    let output = root.join(format!("reference-{}.jsonl", unique()));
+    let status = weir()
+        .args(args)
+        .arg("--output")
+        .arg(&output)
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .status()
+        .expect("the weir binary runs");
+    assert!(status.success(), "reference run of {args:?} failed");
+    read_lines(&output)
+}
+
+const SEED_STATE: &[&str] = &[
+    "run",
+    "seed-state",
+    "--events",
+    "120k",
+    "--keys",
+    "300",
+    "--event-rate",
+    "100k",
+    "--seed",
+    "7",
+];
+
+const WORDCOUNT: &[&str] = &[
+    "run",
+    "wordcount",
+    "--events",
+    "120k",
+    "--event-rate",
+    "100k",
+    "--seed",
+    "3",
+];
+
+/// Every fault point, at different visits: each run dies there, is restored (possibly
+/// dying again at the same point of the restored run) and run to the end; the published
+/// output is the fault-free output exactly, no line lost or doubled.
+fn crash_at_fault_points(pipeline: &[&str], faults: &[&str], workers: &str) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &[pipeline, &["-w", workers]].concat());
+    for fault in faults {
+        let job = Job::new(root.path(), pipeline);
+        let first = job.run(&["-w", workers], Some(fault));
+        assert_killed(&first, &format!("{pipeline:?} with WEIR_FAULT={fault}"));
+        // A second crash at the same point of the restored run, where it gets that far.
+        let second = job.run(&["-w", workers, "--restore", "latest"], Some(fault));
+        assert!(
+            second.status.success() || second.status.code() == Some(KILLED),
+            "restore under WEIR_FAULT={fault} failed: {}",
+            stderr(&second)
+        );
+        let published = job.restore_to_end(&["-w", workers]);
+        assert_same_multiset(&published, &expected, &format!("after WEIR_FAULT={fault}"));
+    }
+}
+
+#[test]
+fn seed_state_survives_every_fault_point() {
+    crash_at_fault_points(
+        SEED_STATE,
+        &[
+            "part-written:1",
+            "part-written:7",
+            "before-manifest:2",
+            "before-manifest-rename:4",
+            "after-manifest:3",
+            "mid-publish:2",
+            "after-publish:5",
+        ],
+        "2",
+    );
+}
+
+#[test]
+fn wordcount_survives_fault_points() {
+    crash_at_fault_points(
+        WORDCOUNT,
+        &[
+            "part-written:3",
+            "before-manifest:5",
+            "after-manifest:6",
+            // Wordcount publishes only its final counts: the crash lands there.
+            "mid-publish:1",
+        ],
+        "2",
+    );
+}
+
+#[test]
+fn wordcount_over_a_text_file_survives_a_crash_and_resumes_its_input() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let input = root.path().join("words.txt");
+    let text: String = (0..20_000)
+        .map(|i| format!("w{} w{} common\n", i % 97, (i * 7) % 1013))
+        .collect();
+    std::fs::write(&input, text).expect("write input");
+    let input = input.to_str().expect("utf-8 path");
+    let pipeline = ["run", "wordcount", "--input", input, "--event-rate", "5k"];
+    let expected = reference(root.path(), &[&pipeline[..], &["-w", "2"]].concat());
+    for (fault, workers_after) in [("part-written:4", "2"), ("after-manifest:2", "3")] {
+        let job = Job::new(root.path(), &pipeline);
+        assert_killed(&job.run(&["-w", "2"], Some(fault)), fault);
+        let published = job.restore_to_end(&["-w", workers_after]);
+        assert_same_multiset(&published, &expected, &format!("text input after {fault}"));
+    }
+}
+
+/// SIGKILL at chosen moments of paced runs: wherever the kill lands (applying records,
+/// capturing, writing a part, committing, publishing), the restored job publishes exactly
+/// the fault-free output.
+#[test]
+fn sigkill_at_many_moments_loses_and_doubles_nothing() {
+    let paced: Vec<&str> = [SEED_STATE, &["--rate", "100k", "-w", "2"]].concat();
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &paced);
+    // Twelve distinct moments over the 1.2 s run, at uneven offsets.
+    let moments_ms = [40, 95, 160, 230, 310, 380, 455, 540, 620, 730, 860, 990];
+    let jobs: Vec<(u64, Job)> = moments_ms
+        .iter()
+        .map(|&ms| (ms, Job::new(root.path(), &paced)))
+        .collect();
+    let mut killed = 0;
+    for (ms, job) in &jobs {
+        let mut child = job.command(&[], None).spawn().expect("spawn weir");
+        std::thread::sleep(Duration::from_millis(*ms));
+        if child.try_wait().expect("poll weir").is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        killed >= 8,
+        "only {killed} of the runs were still going when killed"
+    );
+    for (ms, job) in &jobs {
+        let published = job.restore_to_end(&[]);
+        assert_same_multiset(&published, &expected, &format!("killed after {ms} ms"));
+    }
+}
+
+#[test]
+fn restores_onto_fewer_and_more_workers() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &[SEED_STATE, &["-w", "2"]].concat());
+    for after in ["1", "3"] {
+        let job = Job::new(root.path(), SEED_STATE);
+        assert_killed(&job.run(&["-w", "2"], Some("after-manifest:4")), "-w 2");
+        let published = job.restore_to_end(&["-w", after]);
+        assert_same_multiset(&published, &expected, &format!("2 workers -> {after}"));
+    }
+    // Wordcount's state is its aggregate's panes.
+    let expected = reference(root.path(), &[WORDCOUNT, &["-w", "2"]].concat());
+    let job = Job::new(root.path(), WORDCOUNT);
+    assert_killed(&job.run(&["-w", "2"], Some("after-manifest:5")), "-w 2");
+    let published = job.restore_to_end(&["-w", "3"]);
+    assert_same_multiset(&published, &expected, "wordcount 2 workers -> 3");
+}
+
+#[test]
+fn restores_between_one_process_and_two() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &[SEED_STATE, &["-w", "2"]].concat());
+
+    // One process of two workers, restored as two processes of one worker.
+    let job = Job::new(root.path(), SEED_STATE);
+    assert_killed(&job.run(&["-w", "2"], Some("after-manifest:3")), "-w 2");
+    for (process, output) in job
+        .run_cluster(2, 1, &["--restore", "latest"], None)
+        .iter()
+        .enumerate()
+    {
+        assert_success(output, &format!("restored process {process}"));
+    }
+    assert_same_multiset(&job.published(), &expected, "1x2 -> 2x1");
+
+    // Two processes of one worker, crashed, restored as one process of two workers.
+    let job = Job::new(root.path(), SEED_STATE);
+    let outputs = job.run_cluster(2, 1, &[], Some("after-manifest:3"));
+    assert_killed(&outputs[0], "process 0");
+    // Process 1 may have finished its share already, or fails on losing process 0; either
+    // way it ends, and without a panic.
+    assert!(
+        !stderr(&outputs[1]).contains("panicked"),
+        "{}",
+        stderr(&outputs[1])
+    );
+    let published = job.restore_to_end(&["-w", "2"]);
+    assert_same_multiset(&published, &expected, "2x1 -> 1x2");
+}
+
+/// A job with several complete snapshots, cut short by a crash.
+fn crashed_job(root: &Path) -> Job {
+    let job = Job::new(root, SEED_STATE);
+    assert_killed(&job.run(&["-w", "2"], Some("after-publish:6")), "setup");
+    assert!(
+        job.complete_epochs().len() >= 2,
+        "setup left {:?}",
+        job.complete_epochs()
+    );
+    job
+}
+
+fn newest_state_part(job: &Job) -> PathBuf {
+    let newest = *job.complete_epochs().last().expect("a snapshot");
+    let dir = job.store().epoch_dir(newest);
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read epoch dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "part"))
+        .collect();
+    parts.sort();
+    parts.into_iter().next().expect("a state part")
+}
+
+/// Restores after `damage`, expecting a fallback to the previous snapshot that names the
+/// damaged one and why, and the fault-free output in the end.
+fn falls_back_after(damage: impl Fn(&Job), why: &str) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &[SEED_STATE, &["-w", "2"]].concat());
+    let job = crashed_job(root.path());
+    let newest = *job.complete_epochs().last().expect("a snapshot");
+    damage(&job);
+    let verify = weir()
+        .args(["snapshot", "verify"])
+        .arg(&job.snapshots)
+        .output()
+        .expect("weir snapshot verify runs");
+    let restored = job.run(&["-w", "2", "--restore", "latest"], None);
+    assert_success(&restored, "restore after damage");
+    let message = stderr(&restored);
+    assert!(
+        message.contains(&newest.to_string()) && message.contains(why),
+        "the fallback should name snapshot {newest} and say {why:?}: {message}"
+    );
+    assert!(
+        message.contains("restoring snapshot"),
+        "it should restore an older snapshot: {message}"
+    );
+    assert_same_multiset(&job.published(), &expected, why);
+    // A damaged manifest or part fails verification; a missing manifest is only incomplete.
+    if why != "incomplete" {
+        assert_eq!(verify.status.code(), Some(1), "verify should fail: {why}");
+    }
+}
+
+#[test]
+fn a_truncated_part_falls_back_to_the_previous_snapshot() {
+    falls_back_after(
+        |job| {
+            let part = newest_state_part(job);
+            let length = std::fs::metadata(&part).expect("part").len();
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&part)
+                .expect("open part");
+            file.set_len(length / 2).expect("truncate");
+        },
+        "truncated",
+    );
+}
+
+#[test]
+fn a_flipped_byte_falls_back_to_the_previous_snapshot() {
+    falls_back_after(
+        |job| {
+            let part = newest_state_part(job);
+            let mut bytes = std::fs::read(&part).expect("read part");
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x10;
+            std::fs::write(&part, bytes).expect("write part");
+        },
+        "checksum",
+    );
+}
+
+#[test]
+fn a_missing_manifest_falls_back_to_the_previous_snapshot() {
+    falls_back_after(
+        |job| {
+            let newest = *job.complete_epochs().last().expect("a snapshot");
+            std::fs::remove_file(job.store().epoch_dir(newest).join("MANIFEST"))
+                .expect("remove manifest");
+        },
+        "incomplete",
+    );
+}
+
+#[test]
+fn a_manifest_of_another_job_is_skipped_or_refused() {
+    let root = tempfile::tempdir().expect("temp dir");
+    // Snapshots of wordcount, offered to seed-state: nothing usable, a clear error.
+    let other = Job::new(root.path(), WORDCOUNT);
+    assert_killed(
+        &other.run(&["-w", "2"], Some("after-manifest:3")),
+        "wordcount",
+    );
+    let job = Job {
+        args: SEED_STATE.iter().map(|a| a.to_string()).collect(),
+        dir: other.dir.clone(),
+        snapshots: other.snapshots.clone(),
+        output: other.output.clone(),
+    };
+    let refused = job.run(&["-w", "2", "--restore", "latest"], None);
+    let message = stderr(&refused);
+    assert!(!refused.status.success(), "restoring another job must fail");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(
+        message.contains("another job") && message.contains("no usable snapshot"),
+        "{message}"
+    );
+
+    // The same seed-state job with another seed: its newest snapshot planted among ours is
+    // skipped, with the reason, and ours is restored.
+    let expected = reference(root.path(), &[SEED_STATE, &["-w", "2"]].concat());
+    let ours = crashed_job(root.path());
+    let foreign_args: Vec<&str> = SEED_STATE
+        .iter()
+        .map(|a| if *a == "7" { "8" } else { a })
+        .collect();
+    let theirs = Job::new(root.path(), &foreign_args);
+    assert_killed(
+        &theirs.run(&["-w", "2"], Some("after-manifest:2")),
+        "other seed",
+    );
+    let foreign = *theirs.complete_epochs().last().expect("a snapshot");
+    let planted = ours.store().epoch_dir(10_000_000);
+    std::fs::create_dir_all(&planted).expect("plant");
+    let manifest = std::fs::read_to_string(theirs.store().epoch_dir(foreign).join("MANIFEST"))
+        .expect("read manifest")
+        .replace(&format!("\"epoch\": {foreign},"), "\"epoch\": 10000000,");
+    std::fs::write(planted.join("MANIFEST"), manifest).expect("plant manifest");
+    let restored = ours.run(&["-w", "2", "--restore", "latest"], None);
+    assert_success(&restored, "restore past a foreign snapshot");
+    let message = stderr(&restored);
+    assert!(message.contains("skipping snapshot"), "{message}");
+    assert_same_multiset(&ours.published(), &expected, "past a foreign snapshot");
+}
+
+#[test]
+fn an_empty_directory_starts_from_the_beginning_and_a_named_epoch_is_an_error() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), &[SEED_STATE, &["-w", "2"]].concat());
+    let job = Job::new(root.path(), SEED_STATE);
+    std::fs::create_dir_all(&job.snapshots).expect("empty dir");
+    let named = job.run(&["--restore", "500"], None);
+    assert!(!named.status.success());
+    assert!(
+        stderr(&named).contains("no snapshot of epoch 500"),
+        "{}",
+        stderr(&named)
+    );
+    let started = job.run(&["-w", "2", "--restore", "latest"], None);
+    assert_success(&started, "restore from an empty directory");
+    assert!(
+        stderr(&started).contains("from the beginning"),
+        "{}",
+        stderr(&started)
+    );
+    assert_same_multiset(&job.published(), &expected, "from an empty directory");
+}
+
+#[test]
+fn every_snapshot_damaged_is_a_clear_error() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let job = crashed_job(root.path());
+    for epoch in job.complete_epochs() {
+        let manifest = job.store().epoch_dir(epoch).join("MANIFEST");
+        let text = std::fs::read_to_string(&manifest).expect("manifest");
+        std::fs::write(&manifest, text.replace("\"workers\"", "\"wrkers\"")).expect("damage");
+    }
+    let failed = job.run(&["-w", "2", "--restore", "latest"], None);
+    let message = stderr(&failed);
+    assert!(!failed.status.success(), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(message.contains("no usable snapshot"), "{message}");
+}
+
+/// A snapshot taken while input keeps arriving holds exactly the state as of its epoch:
+/// every value's count over the records before `T`, no more, no fewer.
+#[test]
+fn a_snapshot_holds_exactly_the_state_as_of_its_epoch() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (events, keys, seed, rate) = (120_000u64, 300u64, 7u64, 100_000.0);
+    for workers in ["1", "3"] {
+        let job = Job::new(root.path(), SEED_STATE);
+        // Paced, so that records keep arriving across several snapshots.
+        let output = job.run(&["-w", workers, "--rate", "200k"], None);
+        assert_success(&output, "snapshotting run");
+        let clock = EventClock::new(rate);
+        let store = job.store();
+        let epochs = job.complete_epochs();
+        assert!(epochs.len() >= 2, "{workers} workers: {epochs:?}");
+        for epoch in epochs {
+            let Ok(EpochStatus::Complete(manifest)) = store.list().map(|l| {
+                l.into_iter()
+                    .find(|e| e.epoch == epoch)
+                    .expect("listed")
+                    .status
+            }) else {
+                panic!("epoch {epoch} is not complete");
+            };
+            store.verify(&manifest).expect("intact");
+            let mut state: BTreeMap<u64, u64> = BTreeMap::new();
+            for part in manifest.parts_of("counts") {
+                let Some(file) = &part.file else { continue };
+                let bytes = store.read_part(epoch, file).expect("read part");
+                let entries: Vec<(u64, u64)> =
+                    decode_groups(&bytes, 0..manifest.key_groups).expect("decode part");
+                for (value, count) in entries {
+                    assert!(state.insert(value, count).is_none(), "{value} twice");
+                }
+            }
+            let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
+            for n in (0..events).take_while(|&n| clock.time_of(n) < epoch) {
+                *expected.entry(seed_state_value(seed, keys, n)).or_default() += 1;
+            }
+            assert_eq!(
+                state, expected,
+                "state in snapshot {epoch} on {workers} workers"
+            );
+        }
+    }
+}
+
+#[test]
+fn snapshot_commands_list_verify_and_inspect() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let job = crashed_job(root.path());
+    let dir = job.snapshots.to_str().expect("utf-8 path");
+    let newest = *job.complete_epochs().last().expect("a snapshot");
+
+    let ls = weir().args(["snapshot", "ls", dir]).output().expect("ls");
+    assert!(ls.status.success());
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    assert!(listing.contains(&newest.to_string()) && listing.contains("complete"));
+
+    let verify = weir()
+        .args(["snapshot", "verify", dir])
+        .output()
+        .expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    let inspect = weir()
+        .args(["snapshot", "inspect", dir, &newest.to_string()])
+        .output()
+        .expect("inspect");
+    assert!(inspect.status.success());
+    let shown = String::from_utf8_lossy(&inspect.stdout);
+    for expected in [
+        "seed-state",
+        "\"counts\"",
+        "key groups",
+        "\"generate\"",
+        "\"output\"",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "inspect lacks {expected}: {shown}"
+        );
+    }
+
+    let part = newest_state_part(&job);
+    let mut bytes = std::fs::read(&part).expect("read part");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&part, bytes).expect("damage part");
+    let verify = weir()
+        .args(["snapshot", "verify", dir])
+        .output()
+        .expect("verify");
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("DAMAGED"));
+
+    for args in [
+        vec!["snapshot", "verify", "/nonexistent/weir-snapshots"],
+        vec!["snapshot", "inspect", dir, "12345"],
+        vec!["snapshot", "inspect", dir, "soon"],
+    ] {
+        common::run_error(&args);
+    }
+}
