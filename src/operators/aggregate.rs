@@ -25,7 +25,7 @@ use timely::ExchangeData;
 use crate::operators::routing::by_key_group;
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
 use crate::operators::Aggregator;
-use crate::snapshot::{encode_groups, SnapshotHub, StateEpochs};
+use crate::snapshot::{encode_groups, Shadow, SnapshotHub, Stamped, StateEpochs};
 use crate::state::StateMap;
 use crate::time::{Time, Window, WindowBounds};
 
@@ -85,6 +85,9 @@ pub trait Aggregate<'scope, K, V> {
 /// Per pane start, the partial aggregate of each key.
 type Panes<K, Acc> = BTreeMap<Time, StateMap<K, Acc>>;
 
+/// The panes an operator keeps: each aggregate stamped with the epoch it last changed in.
+type StampedPanes<K, Acc> = Panes<K, Stamped<Acc>>;
+
 impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
 where
     K: ExchangeData + Hash + Eq + Clone,
@@ -111,16 +114,23 @@ where
         let pact = by_key_group(&scope);
         let mut epochs = StateEpochs::register(&scope, name);
         partials.unary_frontier(pact, name, move |initial, _| {
-            let mut panes: Panes<K, A::Acc> = BTreeMap::new();
+            let mut panes: StampedPanes<K, A::Acc> = BTreeMap::new();
             let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+            let mut stamp: u32 = 1;
+            let mut shadow = None;
             if let Some(epochs) = &epochs {
                 let restored = epochs.participant().restore_state::<(Time, K, A::Acc)>();
                 match restored {
                     Ok(entries) => {
                         let epoch = epochs.participant().hub().restored_epoch().unwrap_or(0);
+                        let mut copy: Panes<K, A::Acc> = BTreeMap::new();
                         for (pane, key, acc) in entries {
-                            panes.entry(pane).or_default().insert(key, acc);
+                            copy.entry(pane)
+                                .or_default()
+                                .insert(key.clone(), acc.clone());
+                            panes.entry(pane).or_default().insert(key, Stamped(acc, 0));
                         }
+                        shadow = Some(Shadow::new(copy));
                         // Windows that ended by the epoch reported before it; the rest are due.
                         for &pane in panes.keys() {
                             for end in window.window_ends_of_pane(pane).filter(|&end| end > epoch) {
@@ -137,7 +147,7 @@ where
             let mut stash: TimeStash<(K, (Time, A::Acc))> = TimeStash::new();
             move |(input, frontier), output| {
                 let frontier = frontier_time(frontier);
-                if let Some(epochs) = epochs.as_mut() {
+                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                     while let Some(epoch) = epochs.due(frontier) {
                         while let Some((cap, batches)) = stash.pop_before(epoch) {
                             for mut batch in batches {
@@ -148,21 +158,42 @@ where
                                     &mut pending,
                                     &cap,
                                     &mut batch,
+                                    stamp,
                                 );
                             }
                         }
                         let through = epochs.through(frontier, stash.earliest());
                         let start = Instant::now();
-                        let captured = panes.clone();
-                        epochs.participant().write_state(
+                        // What changed: the panes still open, and the aggregates merged into
+                        // since the last epoch.
+                        let open: Vec<Time> = panes.keys().copied().collect();
+                        let changed: Vec<(Time, K, A::Acc)> = panes
+                            .iter()
+                            .flat_map(|(&pane, accs)| {
+                                accs.iter()
+                                    .filter(|(_, acc)| acc.1 == stamp)
+                                    .map(move |(key, acc)| (pane, key.clone(), acc.0.clone()))
+                            })
+                            .collect();
+                        stamp = stamp.wrapping_add(1);
+                        shadow.write(
+                            epochs.participant(),
                             epoch,
                             through,
                             start.elapsed(),
-                            move |groups| {
-                                let entries = captured.into_iter().flat_map(|(pane, accs)| {
-                                    accs.into_iter().map(move |(key, acc)| (pane, key, acc))
+                            move |copy: &mut Panes<K, A::Acc>| {
+                                copy.retain(|pane, _| open.binary_search(pane).is_ok());
+                                for (pane, key, acc) in changed {
+                                    copy.entry(pane).or_default().insert(key, acc);
+                                }
+                            },
+                            |copy, groups| {
+                                let entries = copy.iter().flat_map(|(pane, accs)| {
+                                    accs.iter().map(move |(key, acc)| (pane, key, acc))
                                 });
-                                encode_groups(entries, groups, |(_, key, _)| groups.group_of(key).0)
+                                encode_groups(entries, groups, |(_, key, _)| {
+                                    groups.group_of(*key).0
+                                })
                             },
                         );
                         epochs.captured(through);
@@ -177,6 +208,7 @@ where
                             &mut pending,
                             &cap,
                             &mut batch,
+                            stamp,
                         );
                     }
                 }
@@ -192,6 +224,7 @@ where
                                 &mut pending,
                                 &cap,
                                 batch,
+                                stamp,
                             );
                         }
                     } else {
@@ -210,7 +243,7 @@ where
                         // The window is one pane: its accumulators are final as they are.
                         let pane = end.saturating_sub(window.pane());
                         for (key, acc) in panes.remove(&pane).unwrap_or_default() {
-                            let value = aggregator.result(&acc);
+                            let value = aggregator.result(&acc.0);
                             session.give(Windowed {
                                 key,
                                 window: bounds,
@@ -222,9 +255,9 @@ where
                         for (_, accs) in panes.range(bounds.start..end) {
                             for (key, acc) in accs {
                                 match merged.get_mut(key) {
-                                    Some(into) => aggregator.merge(into, acc),
+                                    Some(into) => aggregator.merge(into, &acc.0),
                                     None => {
-                                        merged.insert(key.clone(), acc.clone());
+                                        merged.insert(key.clone(), acc.0.clone());
                                     }
                                 }
                             }
@@ -260,10 +293,11 @@ where
 fn merge_partials<K, V, A>(
     aggregator: &A,
     window: Window,
-    panes: &mut Panes<K, A::Acc>,
+    panes: &mut StampedPanes<K, A::Acc>,
     pending: &mut BTreeMap<Time, Capability<Time>>,
     cap: &Capability<Time>,
     batch: &mut Vec<(K, (Time, A::Acc))>,
+    stamp: u32,
 ) where
     K: Hash + Eq,
     A: Aggregator<V>,
@@ -280,9 +314,12 @@ fn merge_partials<K, V, A>(
         }
         let accs = panes.entry(pane).or_default();
         match accs.get_mut(&key) {
-            Some(acc) => aggregator.merge(acc, &partial),
+            Some(acc) => {
+                aggregator.merge(&mut acc.0, &partial);
+                acc.1 = stamp;
+            }
             None => {
-                accs.insert(key, partial);
+                accs.insert(key, Stamped(partial, stamp));
             }
         }
     }

@@ -11,7 +11,7 @@ use timely::ExchangeData;
 
 use crate::operators::routing::by_key_group;
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
-use crate::snapshot::{encode_groups, StateEpochs};
+use crate::snapshot::{encode_groups, Shadow, Stamped, StateEpochs};
 use crate::state::StateMap;
 use crate::time::Time;
 
@@ -72,10 +72,18 @@ where
         let pact = by_key_group(&scope);
         let mut epochs = StateEpochs::register(&scope, name);
         self.unary_frontier(pact, name, move |_, _| {
-            let mut states: StateMap<K, S> = StateMap::default();
+            // Each state with the number of the epoch it last changed in, so that capture
+            // copies only what changed since the previous epoch (see `Shadow`).
+            let mut states: StateMap<K, Stamped<S>> = StateMap::default();
+            let mut stamp: u32 = 1;
+            let mut shadow = None;
             if let Some(epochs) = &epochs {
                 match epochs.participant().restore_state::<(K, S)>() {
-                    Ok(entries) => states.extend(entries),
+                    Ok(entries) => {
+                        let copy: StateMap<K, S> = entries.iter().cloned().collect();
+                        states.extend(entries.into_iter().map(|(k, s)| (k, Stamped(s, 0))));
+                        shadow = Some(Shadow::new(copy));
+                    }
                     Err(error) => epochs.participant().fail(error),
                 }
             }
@@ -83,24 +91,33 @@ where
             let mut outputs = Vec::new();
             move |(input, frontier), output| {
                 let frontier = frontier_time(frontier);
-                if let Some(epochs) = epochs.as_mut() {
+                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                     while let Some(epoch) = epochs.due(frontier) {
                         // The state as of the epoch: exactly the input before it, applied.
                         while let Some((cap, batches)) = stash.pop_before(epoch) {
                             for mut batch in batches {
-                                apply(&mut states, &mut logic, &mut batch, &mut outputs);
+                                apply(&mut states, &mut logic, &mut batch, &mut outputs, stamp);
                             }
                             output.session(&cap).give_container(&mut outputs);
                         }
                         let through = epochs.through(frontier, stash.earliest());
                         let start = Instant::now();
-                        let captured = states.clone();
-                        epochs.participant().write_state(
+                        let changed: Vec<(K, S)> = states
+                            .iter()
+                            .filter(|(_, state)| state.1 == stamp)
+                            .map(|(key, state)| (key.clone(), state.0.clone()))
+                            .collect();
+                        stamp = stamp.wrapping_add(1);
+                        shadow.write(
+                            epochs.participant(),
                             epoch,
                             through,
                             start.elapsed(),
-                            move |groups| {
-                                encode_groups(captured, groups, |(key, _)| groups.group_of(key).0)
+                            move |copy: &mut StateMap<K, S>| copy.extend(changed),
+                            |copy, groups| {
+                                encode_groups(copy.iter(), groups, |(key, _)| {
+                                    groups.group_of(*key).0
+                                })
                             },
                         );
                         epochs.captured(through);
@@ -109,7 +126,7 @@ where
                 // Earlier arrivals first, so that a time's records keep their arrival order.
                 while let Some((cap, batches)) = stash.pop_ready(frontier) {
                     for mut batch in batches {
-                        apply(&mut states, &mut logic, &mut batch, &mut outputs);
+                        apply(&mut states, &mut logic, &mut batch, &mut outputs, stamp);
                     }
                     output.session(&cap).give_container(&mut outputs);
                 }
@@ -118,7 +135,7 @@ where
                     if is_ready(frontier, time) {
                         // The stash holds nothing at or before `frontier` by now.
                         for batch in data {
-                            apply(&mut states, &mut logic, batch, &mut outputs);
+                            apply(&mut states, &mut logic, batch, &mut outputs, stamp);
                         }
                         output.session(&cap).give_container(&mut outputs);
                     } else {
@@ -133,13 +150,15 @@ where
     }
 }
 
-/// Applies `logic` to a batch of records, in order, collecting outputs.
+/// Applies `logic` to a batch of records, in order, collecting outputs; every state it
+/// touches is stamped with `stamp`.
 #[inline]
 fn apply<K, V, S, O, F>(
-    states: &mut StateMap<K, S>,
+    states: &mut StateMap<K, Stamped<S>>,
     logic: &mut F,
     batch: &mut Vec<(K, V)>,
     outputs: &mut Vec<O>,
+    stamp: u32,
 ) where
     K: Hash + Eq,
     S: Default,
@@ -147,11 +166,14 @@ fn apply<K, V, S, O, F>(
 {
     for (key, value) in batch.drain(..) {
         let output = match states.get_mut(&key) {
-            Some(state) => logic(&key, state, value),
+            Some(state) => {
+                state.1 = stamp;
+                logic(&key, &mut state.0, value)
+            }
             None => {
                 let mut state = S::default();
                 let output = logic(&key, &mut state, value);
-                states.insert(key, state);
+                states.insert(key, Stamped(state, stamp));
                 output
             }
         };

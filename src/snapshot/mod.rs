@@ -15,6 +15,7 @@ mod fault;
 mod hub;
 mod manifest;
 mod part;
+mod shadow;
 mod store;
 mod writer;
 
@@ -27,5 +28,6 @@ pub use hub::{
 };
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
 pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
+pub use shadow::{Shadow, Stamped};
 pub use store::{EpochEntry, EpochStatus, Published, RestoreFrom, SnapshotStore};
 pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};

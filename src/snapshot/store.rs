@@ -8,7 +8,7 @@
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -373,11 +373,15 @@ impl SnapshotStore {
     /// Idempotent with [`SnapshotStore::reconcile_output`]: a crash before the log line is
     /// written is undone by truncating to the last logged length.
     pub fn publish(&self, manifest: &Manifest, output: &Path) -> anyhow::Result<()> {
+        // Not opened for appending: the kernel copies into a file only at an explicit offset.
         let mut file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .write(true)
             .open(output)
             .with_context(|| format!("cannot open output file {}", output.display()))?;
+        file.seek(SeekFrom::End(0))
+            .with_context(|| format!("cannot write output file {}", output.display()))?;
         let mut parts: Vec<_> = manifest
             .parts
             .iter()
@@ -386,8 +390,22 @@ impl SnapshotStore {
             .collect();
         parts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         for (index, (_, _, part)) in parts.iter().enumerate() {
-            let bytes = self.read_part(manifest.epoch, part)?;
-            file.write_all(&bytes)
+            // Copied by the kernel (copy_file_range where it can), not read and rewritten:
+            // publishing is on the path of every output byte. The size is checked here;
+            // checksums were checked when the part was written, and are again when a
+            // restore publishes what a crash left unpublished.
+            let path = self.epoch_dir(manifest.epoch).join(&part.name);
+            let mut staged = File::open(&path)
+                .with_context(|| format!("cannot read part {}", path.display()))?;
+            let length = staged.metadata()?.len();
+            if length != part.bytes {
+                bail!(
+                    "part {} has {length} bytes, the manifest says {} (truncated or damaged)",
+                    path.display(),
+                    part.bytes
+                );
+            }
+            std::io::copy(&mut staged, &mut file)
                 .with_context(|| format!("cannot write output file {}", output.display()))?;
             if index == 0 {
                 fault_point("mid-publish");
@@ -456,6 +474,12 @@ impl SnapshotStore {
                     let pending =
                         entry.epoch <= epoch && last_published.is_none_or(|p| entry.epoch > p);
                     if pending {
+                        self.verify(&manifest).with_context(|| {
+                            format!(
+                                "cannot publish the output of committed snapshot {}",
+                                epoch_label(entry.epoch)
+                            )
+                        })?;
                         messages.push(format!(
                             "publishing the output of committed snapshot {} left unpublished by a crash",
                             epoch_label(entry.epoch)
