@@ -15,6 +15,7 @@ mod fault;
 mod hub;
 mod manifest;
 mod part;
+mod publisher;
 mod shadow;
 mod store;
 mod writer;

@@ -10,17 +10,19 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::hub::{PartTiming, Report, SnapshotHub};
-use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, FINAL_EPOCH, FORMAT_VERSION};
+use crate::snapshot::manifest::{PartFile, FORMAT_VERSION};
 use crate::snapshot::part::PartHeader;
+use crate::snapshot::publisher::Publisher;
 use crate::state::KeyGroups;
 use crate::time::Time;
 
@@ -77,9 +79,9 @@ pub(crate) fn channel() -> (mpsc::Sender<WriterJob>, Receiver<WriterJob>) {
 struct Writer {
     hub: Arc<SnapshotHub>,
     staged: HashMap<(Time, String), Staged>,
-    /// Where a part written for one epoch and standing for later ones was last carried to,
-    /// by the epoch it was written for and its name: older copies may have been pruned.
-    carried: HashMap<(Time, String), (Time, String)>,
+    /// Commits and publishes on a thread of its own, so that copying output into the
+    /// output file overlaps staging the next epoch's (coordinating process only).
+    publisher: Option<Publisher>,
     failed: bool,
 }
 
@@ -88,7 +90,7 @@ impl Writer {
         Writer {
             hub,
             staged: HashMap::new(),
-            carried: HashMap::new(),
+            publisher: None,
             failed: false,
         }
     }
@@ -96,6 +98,9 @@ impl Writer {
     fn run(mut self, jobs: Receiver<WriterJob>) {
         for job in jobs {
             self.handle(job);
+        }
+        if let Some(publisher) = self.publisher.take() {
+            publisher.finish();
         }
     }
 
@@ -160,21 +165,13 @@ impl Writer {
             }
             WriterJob::Commit { epoch, reports } => {
                 if !self.failed && !reports.iter().any(|r| r.aborted) {
-                    if let Err(error) = self.commit(epoch, reports) {
-                        self.fail(
-                            error.context(format!("cannot commit snapshot {}", epoch_label(epoch))),
-                        );
-                    }
+                    let hub = &self.hub;
+                    self.publisher
+                        .get_or_insert_with(|| Publisher::spawn(Arc::clone(hub)))
+                        .commit(epoch, reports);
                 }
             }
         }
-    }
-
-    fn epoch_dir(&self, epoch: Time) -> anyhow::Result<std::path::PathBuf> {
-        let dir = self.hub.settings().store.epoch_dir(epoch);
-        fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create snapshot directory {}", dir.display()))?;
-        Ok(dir)
     }
 
     fn write_state(
@@ -198,7 +195,7 @@ impl Writer {
         .to_bytes()?;
         let body = encode(&groups)?;
         let encoded = start.elapsed();
-        let path = self.epoch_dir(report.epoch)?.join(name);
+        let path = create_epoch_dir(&self.hub, report.epoch)?.join(name);
         let mut file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         file.write_all(&header)
@@ -221,7 +218,7 @@ impl Writer {
     fn append(&mut self, epoch: Time, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let key = (epoch, name.to_string());
         if !self.staged.contains_key(&key) {
-            let path = self.epoch_dir(epoch)?.join(name);
+            let path = create_epoch_dir(&self.hub, epoch)?.join(name);
             let file = OpenOptions::new()
                 .create(true)
                 .write(true)
@@ -262,67 +259,12 @@ impl Writer {
             crc32: staged.crc.finalize(),
         }))
     }
+}
 
-    /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
-    /// it belongs to as well (a state part standing for later epochs, or output staged for
-    /// an epoch that was not committed): a hard link where the file system allows, a copy
-    /// where not. Returns its name there, prefixed with `written` so that parts from several
-    /// epochs cannot collide.
-    fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<String> {
-        let key = (written, name.to_string());
-        let (from_epoch, from_name) = self
-            .carried
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| (written, name.to_string()));
-        let store = &self.hub.settings().store;
-        let from = store.epoch_dir(from_epoch).join(&from_name);
-        let carried_name = format!("e{written}-{name}");
-        let to = self.epoch_dir(epoch)?.join(&carried_name);
-        if fs::hard_link(&from, &to).is_err() {
-            fs::copy(&from, &to).with_context(|| {
-                format!("cannot carry {} into {}", from.display(), to.display())
-            })?;
-        }
-        self.carried.insert(key, (epoch, carried_name.clone()));
-        Ok(carried_name)
-    }
-
-    fn commit(&mut self, epoch: Time, mut reports: Vec<Report>) -> anyhow::Result<()> {
-        fault_point("before-manifest");
-        let hub = Arc::clone(&self.hub);
-        let settings = hub.settings();
-        reports.sort_by_key(|r| (r.part.worker, r.participant));
-        for report in &mut reports {
-            let written = report.written;
-            if let Some(file) = report.part.file.as_mut().filter(|_| written != epoch) {
-                file.name = self.carry(written, epoch, &file.name)?;
-            }
-        }
-        let committed_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let manifest = Manifest {
-            format: FORMAT_VERSION,
-            epoch,
-            is_final: epoch == FINAL_EPOCH,
-            fingerprint: hub.identity().fingerprint(),
-            identity: hub.identity().clone(),
-            key_groups: hub.key_groups().count(),
-            workers: hub.workers(),
-            processes: hub.processes(),
-            operators: hub.participants(0),
-            parts: reports.into_iter().map(|r| r.part).collect(),
-            output: Some(settings.output.display().to_string()),
-            committed_unix_ms,
-        };
-        settings.store.commit(&manifest)?;
-        fault_point("after-manifest");
-        settings.store.publish(&manifest, &settings.output)?;
-        fault_point("after-publish");
-        settings.store.prune(settings.keep)?;
-        hub.record_commit(epoch);
-        Ok(())
-    }
+/// The directory of `epoch`, created if need be.
+pub(crate) fn create_epoch_dir(hub: &SnapshotHub, epoch: Time) -> anyhow::Result<PathBuf> {
+    let dir = hub.settings().store.epoch_dir(epoch);
+    fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create snapshot directory {}", dir.display()))?;
+    Ok(dir)
 }

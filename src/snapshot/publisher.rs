@@ -1,0 +1,137 @@
+//! Committing snapshots and publishing their output, on a thread of its own in the
+//! coordinating process: the manifest is written only for an epoch whose every part is
+//! durable, then its staged output is appended to the output file and logged.
+
+use std::collections::HashMap;
+use std::fs;
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+
+use crate::snapshot::fault::fault_point;
+use crate::snapshot::hub::{Report, SnapshotHub};
+use crate::snapshot::manifest::{epoch_label, Manifest, FINAL_EPOCH, FORMAT_VERSION};
+use crate::snapshot::writer::create_epoch_dir;
+use crate::time::Time;
+
+/// The publisher thread, as the writer sees it.
+pub(crate) struct Publisher {
+    commits: Sender<(Time, Vec<Report>)>,
+    thread: JoinHandle<()>,
+}
+
+impl Publisher {
+    pub(crate) fn spawn(hub: Arc<SnapshotHub>) -> Publisher {
+        let (commits, receiver) = mpsc::channel::<(Time, Vec<Report>)>();
+        let thread = std::thread::Builder::new()
+            .name("weir:publish".to_string())
+            .spawn(move || {
+                let mut state = Committer {
+                    hub,
+                    carried: HashMap::new(),
+                    failed: false,
+                };
+                for (epoch, reports) in receiver {
+                    if state.failed {
+                        continue;
+                    }
+                    if let Err(error) = state.commit(epoch, reports) {
+                        state.failed = true;
+                        state.hub.control().fail(
+                            error.context(format!("cannot commit snapshot {}", epoch_label(epoch))),
+                        );
+                    }
+                }
+            })
+            .unwrap_or_else(|e| panic!("cannot start the snapshot publisher thread: {e}"));
+        Publisher { commits, thread }
+    }
+
+    /// Queues the commit of `epoch`.
+    pub(crate) fn commit(&self, epoch: Time, reports: Vec<Report>) {
+        // The thread ends only when this sender is dropped.
+        let _ = self.commits.send((epoch, reports));
+    }
+
+    /// Waits for every queued commit.
+    pub(crate) fn finish(self) {
+        drop(self.commits);
+        let _ = self.thread.join();
+    }
+}
+
+struct Committer {
+    hub: Arc<SnapshotHub>,
+    /// Where a part written for one epoch and standing for later ones was last carried to,
+    /// by the epoch it was written for and its name: older copies may have been pruned.
+    carried: HashMap<(Time, String), (Time, String)>,
+    failed: bool,
+}
+
+impl Committer {
+    /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
+    /// it belongs to as well (a state part standing for later epochs, or output staged for
+    /// an epoch that was not committed): a hard link where the file system allows, a copy
+    /// where not. Returns its name there, prefixed with `written` so that parts from several
+    /// epochs cannot collide.
+    fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<String> {
+        let key = (written, name.to_string());
+        let (from_epoch, from_name) = self
+            .carried
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| (written, name.to_string()));
+        let store = &self.hub.settings().store;
+        let from = store.epoch_dir(from_epoch).join(&from_name);
+        let carried_name = format!("e{written}-{name}");
+        let to = create_epoch_dir(&self.hub, epoch)?.join(&carried_name);
+        if fs::hard_link(&from, &to).is_err() {
+            fs::copy(&from, &to).with_context(|| {
+                format!("cannot carry {} into {}", from.display(), to.display())
+            })?;
+        }
+        self.carried.insert(key, (epoch, carried_name.clone()));
+        Ok(carried_name)
+    }
+
+    fn commit(&mut self, epoch: Time, mut reports: Vec<Report>) -> anyhow::Result<()> {
+        fault_point("before-manifest");
+        let hub = Arc::clone(&self.hub);
+        let settings = hub.settings();
+        reports.sort_by_key(|r| (r.part.worker, r.participant));
+        for report in &mut reports {
+            let written = report.written;
+            if let Some(file) = report.part.file.as_mut().filter(|_| written != epoch) {
+                file.name = self.carry(written, epoch, &file.name)?;
+            }
+        }
+        let committed_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let manifest = Manifest {
+            format: FORMAT_VERSION,
+            epoch,
+            is_final: epoch == FINAL_EPOCH,
+            fingerprint: hub.identity().fingerprint(),
+            identity: hub.identity().clone(),
+            key_groups: hub.key_groups().count(),
+            workers: hub.workers(),
+            processes: hub.processes(),
+            operators: hub.participants(0),
+            parts: reports.into_iter().map(|r| r.part).collect(),
+            output: Some(settings.output.display().to_string()),
+            committed_unix_ms,
+        };
+        settings.store.commit(&manifest)?;
+        fault_point("after-manifest");
+        settings.store.publish(&manifest, &settings.output)?;
+        fault_point("after-publish");
+        settings.store.prune(settings.keep)?;
+        hub.record_commit(epoch);
+        Ok(())
+    }
+}
