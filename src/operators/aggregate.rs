@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Pipeline;
@@ -25,7 +24,9 @@ use timely::ExchangeData;
 use crate::operators::routing::by_key_group;
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
 use crate::operators::Aggregator;
-use crate::snapshot::{encode_groups, Shadow, SnapshotHub, Stamped, StateEpochs};
+use crate::snapshot::{
+    restore_state, snapshot_state, PaneState, Panes, SnapshotHub, Stamped, StateEpochs,
+};
 use crate::state::StateMap;
 use crate::time::{Time, Window, WindowBounds};
 
@@ -82,12 +83,6 @@ pub trait Aggregate<'scope, K, V> {
     ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>;
 }
 
-/// Per pane start, the partial aggregate of each key.
-type Panes<K, Acc> = BTreeMap<Time, StateMap<K, Acc>>;
-
-/// The panes an operator keeps: each aggregate stamped with the epoch it last changed in.
-type StampedPanes<K, Acc> = Panes<K, Stamped<Acc>>;
-
 impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
 where
     K: ExchangeData + Hash + Eq + Clone,
@@ -114,35 +109,21 @@ where
         let pact = by_key_group(&scope);
         let mut epochs = StateEpochs::register(&scope, name);
         partials.unary_frontier(pact, name, move |initial, _| {
-            let mut panes: StampedPanes<K, A::Acc> = BTreeMap::new();
+            let mut state: PaneState<K, A::Acc> = PaneState::default();
             let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
-            let mut stamp: u32 = 1;
-            let mut shadow = None;
-            if let Some(epochs) = &epochs {
-                let restored = epochs.participant().restore_state::<(Time, K, A::Acc)>();
-                match restored {
-                    Ok(entries) => {
-                        let epoch = epochs.participant().hub().restored_epoch().unwrap_or(0);
-                        let mut copy: Panes<K, A::Acc> = BTreeMap::new();
-                        for (pane, key, acc) in entries {
-                            copy.entry(pane)
-                                .or_default()
-                                .insert(key.clone(), acc.clone());
-                            panes.entry(pane).or_default().insert(key, Stamped(acc, 0));
-                        }
-                        shadow = Some(Shadow::new(copy));
-                        // Windows that ended by the epoch reported before it; the rest are due.
-                        for &pane in panes.keys() {
-                            for end in window.window_ends_of_pane(pane).filter(|&end| end > epoch) {
-                                pending
-                                    .entry(end)
-                                    .or_insert_with(|| initial.delayed(&(end - 1)));
-                            }
-                        }
+            let shadow = epochs.as_ref().map(|epochs| {
+                let shadow = restore_state(&mut state, epochs.participant());
+                let epoch = epochs.participant().hub().restored_epoch().unwrap_or(0);
+                // Windows that ended by the epoch reported before it; the rest are due.
+                for &pane in state.panes.keys() {
+                    for end in window.window_ends_of_pane(pane).filter(|&end| end > epoch) {
+                        pending
+                            .entry(end)
+                            .or_insert_with(|| initial.delayed(&(end - 1)));
                     }
-                    Err(error) => epochs.participant().fail(error),
                 }
-            }
+                shadow
+            });
             drop(initial);
             let mut stash: TimeStash<(K, (Time, A::Acc))> = TimeStash::new();
             move |(input, frontier), output| {
@@ -154,48 +135,16 @@ where
                                 merge_partials(
                                     &aggregator,
                                     window,
-                                    &mut panes,
+                                    &mut state.panes,
                                     &mut pending,
                                     &cap,
                                     &mut batch,
-                                    stamp,
+                                    state.stamp,
                                 );
                             }
                         }
                         let through = epochs.through(frontier, stash.earliest());
-                        let start = Instant::now();
-                        // What changed: the panes still open, and the aggregates merged into
-                        // since the last epoch.
-                        let open: Vec<Time> = panes.keys().copied().collect();
-                        let changed: Vec<(Time, K, A::Acc)> = panes
-                            .iter()
-                            .flat_map(|(&pane, accs)| {
-                                accs.iter()
-                                    .filter(|(_, acc)| acc.1 == stamp)
-                                    .map(move |(key, acc)| (pane, key.clone(), acc.0.clone()))
-                            })
-                            .collect();
-                        stamp = stamp.wrapping_add(1);
-                        shadow.write(
-                            epochs.participant(),
-                            epoch,
-                            through,
-                            start.elapsed(),
-                            move |copy: &mut Panes<K, A::Acc>| {
-                                copy.retain(|pane, _| open.binary_search(pane).is_ok());
-                                for (pane, key, acc) in changed {
-                                    copy.entry(pane).or_default().insert(key, acc);
-                                }
-                            },
-                            |copy, groups| {
-                                let entries = copy.iter().flat_map(|(pane, accs)| {
-                                    accs.iter().map(move |(key, acc)| (pane, key, acc))
-                                });
-                                encode_groups(entries, groups, |(_, key, _)| {
-                                    groups.group_of(*key).0
-                                })
-                            },
-                        );
+                        snapshot_state(&mut state, shadow, epochs.participant(), epoch, through);
                         epochs.captured(through);
                     }
                 }
@@ -204,11 +153,11 @@ where
                         merge_partials(
                             &aggregator,
                             window,
-                            &mut panes,
+                            &mut state.panes,
                             &mut pending,
                             &cap,
                             &mut batch,
-                            stamp,
+                            state.stamp,
                         );
                     }
                 }
@@ -220,11 +169,11 @@ where
                             merge_partials(
                                 &aggregator,
                                 window,
-                                &mut panes,
+                                &mut state.panes,
                                 &mut pending,
                                 &cap,
                                 batch,
-                                stamp,
+                                state.stamp,
                             );
                         }
                     } else {
@@ -242,7 +191,7 @@ where
                     if window.size() == window.pane() {
                         // The window is one pane: its accumulators are final as they are.
                         let pane = end.saturating_sub(window.pane());
-                        for (key, acc) in panes.remove(&pane).unwrap_or_default() {
+                        for (key, acc) in state.panes.remove(&pane).unwrap_or_default() {
                             let value = aggregator.result(&acc.0);
                             session.give(Windowed {
                                 key,
@@ -252,7 +201,7 @@ where
                         }
                     } else {
                         let mut merged: StateMap<K, A::Acc> = StateMap::default();
-                        for (_, accs) in panes.range(bounds.start..end) {
+                        for (_, accs) in state.panes.range(bounds.start..end) {
                             for (key, acc) in accs {
                                 match merged.get_mut(key) {
                                     Some(into) => aggregator.merge(into, &acc.0),
@@ -272,11 +221,12 @@ where
                         }
                         // A pane's last window ends `size` after the pane starts.
                         if let Some(last) = end.checked_sub(window.size()) {
-                            while panes
+                            while state
+                                .panes
                                 .first_key_value()
                                 .is_some_and(|(&pane, _)| pane <= last)
                             {
-                                panes.pop_first();
+                                state.panes.pop_first();
                             }
                         }
                     }
@@ -293,7 +243,7 @@ where
 fn merge_partials<K, V, A>(
     aggregator: &A,
     window: Window,
-    panes: &mut StampedPanes<K, A::Acc>,
+    panes: &mut Panes<K, Stamped<A::Acc>>,
     pending: &mut BTreeMap<Time, Capability<Time>>,
     cap: &Capability<Time>,
     batch: &mut Vec<(K, (Time, A::Acc))>,

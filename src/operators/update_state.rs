@@ -1,7 +1,6 @@
 //! `update_state`: the general keyed state transition `S(t+1) = g(S(t), x(t))`.
 
 use std::hash::Hash;
-use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,8 +10,7 @@ use timely::ExchangeData;
 
 use crate::operators::routing::by_key_group;
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
-use crate::snapshot::{encode_groups, Shadow, Stamped, StateEpochs};
-use crate::state::StateMap;
+use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
 use crate::time::Time;
 
 /// Extension trait for per-key state transitions.
@@ -72,21 +70,10 @@ where
         let pact = by_key_group(&scope);
         let mut epochs = StateEpochs::register(&scope, name);
         self.unary_frontier(pact, name, move |_, _| {
-            // Each state with the number of the epoch it last changed in, so that capture
-            // copies only what changed since the previous epoch (see `Shadow`).
-            let mut states: StateMap<K, Stamped<S>> = StateMap::default();
-            let mut stamp: u32 = 1;
-            let mut shadow = None;
-            if let Some(epochs) = &epochs {
-                match epochs.participant().restore_state::<(K, S)>() {
-                    Ok(entries) => {
-                        let copy: StateMap<K, S> = entries.iter().cloned().collect();
-                        states.extend(entries.into_iter().map(|(k, s)| (k, Stamped(s, 0))));
-                        shadow = Some(Shadow::new(copy));
-                    }
-                    Err(error) => epochs.participant().fail(error),
-                }
-            }
+            let mut states: KeyedState<K, S> = KeyedState::default();
+            let shadow = epochs
+                .as_ref()
+                .map(|epochs| restore_state(&mut states, epochs.participant()));
             let mut stash = TimeStash::new();
             let mut outputs = Vec::new();
             move |(input, frontier), output| {
@@ -96,37 +83,19 @@ where
                         // The state as of the epoch: exactly the input before it, applied.
                         while let Some((cap, batches)) = stash.pop_before(epoch) {
                             for mut batch in batches {
-                                apply(&mut states, &mut logic, &mut batch, &mut outputs, stamp);
+                                apply(&mut states, &mut logic, &mut batch, &mut outputs);
                             }
                             output.session(&cap).give_container(&mut outputs);
                         }
                         let through = epochs.through(frontier, stash.earliest());
-                        let start = Instant::now();
-                        let changed: Vec<(K, S)> = states
-                            .iter()
-                            .filter(|(_, state)| state.1 == stamp)
-                            .map(|(key, state)| (key.clone(), state.0.clone()))
-                            .collect();
-                        stamp = stamp.wrapping_add(1);
-                        shadow.write(
-                            epochs.participant(),
-                            epoch,
-                            through,
-                            start.elapsed(),
-                            move |copy: &mut StateMap<K, S>| copy.extend(changed),
-                            |copy, groups| {
-                                encode_groups(copy.iter(), groups, |(key, _)| {
-                                    groups.group_of(*key).0
-                                })
-                            },
-                        );
+                        snapshot_state(&mut states, shadow, epochs.participant(), epoch, through);
                         epochs.captured(through);
                     }
                 }
                 // Earlier arrivals first, so that a time's records keep their arrival order.
                 while let Some((cap, batches)) = stash.pop_ready(frontier) {
                     for mut batch in batches {
-                        apply(&mut states, &mut logic, &mut batch, &mut outputs, stamp);
+                        apply(&mut states, &mut logic, &mut batch, &mut outputs);
                     }
                     output.session(&cap).give_container(&mut outputs);
                 }
@@ -135,7 +104,7 @@ where
                     if is_ready(frontier, time) {
                         // The stash holds nothing at or before `frontier` by now.
                         for batch in data {
-                            apply(&mut states, &mut logic, batch, &mut outputs, stamp);
+                            apply(&mut states, &mut logic, batch, &mut outputs);
                         }
                         output.session(&cap).give_container(&mut outputs);
                     } else {
@@ -151,21 +120,21 @@ where
 }
 
 /// Applies `logic` to a batch of records, in order, collecting outputs; every state it
-/// touches is stamped with `stamp`.
+/// touches is stamped as changed in the current epoch.
 #[inline]
 fn apply<K, V, S, O, F>(
-    states: &mut StateMap<K, Stamped<S>>,
+    states: &mut KeyedState<K, S>,
     logic: &mut F,
     batch: &mut Vec<(K, V)>,
     outputs: &mut Vec<O>,
-    stamp: u32,
 ) where
     K: Hash + Eq,
     S: Default,
     F: FnMut(&K, &mut S, V) -> Option<O>,
 {
+    let stamp = states.stamp;
     for (key, value) in batch.drain(..) {
-        let output = match states.get_mut(&key) {
+        let output = match states.map.get_mut(&key) {
             Some(state) => {
                 state.1 = stamp;
                 logic(&key, &mut state.0, value)
@@ -173,7 +142,7 @@ fn apply<K, V, S, O, F>(
             None => {
                 let mut state = S::default();
                 let output = logic(&key, &mut state, value);
-                states.insert(key, Stamped(state, stamp));
+                states.map.insert(key, Stamped(state, stamp));
                 output
             }
         };

@@ -9,6 +9,7 @@
 //! part is durable, then publishes the committed output. Restoring reads the newest complete
 //! snapshot, onto any number of workers: each reads the key groups it now owns.
 
+mod backend;
 mod coordinator;
 mod epochs;
 mod fault;
@@ -20,6 +21,9 @@ mod shadow;
 mod store;
 mod writer;
 
+pub use backend::{
+    restore_state, snapshot_state, KeyedState, PaneChanges, PaneState, Panes, StateBackend,
+};
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
 pub use fault::fault_point;

@@ -1,0 +1,207 @@
+//! What snapshots need of a stateful operator's state: the `StateBackend` trait, and its
+//! implementations for the state weir's operators keep.
+//!
+//! A backend says how its state is restored from a snapshot's entries, what changed since
+//! the last epoch (captured on the record path, so it must be cheap), how the writer's copy
+//! of the state absorbs those changes, and how that copy is encoded per key group. Anything
+//! keyed that can answer these — a hash map, windowed panes, next a differential-dataflow
+//! arrangement (whose batches are immutable and can be handed over as they are) — can be
+//! snapshotted and restored onto any number of workers with [`snapshot_state`] and
+//! [`restore_state`].
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::snapshot::{encode_groups, Participant, Shadow, Stamped};
+use crate::state::{KeyGroups, StateMap};
+use crate::time::Time;
+
+/// Keyed state that can be snapshotted per epoch and restored onto any number of workers.
+pub trait StateBackend {
+    /// One entry of a snapshot part.
+    type Entry: Serialize + DeserializeOwned;
+    /// The state as the snapshot writer keeps it.
+    type Copy: Send + 'static;
+    /// What changed in the state since the previous capture.
+    type Changes: Send + 'static;
+
+    /// Adds the restored `entries` (those of this worker's key groups) to the state, and
+    /// returns the writer's copy of it.
+    fn restore(&mut self, entries: Vec<Self::Entry>) -> Self::Copy;
+    /// What changed since the previous call: on the record path, so proportional to the
+    /// changes, not to the state.
+    fn changes(&mut self) -> Self::Changes;
+    /// Brings the writer's copy up to date (on the writer thread).
+    fn apply(copy: &mut Self::Copy, changes: Self::Changes);
+    /// Encodes the writer's copy as a part, grouped by key group (on the writer thread).
+    fn encode(copy: &Self::Copy, groups: &KeyGroups) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Restores `backend` from the snapshot being restored (if any) and returns the writer's
+/// copy to snapshot it with; a damaged part fails the job through `participant`.
+pub fn restore_state<B: StateBackend>(backend: &mut B, participant: &Participant) -> Shadow<B::Copy>
+where
+    B::Copy: Default,
+{
+    match participant.restore_state::<B::Entry>() {
+        Ok(entries) => Shadow::new(backend.restore(entries)),
+        Err(error) => {
+            participant.fail(error);
+            Shadow::new(B::Copy::default())
+        }
+    }
+}
+
+/// Captures `backend` as of `epoch` (standing through `through`) and hands it to the writer.
+pub fn snapshot_state<B: StateBackend + 'static>(
+    backend: &mut B,
+    shadow: &Shadow<B::Copy>,
+    participant: &Participant,
+    epoch: Time,
+    through: Time,
+) {
+    let start = Instant::now();
+    let changes = backend.changes();
+    shadow.write(
+        participant,
+        epoch,
+        through,
+        start.elapsed(),
+        move |copy| B::apply(copy, changes),
+        B::encode,
+    );
+}
+
+/// The state of `update_state`: a value per key, stamped with the epoch it last changed in.
+pub struct KeyedState<K, S> {
+    /// The states.
+    pub map: StateMap<K, Stamped<S>>,
+    /// The current epoch's stamp (counted from 1 in this run).
+    pub stamp: u32,
+}
+
+impl<K, S> Default for KeyedState<K, S> {
+    fn default() -> Self {
+        KeyedState {
+            map: StateMap::default(),
+            stamp: 1,
+        }
+    }
+}
+
+impl<K, S> StateBackend for KeyedState<K, S>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    S: Clone + Serialize + DeserializeOwned + Send + 'static,
+{
+    type Entry = (K, S);
+    type Copy = StateMap<K, S>;
+    type Changes = Vec<(K, S)>;
+
+    fn restore(&mut self, entries: Vec<(K, S)>) -> StateMap<K, S> {
+        let copy: StateMap<K, S> = entries.iter().cloned().collect();
+        self.map
+            .extend(entries.into_iter().map(|(k, s)| (k, Stamped(s, 0))));
+        copy
+    }
+
+    fn changes(&mut self) -> Vec<(K, S)> {
+        let stamp = self.stamp;
+        self.stamp = stamp.wrapping_add(1);
+        self.map
+            .iter()
+            .filter(|(_, state)| state.1 == stamp)
+            .map(|(key, state)| (key.clone(), state.0.clone()))
+            .collect()
+    }
+
+    fn apply(copy: &mut StateMap<K, S>, changes: Vec<(K, S)>) {
+        copy.extend(changes);
+    }
+
+    fn encode(copy: &StateMap<K, S>, groups: &KeyGroups) -> anyhow::Result<Vec<u8>> {
+        encode_groups(copy.iter(), groups, |(key, _)| groups.group_of(*key).0)
+    }
+}
+
+/// Per pane start, the partial aggregate of each key.
+pub type Panes<K, Acc> = BTreeMap<Time, StateMap<K, Acc>>;
+
+/// The state of `aggregate`: per pane, an aggregate per key, each stamped with the epoch it
+/// last changed in. Panes close whole when their last window has fired.
+pub struct PaneState<K, Acc> {
+    /// The open panes.
+    pub panes: Panes<K, Stamped<Acc>>,
+    /// The current epoch's stamp (counted from 1 in this run).
+    pub stamp: u32,
+}
+
+impl<K, Acc> Default for PaneState<K, Acc> {
+    fn default() -> Self {
+        PaneState {
+            panes: BTreeMap::new(),
+            stamp: 1,
+        }
+    }
+}
+
+/// The panes still open, and the aggregates merged into since the previous epoch.
+pub type PaneChanges<K, Acc> = (Vec<Time>, Vec<(Time, K, Acc)>);
+
+impl<K, Acc> StateBackend for PaneState<K, Acc>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    Acc: Clone + Serialize + DeserializeOwned + Send + 'static,
+{
+    type Entry = (Time, K, Acc);
+    type Copy = Panes<K, Acc>;
+    type Changes = PaneChanges<K, Acc>;
+
+    fn restore(&mut self, entries: Vec<(Time, K, Acc)>) -> Panes<K, Acc> {
+        let mut copy: Panes<K, Acc> = BTreeMap::new();
+        for (pane, key, acc) in entries {
+            copy.entry(pane)
+                .or_default()
+                .insert(key.clone(), acc.clone());
+            self.panes
+                .entry(pane)
+                .or_default()
+                .insert(key, Stamped(acc, 0));
+        }
+        copy
+    }
+
+    fn changes(&mut self) -> PaneChanges<K, Acc> {
+        let stamp = self.stamp;
+        self.stamp = stamp.wrapping_add(1);
+        let open = self.panes.keys().copied().collect();
+        let changed = self
+            .panes
+            .iter()
+            .flat_map(|(&pane, accs)| {
+                accs.iter()
+                    .filter(|(_, acc)| acc.1 == stamp)
+                    .map(move |(key, acc)| (pane, key.clone(), acc.0.clone()))
+            })
+            .collect();
+        (open, changed)
+    }
+
+    fn apply(copy: &mut Panes<K, Acc>, (open, changed): PaneChanges<K, Acc>) {
+        copy.retain(|pane, _| open.binary_search(pane).is_ok());
+        for (pane, key, acc) in changed {
+            copy.entry(pane).or_default().insert(key, acc);
+        }
+    }
+
+    fn encode(copy: &Panes<K, Acc>, groups: &KeyGroups) -> anyhow::Result<Vec<u8>> {
+        let entries = copy
+            .iter()
+            .flat_map(|(pane, accs)| accs.iter().map(move |(key, acc)| (pane, key, acc)));
+        encode_groups(entries, groups, |(_, key, _)| groups.group_of(*key).0)
+    }
+}
