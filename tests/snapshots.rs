@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{assert_same_multiset, free_ports, read_lines, unique, weir};
 use weir::pipelines::seed::seed_state_value;
-use weir::snapshot::{decode_groups, EpochStatus, SnapshotStore, FINAL_EPOCH};
+use weir::snapshot::{decode_groups, EpochStatus, Manifest, SnapshotStore, FINAL_EPOCH};
 use weir::time::EventClock;
 
 /// Exit status of a process killed by `WEIR_FAULT` (as after `kill -9`).
@@ -535,6 +535,31 @@ fn every_snapshot_damaged_is_a_clear_error() {
     assert!(!failed.status.success(), "{message}");
     assert!(!message.contains("panicked"), "{message}");
     assert!(message.contains("no usable snapshot"), "{message}");
+}
+
+/// A snapshot whose manifest lacks one of the job's stateful operators (a pipeline whose
+/// operator was renamed or added) is refused: starting that operator empty would be
+/// silently wrong state.
+#[test]
+fn a_snapshot_without_an_operator_of_the_job_is_refused() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let job = crashed_job(root.path());
+    let store = job.store();
+    for epoch in job.complete_epochs() {
+        let mut manifest =
+            Manifest::read(&store.epoch_dir(epoch).join("MANIFEST")).expect("read manifest");
+        manifest.operators.retain(|op| op != "counts");
+        manifest.parts.retain(|part| part.operator != "counts");
+        store.commit(&manifest).expect("rewrite manifest");
+    }
+    let refused = job.run(&["-w", "2", "--restore", "latest"], None);
+    let message = stderr(&refused);
+    assert!(!refused.status.success(), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(
+        message.contains("no state for operator \"counts\""),
+        "{message}"
+    );
 }
 
 /// A snapshot taken while input keeps arriving holds exactly the state as of its epoch:

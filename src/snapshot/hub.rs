@@ -491,6 +491,17 @@ impl Participant {
         let Some(manifest) = self.hub.restoring() else {
             return Ok(Vec::new());
         };
+        // A snapshot without this operator belongs to a different pipeline shape (a renamed
+        // or added operator); starting it empty would silently lose its state.
+        if !manifest.operators.iter().any(|op| op == &self.id) {
+            anyhow::bail!(
+                "snapshot of epoch {} has no state for operator {:?} (it has {:?}); \
+                 restore with the pipeline that wrote it",
+                manifest.epoch,
+                self.id,
+                manifest.operators
+            );
+        }
         let start = Instant::now();
         let groups = self.hub.key_groups;
         let mine = groups.range_of(self.worker, self.hub.workers);
