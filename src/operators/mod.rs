@@ -8,16 +8,28 @@
 
 mod aggregate;
 mod aggregator;
+mod join;
 mod key_by;
+mod process_keyed;
 mod reduce;
 mod routing;
+mod session_window;
+mod side;
 mod stash;
+mod top_k;
 mod update_state;
+mod window_join;
 
 pub use aggregate::{Aggregate, Windowed};
 pub use aggregator::{Aggregator, Count, Max, Sum};
+pub use join::Join;
 pub use key_by::KeyBy;
+pub use process_keyed::{KeyedProcess, ProcessKeyed};
 pub use reduce::Reduce;
 pub use routing::key_groups_of;
+pub use session_window::SessionWindows;
+pub use side::Side;
 pub(crate) use stash::frontier_time;
+pub use top_k::{TopK, TopKPerWindow};
 pub use update_state::UpdateState;
+pub use window_join::WindowJoin;

@@ -16,8 +16,8 @@ use crate::time::Time;
 /// Extension trait for per-key state transitions.
 pub trait UpdateState<'scope, K, V> {
     /// Keeps a state of type `S` per key and applies `logic(key, state, value)` to every
-    /// record, in timestamp order; each `Some(output)` it returns is emitted at the record's
-    /// time.
+    /// record, in timestamp order; what it returns (an `Option`, a `Vec`, any iterator of
+    /// outputs) is emitted at the record's time.
     ///
     /// Records move to the worker that owns their key's group, so each key's state lives on
     /// exactly one worker. A key's state starts as `S::default()`. Records of one key are
@@ -48,11 +48,12 @@ pub trait UpdateState<'scope, K, V> {
     /// seen.sort();
     /// assert_eq!(seen, vec![(1, 1), (3, 1), (3, 2), (3, 3)]);
     /// ```
-    fn update_state<S, O, F>(self, name: &str, logic: F) -> StreamVec<'scope, Time, O>
+    fn update_state<S, I, F>(self, name: &str, logic: F) -> StreamVec<'scope, Time, I::Item>
     where
         S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
-        O: 'static,
-        F: FnMut(&K, &mut S, V) -> Option<O> + 'static;
+        I: IntoIterator,
+        I::Item: 'static,
+        F: FnMut(&K, &mut S, V) -> I + 'static;
 }
 
 impl<'scope, K, V> UpdateState<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
@@ -60,11 +61,12 @@ where
     K: ExchangeData + Hash + Eq + Clone,
     V: ExchangeData,
 {
-    fn update_state<S, O, F>(self, name: &str, mut logic: F) -> StreamVec<'scope, Time, O>
+    fn update_state<S, I, F>(self, name: &str, mut logic: F) -> StreamVec<'scope, Time, I::Item>
     where
         S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
-        O: 'static,
-        F: FnMut(&K, &mut S, V) -> Option<O> + 'static,
+        I: IntoIterator,
+        I::Item: 'static,
+        F: FnMut(&K, &mut S, V) -> I + 'static,
     {
         let scope = self.scope();
         let pact = by_key_group(&scope);
@@ -122,15 +124,16 @@ where
 /// Applies `logic` to a batch of records, in order, collecting outputs; every state it
 /// touches is stamped as changed in the current epoch.
 #[inline]
-fn apply<K, V, S, O, F>(
+fn apply<K, V, S, I, F>(
     states: &mut KeyedState<K, S>,
     logic: &mut F,
     batch: &mut Vec<(K, V)>,
-    outputs: &mut Vec<O>,
+    outputs: &mut Vec<I::Item>,
 ) where
     K: Hash + Eq,
     S: Default,
-    F: FnMut(&K, &mut S, V) -> Option<O>,
+    I: IntoIterator,
+    F: FnMut(&K, &mut S, V) -> I,
 {
     let stamp = states.stamp;
     for (key, value) in batch.drain(..) {

@@ -76,12 +76,17 @@ pub fn snapshot_state<B: StateBackend + 'static>(
     );
 }
 
-/// The state of `update_state`: a value per key, stamped with the epoch it last changed in.
+/// The state of `update_state` and `process_keyed`: a value per key, stamped with the epoch
+/// it last changed in; keys removed since the last capture are remembered until then.
 pub struct KeyedState<K, S> {
     /// The states.
     pub map: StateMap<K, Stamped<S>>,
     /// The current epoch's stamp (counted from 1 in this run).
     pub stamp: u32,
+    /// Keys removed since the last capture (only while snapshotting).
+    removed: Vec<K>,
+    /// Whether removals are remembered: only a job that snapshots needs them.
+    tracking: bool,
 }
 
 impl<K, S> Default for KeyedState<K, S> {
@@ -89,9 +94,29 @@ impl<K, S> Default for KeyedState<K, S> {
         KeyedState {
             map: StateMap::default(),
             stamp: 1,
+            removed: Vec::new(),
+            tracking: false,
         }
     }
 }
+
+impl<K: Hash + Eq, S> KeyedState<K, S> {
+    /// Removes `key`'s state, remembering the removal for the next capture.
+    pub fn remove(&mut self, key: &K) -> Option<S>
+    where
+        K: Clone,
+    {
+        let removed = self.map.remove(key)?;
+        if self.tracking {
+            self.removed.push(key.clone());
+        }
+        Some(removed.0)
+    }
+}
+
+/// What changed in a [`KeyedState`] since the previous capture: keys removed, then entries
+/// changed (a key removed and set again in one epoch is in both).
+pub type KeyedChanges<K, S> = (Vec<K>, Vec<(K, S)>);
 
 impl<K, S> StateBackend for KeyedState<K, S>
 where
@@ -100,27 +125,33 @@ where
 {
     type Entry = (K, S);
     type Copy = StateMap<K, S>;
-    type Changes = Vec<(K, S)>;
+    type Changes = KeyedChanges<K, S>;
 
     fn restore(&mut self, entries: Vec<(K, S)>) -> StateMap<K, S> {
+        self.tracking = true;
         let copy: StateMap<K, S> = entries.iter().cloned().collect();
         self.map
             .extend(entries.into_iter().map(|(k, s)| (k, Stamped(s, 0))));
         copy
     }
 
-    fn changes(&mut self) -> Vec<(K, S)> {
+    fn changes(&mut self) -> KeyedChanges<K, S> {
         let stamp = self.stamp;
         self.stamp = stamp.wrapping_add(1);
-        self.map
+        let changed = self
+            .map
             .iter()
             .filter(|(_, state)| state.1 == stamp)
             .map(|(key, state)| (key.clone(), state.0.clone()))
-            .collect()
+            .collect();
+        (std::mem::take(&mut self.removed), changed)
     }
 
-    fn apply(copy: &mut StateMap<K, S>, changes: Vec<(K, S)>) {
-        copy.extend(changes);
+    fn apply(copy: &mut StateMap<K, S>, (removed, changed): KeyedChanges<K, S>) {
+        for key in &removed {
+            copy.remove(key);
+        }
+        copy.extend(changed);
     }
 
     fn encode(copy: &StateMap<K, S>, groups: &KeyGroups) -> anyhow::Result<Vec<u8>> {

@@ -22,7 +22,8 @@ mod store;
 mod writer;
 
 pub use backend::{
-    restore_state, snapshot_state, KeyedState, PaneChanges, PaneState, Panes, StateBackend,
+    restore_state, snapshot_state, KeyedChanges, KeyedState, PaneChanges, PaneState, Panes,
+    StateBackend,
 };
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;

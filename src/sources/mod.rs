@@ -11,11 +11,13 @@ mod generator;
 mod json_lines;
 mod lines;
 mod text;
+mod timed;
 
 pub use generator::{random_of, Generate, GeneratorSpec};
 pub use json_lines::{JsonLines, JsonLinesSpec};
 pub use lines::LineInput;
 pub use text::TextLines;
+pub use timed::ToTimedStream;
 
 /// Records a source emits per activation before yielding to the rest of the dataflow.
 pub(crate) const BATCH: u64 = 8192;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod scrambled;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

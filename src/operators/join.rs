@@ -1,0 +1,91 @@
+//! `join`: an unbounded, incremental equi-join of two keyed streams.
+//!
+//! Every record of either side is kept in its key's state and meets every record of the
+//! other side with the same key, whichever arrives first, exactly once, at the later of the
+//! two times. Built on [`UpdateState`] over both inputs together, so it applies in timestamp
+//! order and is snapshotted and restored (onto any number of workers) like any keyed state.
+//! Its state grows with its input: filter both sides before joining.
+
+use std::hash::Hash;
+
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::Concat;
+use timely::dataflow::StreamVec;
+use timely::ExchangeData;
+
+use crate::operators::{Side, UpdateState};
+use crate::time::Time;
+
+/// Extension trait for unbounded equi-joins.
+pub trait Join<'scope, K, A> {
+    /// Every pair of a record of `self` and a record of `other` with equal keys, passed to
+    /// `join(key, a, b)` once, at the time of whichever of the two came later. `name` is the
+    /// operator's stable id.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::Join;
+    /// use weir::sources::ToTimedStream;
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     let people = vec![(1u64, (7u32, "ann".to_string()))].to_timed_stream(scope);
+    ///     let orders = vec![(0u64, (7u32, 250u32)), (3, (7, 99)), (3, (8, 5))].to_timed_stream(scope);
+    ///     people
+    ///         .join("orders by person", orders, |_, name, amount| (name.clone(), *amount))
+    ///         .capture()
+    /// });
+    /// assert_eq!(
+    ///     captured.extract(),
+    ///     vec![(1, vec![("ann".to_string(), 250)]), (3, vec![("ann".to_string(), 99)])]
+    /// );
+    /// ```
+    fn join<B, O, F>(
+        self,
+        name: &str,
+        other: StreamVec<'scope, Time, (K, B)>,
+        join: F,
+    ) -> StreamVec<'scope, Time, O>
+    where
+        B: ExchangeData + Clone,
+        O: 'static,
+        F: FnMut(&K, &A, &B) -> O + 'static;
+}
+
+impl<'scope, K, A> Join<'scope, K, A> for StreamVec<'scope, Time, (K, A)>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    A: ExchangeData + Clone,
+{
+    fn join<B, O, F>(
+        self,
+        name: &str,
+        other: StreamVec<'scope, Time, (K, B)>,
+        mut join: F,
+    ) -> StreamVec<'scope, Time, O>
+    where
+        B: ExchangeData + Clone,
+        O: 'static,
+        F: FnMut(&K, &A, &B) -> O + 'static,
+    {
+        let lefts = self.map(|(key, a)| (key, Side::Left(a)));
+        let rights = other.map(|(key, b)| (key, Side::Right(b)));
+        lefts
+            .concat(rights)
+            .update_state(
+                name,
+                move |key, seen: &mut (Vec<A>, Vec<B>), record| match record {
+                    Side::Left(a) => {
+                        let matches: Vec<O> = seen.1.iter().map(|b| join(key, &a, b)).collect();
+                        seen.0.push(a);
+                        matches
+                    }
+                    Side::Right(b) => {
+                        let matches: Vec<O> = seen.0.iter().map(|a| join(key, a, &b)).collect();
+                        seen.1.push(b);
+                        matches
+                    }
+                },
+            )
+    }
+}

@@ -1,0 +1,304 @@
+//! `process_keyed`: keyed state with event-time deadlines — the general keyed operator that
+//! windows of their own length per key (sessions), things that close at a time of their own
+//! (auctions) and once-per-timestamp results are built from.
+//!
+//! A [`KeyedProcess`] keeps a state per key, applies records to it in timestamp order, and
+//! names a *deadline* per key: once the frontier reaches it (every record before it has been
+//! applied), `on_deadline` runs, before any record at the deadline or later, and what it
+//! emits carries the time `deadline - 1`. The deadline is read from the state, so it is
+//! snapshotted and restored with it.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::generic::{Operator, OutputBuilderSession};
+use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
+use timely::ExchangeData;
+
+use crate::operators::routing::by_key_group;
+use crate::operators::stash::{frontier_time, is_ready, TimeStash};
+use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
+use crate::time::Time;
+
+/// What [`ProcessKeyed::process_keyed`] does per key.
+pub trait KeyedProcess<K, V>: 'static {
+    /// The state kept per key; a key without state has `State::default()`.
+    type State: Default + Clone + Serialize + DeserializeOwned + Send + 'static;
+    /// What it emits.
+    type Output: 'static;
+
+    /// Applies `value`, at `time`, to `key`'s state; outputs carry `time`.
+    fn on_record(
+        &mut self,
+        key: &K,
+        state: &mut Self::State,
+        value: V,
+        time: Time,
+        output: &mut Vec<Self::Output>,
+    );
+
+    /// When `on_deadline` should run for a key in this state (`None`: never). A deadline at
+    /// or before the time of the record that set it runs right after that time.
+    fn deadline(&self, state: &Self::State) -> Option<Time>;
+
+    /// Runs once the frontier reaches the key's deadline; outputs carry `deadline - 1`.
+    /// Returns whether to keep the state (`false` forgets the key). A new deadline must be
+    /// later than this one, or it is dropped.
+    fn on_deadline(
+        &mut self,
+        key: &K,
+        state: &mut Self::State,
+        deadline: Time,
+        output: &mut Vec<Self::Output>,
+    ) -> bool;
+}
+
+/// A key's state and the deadline it is scheduled for.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Scheduled<S> {
+    state: S,
+    deadline: Option<Time>,
+}
+
+/// Extension trait for keyed processing with deadlines.
+pub trait ProcessKeyed<'scope, K, V> {
+    /// Routes each `(key, value)` to the owner of the key's group and applies it to the key's
+    /// state with `process`, in timestamp order, running each key's deadline when the
+    /// frontier reaches it. `name` is the operator's stable id for snapshots.
+    ///
+    /// Here, a sum per key emitted once per timestamp with the total after all of that
+    /// timestamp's records (a deadline just after the record's time):
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::vec::Map;
+    /// use weir::sources::ToTimedStream;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{KeyedProcess, ProcessKeyed};
+    ///
+    /// struct TotalPerTime;
+    /// impl KeyedProcess<char, u64> for TotalPerTime {
+    ///     type State = (u64, Option<u64>); // total, the time to report it after
+    ///     type Output = (char, u64);
+    ///     fn on_record(&mut self, _: &char, state: &mut Self::State, value: u64, time: u64, _: &mut Vec<Self::Output>) {
+    ///         state.0 += value;
+    ///         state.1 = Some(time + 1);
+    ///     }
+    ///     fn deadline(&self, state: &Self::State) -> Option<u64> { state.1 }
+    ///     fn on_deadline(&mut self, key: &char, state: &mut Self::State, _: u64, output: &mut Vec<Self::Output>) -> bool {
+    ///         state.1 = None;
+    ///         output.push((*key, state.0));
+    ///         true
+    ///     }
+    /// }
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     vec![(0, ('a', 1)), (0, ('a', 2)), (5, ('a', 4))]
+    ///         .to_timed_stream(scope)
+    ///         .process_keyed("totals", TotalPerTime)
+    ///         .capture()
+    /// });
+    /// let totals: Vec<(u64, Vec<(char, u64)>)> = captured.extract();
+    /// assert_eq!(totals, vec![(0, vec![('a', 3)]), (5, vec![('a', 7)])]);
+    /// ```
+    fn process_keyed<P: KeyedProcess<K, V>>(
+        self,
+        name: &str,
+        process: P,
+    ) -> StreamVec<'scope, Time, P::Output>;
+}
+
+/// The deadlines due, by time: a capability to emit at `deadline - 1` and the keys due then
+/// (a key whose deadline has moved since is skipped when its entry comes up).
+type Due<K> = BTreeMap<Time, (Capability<Time>, Vec<K>)>;
+
+impl<'scope, K, V> ProcessKeyed<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: ExchangeData,
+{
+    fn process_keyed<P: KeyedProcess<K, V>>(
+        self,
+        name: &str,
+        mut process: P,
+    ) -> StreamVec<'scope, Time, P::Output> {
+        let scope = self.scope();
+        let pact = by_key_group(&scope);
+        let mut epochs = StateEpochs::register(&scope, name);
+        self.unary_frontier(pact, name, move |initial, _| {
+            let mut states: KeyedState<K, Scheduled<P::State>> = KeyedState::default();
+            let mut due: Due<K> = BTreeMap::new();
+            let shadow = epochs.as_ref().map(|epochs| {
+                let shadow = restore_state(&mut states, epochs.participant());
+                for (key, state) in states.map.iter() {
+                    if let Some(deadline) = state.0.deadline {
+                        due.entry(deadline)
+                            .or_insert_with(|| (initial.delayed(&(deadline - 1)), Vec::new()))
+                            .1
+                            .push(key.clone());
+                    }
+                }
+                shadow
+            });
+            drop(initial);
+            let mut stash = TimeStash::new();
+            let mut outputs = Vec::new();
+            move |(input, frontier), output| {
+                let frontier = frontier_time(frontier);
+                let mut keyed = Keyed {
+                    process: &mut process,
+                    states: &mut states,
+                    due: &mut due,
+                    outputs: &mut outputs,
+                };
+                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
+                    while let Some(epoch) = epochs.due(frontier) {
+                        while let Some((cap, batches)) = stash.pop_before(epoch) {
+                            keyed.fire_through(*cap.time(), output);
+                            keyed.apply(&cap, batches, output);
+                        }
+                        // Deadlines up to the epoch need only input before it.
+                        keyed.fire_through(epoch, output);
+                        let through = epochs.through(frontier, stash.earliest());
+                        snapshot_state(keyed.states, shadow, epochs.participant(), epoch, through);
+                        epochs.captured(through);
+                    }
+                }
+                while let Some((cap, batches)) = stash.pop_ready(frontier) {
+                    keyed.fire_through(*cap.time(), output);
+                    keyed.apply(&cap, batches, output);
+                }
+                input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else { return };
+                    if is_ready(frontier, time) {
+                        let cap = cap.delayed(&time, 0);
+                        keyed.fire_through(time, output);
+                        keyed.apply(&cap, data.map(std::mem::take), output);
+                    } else {
+                        stash.stash(&cap, time, data);
+                    }
+                });
+                keyed.fire_through(frontier.unwrap_or(Time::MAX), output);
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.finish_if_done(frontier);
+                }
+            }
+        })
+    }
+}
+
+/// The operator's state while it runs.
+struct Keyed<'a, K, P: KeyedProcess<K, V>, V> {
+    process: &'a mut P,
+    states: &'a mut KeyedState<K, Scheduled<P::State>>,
+    due: &'a mut Due<K>,
+    outputs: &'a mut Vec<P::Output>,
+}
+
+type Session<'a, O> = OutputBuilderSession<'a, Time, CapacityContainerBuilder<Vec<O>>>;
+
+impl<K, V, P> Keyed<'_, K, P, V>
+where
+    K: Hash + Eq + Clone,
+    P: KeyedProcess<K, V>,
+{
+    /// Applies batches of records at `cap`'s time, in order.
+    fn apply(
+        &mut self,
+        cap: &Capability<Time>,
+        batches: impl IntoIterator<Item = Vec<(K, V)>>,
+        output: &mut Session<'_, P::Output>,
+    ) {
+        let stamp = self.states.stamp;
+        for batch in batches {
+            for (key, value) in batch {
+                let (process, due, outputs) =
+                    (&mut *self.process, &mut *self.due, &mut *self.outputs);
+                if let Some(state) = self.states.map.get_mut(&key) {
+                    state.1 = stamp;
+                    apply_one(process, due, outputs, cap, &key, &mut state.0, value);
+                } else {
+                    let mut state = Stamped(Scheduled::default(), stamp);
+                    apply_one(process, due, outputs, cap, &key, &mut state.0, value);
+                    self.states.map.insert(key, state);
+                }
+            }
+        }
+        if !self.outputs.is_empty() {
+            output.session(cap).give_container(self.outputs);
+        }
+    }
+
+    /// Runs every deadline at or before `time`, earliest first.
+    fn fire_through(&mut self, time: Time, output: &mut Session<'_, P::Output>) {
+        while let Some(entry) = self.due.first_entry() {
+            let deadline = *entry.key();
+            if deadline > time {
+                break;
+            }
+            let (cap, keys) = entry.remove();
+            let stamp = self.states.stamp;
+            for key in keys {
+                let Some(state) = self.states.map.get_mut(&key) else {
+                    continue;
+                };
+                if state.0.deadline != Some(deadline) {
+                    continue;
+                }
+                state.1 = stamp;
+                state.0.deadline = None;
+                let keep =
+                    self.process
+                        .on_deadline(&key, &mut state.0.state, deadline, self.outputs);
+                if !keep {
+                    self.states.remove(&key);
+                    continue;
+                }
+                if let Some(next) = self.process.deadline(&state.0.state) {
+                    if next > deadline {
+                        state.0.deadline = Some(next);
+                        self.due
+                            .entry(next)
+                            .or_insert_with(|| (cap.delayed(&(next - 1)), Vec::new()))
+                            .1
+                            .push(key);
+                    }
+                }
+            }
+            if !self.outputs.is_empty() {
+                output.session(&cap).give_container(self.outputs);
+            }
+        }
+    }
+}
+
+/// Applies one record and reschedules its key if the deadline moved.
+#[inline]
+fn apply_one<K: Clone, V, P: KeyedProcess<K, V>>(
+    process: &mut P,
+    due: &mut Due<K>,
+    outputs: &mut Vec<P::Output>,
+    cap: &Capability<Time>,
+    key: &K,
+    scheduled: &mut Scheduled<P::State>,
+    value: V,
+) {
+    let time = *cap.time();
+    process.on_record(key, &mut scheduled.state, value, time, outputs);
+    let deadline = process
+        .deadline(&scheduled.state)
+        .map(|d| d.max(time.saturating_add(1)));
+    if deadline != scheduled.deadline {
+        scheduled.deadline = deadline;
+        if let Some(deadline) = deadline {
+            due.entry(deadline)
+                .or_insert_with(|| (cap.delayed(&(deadline - 1)), Vec::new()))
+                .1
+                .push(key.clone());
+        }
+    }
+}
