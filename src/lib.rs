@@ -34,6 +34,7 @@
 
 pub mod control;
 pub mod job;
+pub mod nexmark;
 pub mod operators;
 pub mod pipelines;
 pub mod runtime;

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; the work itself lives in the library.
 
 mod args;
+mod nexmark;
 mod run;
 mod snapshot;
 
@@ -30,6 +31,9 @@ enum Command {
     /// Look into a snapshot directory: list, verify, inspect.
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
+    /// NEXMark tools: generate the benchmark's events as JSON lines.
+    #[command(long_about = nexmark::LONG_ABOUT)]
+    Nexmark(nexmark::NexmarkArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -40,5 +44,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Snapshot(args) => snapshot::run(args),
+        Command::Nexmark(args) => nexmark::run(args),
     }
 }

@@ -38,7 +38,20 @@ pub struct Pipeline {
 }
 
 /// Every registered pipeline.
-pub static PIPELINES: &[Pipeline] = &[seed::SEED_MAP, seed::SEED_STATE, wordcount::WORDCOUNT];
+pub static PIPELINES: &[Pipeline] = &[
+    seed::SEED_MAP,
+    seed::SEED_STATE,
+    wordcount::WORDCOUNT,
+    crate::nexmark::q0::Q0,
+    crate::nexmark::q1::Q1,
+    crate::nexmark::q2::Q2,
+    crate::nexmark::q3::Q3,
+    crate::nexmark::q4::Q4,
+    crate::nexmark::q5::Q5,
+    crate::nexmark::q6::Q6,
+    crate::nexmark::q7::Q7,
+    crate::nexmark::q8::Q8,
+];
 
 /// The pipeline called `name`, or an error listing the ones there are.
 pub fn find(name: &str) -> anyhow::Result<&'static Pipeline> {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod nexmark_reference;
 pub mod scrambled;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,50 @@
+//! q3, local item suggestion: sellers in Oregon, Idaho or California joined with their
+//! auctions in category 10, each pair once, whichever arrives first.
+
+use serde::Serialize;
+
+use crate::job::Job;
+use crate::nexmark::{events, pipeline, split_events, Event};
+use crate::operators::{Join, Side};
+use crate::pipelines::Pipeline;
+
+/// `nexmark-q3`.
+pub const Q3: Pipeline = pipeline(
+    "nexmark-q3",
+    "NEXMark q3: persons in OR, ID or CA joined with their auctions in category 10",
+    q3,
+);
+
+/// An output line of q3.
+#[derive(Serialize)]
+pub struct LocalItem {
+    /// The seller's name.
+    pub name: String,
+    /// The seller's city.
+    pub city: String,
+    /// The seller's state.
+    pub state: String,
+    /// The auction.
+    pub auction: u64,
+}
+
+fn q3(job: &mut Job<'_>) -> anyhow::Result<()> {
+    let (sellers, auctions) = split_events(events(job)?, |event| match event {
+        Event::Person(p) if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) => {
+            Some(Side::Left((p.id, (p.name, p.city, p.state))))
+        }
+        Event::Auction(a) if a.category == 10 => Some(Side::Right((a.seller, a.id))),
+        _ => None,
+    });
+    let items = sellers.join("sellers and auctions", auctions, |_, seller, auction| {
+        let (name, city, state) = seller.clone();
+        LocalItem {
+            name,
+            city,
+            state,
+            auction: *auction,
+        }
+    });
+    job.output(items);
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The winning bid of every auction, when it closes: the operator q4 and q6 build on.
+//!
+//! An auction's winning bid is the highest-priced of its bids with
+//! `auction.date_time <= bid.date_time <= auction.expires`; ties go to the earliest bid,
+//! then the smallest bidder; the reserve is not checked (NEXMARK.md). The auction closes
+//! once every bid up to `expires` has been applied, and its winner carries the time
+//! `expires`; an auction without a valid bid has no winner.
+//!
+//! Keyed by auction through [`ProcessKeyed`]: the auction and its best bid so far are the
+//! key's state and `expires + 1` its deadline. Input is applied in timestamp order, so a bid
+//! that finds no auction can only be valid if its auction arrives at the same millisecond;
+//! such bids wait until that millisecond is over, and are dropped if no auction came.
+
+use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::StreamVec;
+
+use crate::nexmark::Event;
+use crate::operators::{KeyedProcess, ProcessKeyed, Side};
+use crate::time::Time;
+
+/// An auction's winning bid, at the time the auction closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Winner {
+    /// The auction.
+    pub auction: u64,
+    /// Its seller.
+    pub seller: u64,
+    /// Its category.
+    pub category: u64,
+    /// When it closed (its `expires`).
+    pub closed: Time,
+    /// The winning bidder.
+    pub bidder: u64,
+    /// The winning price.
+    pub price: u64,
+}
+
+/// What the operator keeps of an auction.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct OpenAuction {
+    opened: Time,
+    expires: Time,
+    seller: u64,
+    category: u64,
+}
+
+/// What the operator keeps of a bid.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct BidOffer {
+    price: u64,
+    date_time: Time,
+    bidder: u64,
+}
+
+impl BidOffer {
+    /// Whether this bid beats `other`: higher price, then earlier, then smaller bidder.
+    fn beats(&self, other: &BidOffer) -> bool {
+        (self.price, other.date_time, other.bidder) > (other.price, self.date_time, self.bidder)
+    }
+}
+
+/// The state of one auction id.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AuctionState {
+    auction: Option<OpenAuction>,
+    best: Option<BidOffer>,
+    /// Bids that came before their auction, all of one millisecond.
+    early: Vec<BidOffer>,
+}
+
+impl AuctionState {
+    fn offer(&mut self, bid: BidOffer) {
+        let Some(auction) = self.auction else { return };
+        if auction.opened <= bid.date_time
+            && bid.date_time <= auction.expires
+            && self.best.is_none_or(|best| bid.beats(&best))
+        {
+            self.best = Some(bid);
+        }
+    }
+}
+
+struct CloseAuctions;
+
+impl KeyedProcess<u64, Side<OpenAuction, BidOffer>> for CloseAuctions {
+    type State = AuctionState;
+    type Output = Winner;
+
+    fn on_record(
+        &mut self,
+        _auction: &u64,
+        state: &mut AuctionState,
+        record: Side<OpenAuction, BidOffer>,
+        _time: Time,
+        _output: &mut Vec<Winner>,
+    ) {
+        match record {
+            // A second auction with the same id (only in a bad input file) is ignored.
+            Side::Left(auction) if state.auction.is_none() => {
+                state.auction = Some(auction);
+                for bid in std::mem::take(&mut state.early) {
+                    state.offer(bid);
+                }
+            }
+            Side::Left(_) => {}
+            Side::Right(bid) if state.auction.is_some() => state.offer(bid),
+            Side::Right(bid) => {
+                // Only bids of the latest millisecond can still meet their auction.
+                state.early.retain(|early| early.date_time == bid.date_time);
+                state.early.push(bid);
+            }
+        }
+    }
+
+    fn deadline(&self, state: &AuctionState) -> Option<Time> {
+        match (&state.auction, state.early.first()) {
+            (Some(auction), _) => Some(auction.expires.saturating_add(1)),
+            (None, Some(early)) => Some(early.date_time.saturating_add(1)),
+            (None, None) => None,
+        }
+    }
+
+    fn on_deadline(
+        &mut self,
+        auction: &u64,
+        state: &mut AuctionState,
+        _deadline: Time,
+        output: &mut Vec<Winner>,
+    ) -> bool {
+        if let (Some(open), Some(best)) = (state.auction, state.best) {
+            output.push(Winner {
+                auction: *auction,
+                seller: open.seller,
+                category: open.category,
+                closed: open.expires,
+                bidder: best.bidder,
+                price: best.price,
+            });
+        }
+        false
+    }
+}
+
+/// Extension trait for closing auctions.
+pub trait WinningBids<'scope> {
+    /// The winner of every auction among the events, at the time it closes. `name` is the
+    /// operator's stable id.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::nexmark::winning_bids::WinningBids;
+    /// use weir::nexmark::{Auction, Bid, Event};
+    /// use weir::sources::ToTimedStream;
+    ///
+    /// let auction = |id, date_time, expires| Event::Auction(Auction {
+    ///     id, item_name: String::new(), description: String::new(), initial_bid: 1, reserve: 1,
+    ///     date_time, expires, seller: 7, category: 10, extra: String::new(),
+    /// });
+    /// let bid = |auction, bidder, price, date_time| Event::Bid(Bid {
+    ///     auction, bidder, price, channel: String::new(), url: String::new(), date_time,
+    ///     extra: String::new(),
+    /// });
+    /// let events = vec![
+    ///     auction(1, 10, 20),
+    ///     bid(1, 100, 5, 9),  // before the auction opened
+    ///     bid(1, 101, 8, 12),
+    ///     bid(1, 102, 8, 15), // a tie, but later
+    ///     bid(1, 103, 50, 21), // after it closed
+    /// ];
+    /// let captured = timely::example(move |scope| {
+    ///     events
+    ///         .into_iter()
+    ///         .map(|e| (e.date_time(), e))
+    ///         .to_timed_stream(scope)
+    ///         .winning_bids("winners")
+    ///         .capture()
+    /// });
+    /// let winners = captured.extract();
+    /// assert_eq!(winners.len(), 1);
+    /// let (time, winner) = (winners[0].0, &winners[0].1[0]);
+    /// assert_eq!((time, winner.bidder, winner.price), (20, 101, 8));
+    /// ```
+    fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner>;
+}
+
+impl<'scope> WinningBids<'scope> for StreamVec<'scope, Time, Event> {
+    fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
+        self.flat_map(|event| match event {
+            Event::Auction(a) => Some((
+                a.id,
+                Side::Left(OpenAuction {
+                    opened: a.date_time,
+                    expires: a.expires,
+                    seller: a.seller,
+                    category: a.category,
+                }),
+            )),
+            Event::Bid(b) => Some((
+                b.auction,
+                Side::Right(BidOffer {
+                    price: b.price,
+                    date_time: b.date_time,
+                    bidder: b.bidder,
+                }),
+            )),
+            Event::Person(_) => None,
+        })
+        .process_keyed(name, CloseAuctions)
+    }
+}
