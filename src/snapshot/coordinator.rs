@@ -116,6 +116,10 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
     let every_part = expected * hub.workers();
     let mut unpublished: Vec<Report> = Vec::new();
     let mut arrived: BTreeMap<Time, Vec<Report>> = BTreeMap::new();
+    // Each (worker, participant)'s last report while it stands for later epochs: a worker
+    // whose participants all stand still skips epochs that others report, and its standing
+    // parts answer for it there.
+    let mut standing: BTreeMap<(usize, usize), Report> = BTreeMap::new();
     reports.sink(
         Exchange::new(|_: &Report| 0),
         "SnapshotCoordinator",
@@ -134,6 +138,9 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                     break;
                 }
                 let mut reports = entry.remove();
+                if epoch != FINAL_EPOCH {
+                    fill_in_standing(&mut standing, &mut reports, epoch);
+                }
                 if reports.len() == every_part {
                     reports.append(&mut unpublished);
                     hub.send(WriterJob::Commit { epoch, reports });
@@ -156,6 +163,36 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
             }
         },
     );
+}
+
+/// Remembers the reports of `epoch` that stand for later epochs, and answers for the
+/// participants that did not report `epoch` with their standing reports that cover it.
+fn fill_in_standing(
+    standing: &mut BTreeMap<(usize, usize), Report>,
+    reports: &mut Vec<Report>,
+    epoch: Time,
+) {
+    let mut reported = std::collections::BTreeSet::new();
+    for report in reports.iter() {
+        let key = (report.part.worker, report.participant);
+        reported.insert(key);
+        if report.through > epoch {
+            standing.insert(key, report.clone());
+        } else {
+            standing.remove(&key);
+        }
+    }
+    standing.retain(|_, report| report.through >= epoch);
+    for (key, report) in standing.iter() {
+        if !reported.contains(key) {
+            let mut answer = relabel(report, epoch);
+            // Output staged once is published once: a standing output part adds none later.
+            if answer.part.kind == PartKind::Output {
+                answer.part.file = None;
+            }
+            reports.push(answer);
+        }
+    }
 }
 
 /// A standing report, answering for a later epoch it covers.
