@@ -7,6 +7,7 @@
 
 mod event;
 mod generator;
+pub mod generator_only;
 pub mod winning_bids;
 
 pub mod q0;

@@ -20,7 +20,7 @@ use crate::operators::{KeyedProcess, ProcessKeyed, Side};
 use crate::time::Time;
 
 /// An auction's winning bid, at the time the auction closed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Winner {
     /// The auction.
     pub auction: u64,

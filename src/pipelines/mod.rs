@@ -42,6 +42,7 @@ pub static PIPELINES: &[Pipeline] = &[
     seed::SEED_MAP,
     seed::SEED_STATE,
     wordcount::WORDCOUNT,
+    crate::nexmark::generator_only::GENERATOR,
     crate::nexmark::q0::Q0,
     crate::nexmark::q1::Q1,
     crate::nexmark::q2::Q2,

@@ -1,0 +1,21 @@
+//! `nexmark-generator`: the NEXMark events generated and dropped, with no output — the
+//! baseline that the queries' throughput is measured against (`scripts/measure-nexmark.sh`).
+
+use timely::dataflow::operators::vec::Map;
+
+use crate::job::Job;
+use crate::nexmark::{events, pipeline};
+use crate::pipelines::Pipeline;
+
+/// `nexmark-generator`.
+pub const GENERATOR: Pipeline = pipeline(
+    "nexmark-generator",
+    "NEXMark events generated (or read) and dropped, no output: the measurement baseline",
+    generator_only,
+);
+
+fn generator_only(job: &mut Job<'_>) -> anyhow::Result<()> {
+    let nothing = events(job)?.flat_map(|_| None::<()>);
+    job.output(nothing);
+    Ok(())
+}
