@@ -186,6 +186,7 @@ impl<'scope> Job<'scope> {
             clock: self.config.clock(),
             duration: self.config.duration,
             control: self.control.clone(),
+            throttle: Some(self.probe.clone()),
         };
         self.scope.generate(spec, make)
     }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, StreamVec};
+use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::{Counters, JobControl};
 use crate::snapshot::FutureReports;
@@ -26,7 +26,15 @@ pub struct GeneratorSpec {
     pub duration: Option<Duration>,
     /// Stop requests, error reports and counters.
     pub control: JobControl,
+    /// Unpaced, hold back while the records this far behind are not yet through the
+    /// dataflow: the output's probe. Without it, a worker whose generator outruns a busier
+    /// one (a hot key) fills the busy side's stashes without bound. Paced runs never wait:
+    /// a backlog there must show as latency.
+    pub throttle: Option<ProbeHandle<Time>>,
 }
+
+/// How many records (over all workers) an unpaced generator may run ahead of its output.
+pub const MAX_AHEAD: u64 = 1 << 19;
 
 impl GeneratorSpec {
     /// `count` records at `per_second` records per second of event time, as fast as possible.
@@ -37,6 +45,7 @@ impl GeneratorSpec {
             clock,
             duration: None,
             control: JobControl::new(),
+            throttle: None,
         }
     }
 }
@@ -102,6 +111,15 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
                     }
                     cap = None;
                     return;
+                }
+                if spec.rate.is_none() {
+                    if let Some(probe) = &spec.throttle {
+                        let behind = spec.clock.time_of(next.saturating_sub(MAX_AHEAD));
+                        if probe.less_than(&behind) {
+                            activator.activate_after(Duration::from_micros(200));
+                            return;
+                        }
+                    }
                 }
                 // Records due by now (all of them when unpaced), at most a batch.
                 let due_end = match spec.rate {
