@@ -1,13 +1,13 @@
 //! q4, average price per category: over all auctions closed so far with a winning bid, the
 //! average winning price of each category, reported whenever auctions of it close.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::nexmark::winning_bids::WinningBids;
 use crate::nexmark::{events, pipeline};
-use crate::operators::{KeyedProcess, ProcessKeyed};
+use crate::operators::FoldPerTime;
 use crate::pipelines::Pipeline;
 use crate::time::Time;
 
@@ -33,62 +33,26 @@ pub struct CategoryAverage {
     pub date_time: Time,
 }
 
-/// A category's running sum and count, and whether closes at some time await reporting.
-#[derive(Clone, Default, Serialize, Deserialize)]
-pub struct Running {
-    sum: u64,
-    count: u64,
-    report_after: Option<Time>,
-}
-
-struct AveragePerCategory;
-
-impl KeyedProcess<u64, u64> for AveragePerCategory {
-    type State = Running;
-    type Output = CategoryAverage;
-
-    fn on_record(
-        &mut self,
-        _: &u64,
-        state: &mut Running,
-        price: u64,
-        time: Time,
-        _: &mut Vec<CategoryAverage>,
-    ) {
-        state.sum += price;
-        state.count += 1;
-        // One line per close time, after all of that time's closes.
-        state.report_after = Some(time + 1);
-    }
-
-    fn deadline(&self, state: &Running) -> Option<Time> {
-        state.report_after
-    }
-
-    fn on_deadline(
-        &mut self,
-        category: &u64,
-        state: &mut Running,
-        deadline: Time,
-        output: &mut Vec<CategoryAverage>,
-    ) -> bool {
-        state.report_after = None;
-        output.push(CategoryAverage {
-            category: *category,
-            avg: state.sum / state.count.max(1),
-            sum: state.sum,
-            count: state.count,
-            date_time: deadline - 1,
-        });
-        true
-    }
-}
-
 fn q4(job: &mut Job<'_>) -> anyhow::Result<()> {
     let averages = events(job)?
         .winning_bids("winning bids")
         .map(|winner| (winner.category, winner.price))
-        .process_keyed("average per category", AveragePerCategory);
+        .fold_per_time(
+            "average per category",
+            |_, (sum, count): &mut (u64, u64), price| {
+                *sum += price;
+                *count += 1;
+            },
+            |category, &mut (sum, count), closed| {
+                Some(CategoryAverage {
+                    category: *category,
+                    avg: sum / count.max(1),
+                    sum,
+                    count,
+                    date_time: closed,
+                })
+            },
+        );
     job.output(averages);
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! q6, average selling price by seller: the average winning price of each seller's last 10
 //! closed auctions, reported whenever auctions of the seller close.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::nexmark::winning_bids::WinningBids;
 use crate::nexmark::{events, pipeline};
-use crate::operators::{KeyedProcess, ProcessKeyed};
+use crate::operators::FoldPerTime;
 use crate::pipelines::Pipeline;
 use crate::time::Time;
 
@@ -36,66 +36,29 @@ pub struct SellerAverage {
     pub date_time: Time,
 }
 
-/// A seller's last closed auctions as `(closed, auction, price)`, and whether closes at
-/// some time await reporting.
-#[derive(Clone, Default, Serialize, Deserialize)]
-pub struct LastClosed {
-    closed: Vec<(Time, u64, u64)>,
-    report_after: Option<Time>,
-}
-
-struct AveragePerSeller;
-
-impl KeyedProcess<u64, (u64, u64)> for AveragePerSeller {
-    type State = LastClosed;
-    type Output = SellerAverage;
-
-    fn on_record(
-        &mut self,
-        _: &u64,
-        state: &mut LastClosed,
-        (auction, price): (u64, u64),
-        time: Time,
-        _: &mut Vec<SellerAverage>,
-    ) {
-        state.closed.push((time, auction, price));
-        state.report_after = Some(time + 1);
-    }
-
-    fn deadline(&self, state: &LastClosed) -> Option<Time> {
-        state.report_after
-    }
-
-    fn on_deadline(
-        &mut self,
-        seller: &u64,
-        state: &mut LastClosed,
-        deadline: Time,
-        output: &mut Vec<SellerAverage>,
-    ) -> bool {
-        state.report_after = None;
-        // Closes of one time arrive in any order: order by close time, then auction id.
-        state.closed.sort_unstable();
-        let excess = state.closed.len().saturating_sub(LAST);
-        state.closed.drain(..excess);
-        let sum: u64 = state.closed.iter().map(|(_, _, price)| price).sum();
-        let count = state.closed.len() as u64;
-        output.push(SellerAverage {
-            seller: *seller,
-            avg: sum / count.max(1),
-            sum,
-            count,
-            date_time: deadline - 1,
-        });
-        true
-    }
-}
-
 fn q6(job: &mut Job<'_>) -> anyhow::Result<()> {
     let averages = events(job)?
         .winning_bids("winning bids")
-        .map(|winner| (winner.seller, (winner.auction, winner.price)))
-        .process_keyed("average per seller", AveragePerSeller);
+        .map(|winner| (winner.seller, (winner.closed, winner.auction, winner.price)))
+        .fold_per_time(
+            "average per seller",
+            |_, closed: &mut Vec<(Time, u64, u64)>, close| closed.push(close),
+            |seller, closed, time| {
+                // Closes of one time arrive in any order: order by close time, then auction.
+                closed.sort_unstable();
+                let excess = closed.len().saturating_sub(LAST);
+                closed.drain(..excess);
+                let sum: u64 = closed.iter().map(|(_, _, price)| price).sum();
+                let count = closed.len() as u64;
+                Some(SellerAverage {
+                    seller: *seller,
+                    avg: sum / count.max(1),
+                    sum,
+                    count,
+                    date_time: time,
+                })
+            },
+        );
     job.output(averages);
     Ok(())
 }

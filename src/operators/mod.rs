@@ -8,6 +8,7 @@
 
 mod aggregate;
 mod aggregator;
+mod fold_per_time;
 mod join;
 mod key_by;
 mod process_keyed;
@@ -22,6 +23,7 @@ mod window_join;
 
 pub use aggregate::{Aggregate, Windowed};
 pub use aggregator::{Aggregator, Count, Max, Sum};
+pub use fold_per_time::FoldPerTime;
 pub use join::Join;
 pub use key_by::KeyBy;
 pub use process_keyed::{KeyedProcess, ProcessKeyed};
