@@ -8,11 +8,10 @@
 
 use std::hash::Hash;
 
-use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
+use crate::operators::side::both_sides;
 use crate::operators::{Side, UpdateState};
 use crate::time::Time;
 
@@ -68,24 +67,20 @@ where
         O: 'static,
         F: FnMut(&K, &A, &B) -> O + 'static,
     {
-        let lefts = self.map(|(key, a)| (key, Side::Left(a)));
-        let rights = other.map(|(key, b)| (key, Side::Right(b)));
-        lefts
-            .concat(rights)
-            .update_state(
-                name,
-                move |key, seen: &mut (Vec<A>, Vec<B>), record| match record {
-                    Side::Left(a) => {
-                        let matches: Vec<O> = seen.1.iter().map(|b| join(key, &a, b)).collect();
-                        seen.0.push(a);
-                        matches
-                    }
-                    Side::Right(b) => {
-                        let matches: Vec<O> = seen.0.iter().map(|a| join(key, a, &b)).collect();
-                        seen.1.push(b);
-                        matches
-                    }
-                },
-            )
+        both_sides(self, other).update_state(
+            name,
+            move |key, seen: &mut (Vec<A>, Vec<B>), record| match record {
+                Side::Left(a) => {
+                    let matches: Vec<O> = seen.1.iter().map(|b| join(key, &a, b)).collect();
+                    seen.0.push(a);
+                    matches
+                }
+                Side::Right(b) => {
+                    let matches: Vec<O> = seen.0.iter().map(|a| join(key, a, &b)).collect();
+                    seen.1.push(b);
+                    matches
+                }
+            },
+        )
     }
 }

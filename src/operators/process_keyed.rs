@@ -136,10 +136,7 @@ where
                 let shadow = restore_state(&mut states, epochs.participant());
                 for (key, state) in states.map.iter() {
                     if let Some(deadline) = state.0.deadline {
-                        due.entry(deadline)
-                            .or_insert_with(|| (initial.delayed(&(deadline - 1)), Vec::new()))
-                            .1
-                            .push(key.clone());
+                        schedule(&mut due, deadline, &initial, key.clone());
                     }
                 }
                 shadow
@@ -261,11 +258,7 @@ where
                 if let Some(next) = self.process.deadline(&state.0.state) {
                     if next > deadline {
                         state.0.deadline = Some(next);
-                        self.due
-                            .entry(next)
-                            .or_insert_with(|| (cap.delayed(&(next - 1)), Vec::new()))
-                            .1
-                            .push(key);
+                        schedule(self.due, next, &cap, key);
                     }
                 }
             }
@@ -295,10 +288,16 @@ fn apply_one<K: Clone, V, P: KeyedProcess<K, V>>(
     if deadline != scheduled.deadline {
         scheduled.deadline = deadline;
         if let Some(deadline) = deadline {
-            due.entry(deadline)
-                .or_insert_with(|| (cap.delayed(&(deadline - 1)), Vec::new()))
-                .1
-                .push(key.clone());
+            schedule(due, deadline, cap, key.clone());
         }
     }
+}
+
+/// Puts `key` on the list of `deadline`, with a capability (from `cap`, at or before
+/// `deadline - 1`) to emit what the deadline produces.
+fn schedule<K>(due: &mut Due<K>, deadline: Time, cap: &Capability<Time>, key: K) {
+    due.entry(deadline)
+        .or_insert_with(|| (cap.delayed(&(deadline - 1)), Vec::new()))
+        .1
+        .push(key);
 }

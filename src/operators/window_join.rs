@@ -8,10 +8,10 @@
 use std::hash::Hash;
 
 use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
+use crate::operators::side::both_sides;
 use crate::operators::{Aggregate, Aggregator, Side};
 use crate::time::{Time, Window, WindowBounds};
 
@@ -130,10 +130,7 @@ where
         I::Item: 'static,
         F: FnMut(&K, WindowBounds, &[A], &[B]) -> I + 'static,
     {
-        let lefts = self.map(|(key, a)| (key, Side::Left(a)));
-        let rights = other.map(|(key, b)| (key, Side::Right(b)));
-        lefts
-            .concat(rights)
+        both_sides(self, other)
             .aggregate(name, window, Collect)
             .flat_map(move |group| {
                 let (lefts, rights) = group.value;
