@@ -18,6 +18,10 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::generic::Operator;
 use weir::sources::random_of;
 
+/// The allocator the `weir` binary uses, so that the comparison is of the layers alone.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Serialize)]
 struct Occurrence {
     value: u64,

@@ -4,6 +4,12 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// Events carry strings, so record paths allocate and free per record; mimalloc's
+/// thread-local free lists do that at a fraction of the system allocator's cost
+/// (docs/measurements.md: NEXMark generator and queries).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     exit_cleanly_on_lost_peers();
     match cli::main() {

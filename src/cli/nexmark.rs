@@ -39,7 +39,7 @@ struct GenerateArgs {
     #[arg(long, value_name = "N", value_parser = parse_count, default_value = "1M")]
     events: u64,
 
-    /// Seed, e.g. 42 (0 is the nexmark crate's own stream).
+    /// Seed of the random choices, e.g. 42.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
 

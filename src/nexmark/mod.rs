@@ -21,7 +21,7 @@ pub mod q7;
 pub mod q8;
 
 pub use event::{Auction, Bid, Event, Person};
-pub use generator::{NexmarkGenerator, SEED_STRIDE};
+pub use generator::NexmarkGenerator;
 
 use timely::dataflow::operators::vec::{Map, Partition};
 use timely::dataflow::StreamVec;
