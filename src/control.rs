@@ -6,7 +6,8 @@
 //! dataflow drains, and the runtime reports the error once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 /// Shared control of one job within one process. Cloning shares it.
 #[derive(Clone, Default)]
@@ -19,6 +20,7 @@ struct Inner {
     error: Mutex<Option<anyhow::Error>>,
     stop: AtomicBool,
     counters: Counters,
+    started: OnceLock<Instant>,
 }
 
 /// Counts kept for the end-of-run report; updated once per batch, not per record.
@@ -83,6 +85,13 @@ impl JobControl {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+    }
+
+    /// The instant the job's schedule starts from in this process: paced sources make
+    /// record `n` due `n / rate` after it, and the harness measures latency from it. The
+    /// first call fixes it.
+    pub fn started(&self) -> Instant {
+        *self.inner.started.get_or_init(Instant::now)
     }
 
     /// The counters of this job in this process.

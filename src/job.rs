@@ -135,6 +135,7 @@ pub struct Job<'scope> {
     control: JobControl,
     output: OutputTarget,
     probe: ProbeHandle<Time>,
+    input_probe: ProbeHandle<Time>,
 }
 
 impl<'scope> Job<'scope> {
@@ -151,6 +152,7 @@ impl<'scope> Job<'scope> {
             control,
             output,
             probe: ProbeHandle::new(),
+            input_probe: ProbeHandle::new(),
         }
     }
 
@@ -174,6 +176,11 @@ impl<'scope> Job<'scope> {
         &self.probe
     }
 
+    /// The probe on generated input: times before its frontier have been sent in full.
+    pub fn input_probe(&self) -> &ProbeHandle<Time> {
+        &self.input_probe
+    }
+
     /// Generated input: `make(n)` for record numbers `n` of the configured count, rate and
     /// event rate.
     pub fn generate<D: 'static, F: FnMut(u64) -> D + 'static>(
@@ -188,7 +195,9 @@ impl<'scope> Job<'scope> {
             control: self.control.clone(),
             throttle: Some(self.probe.clone()),
         };
-        self.scope.generate(spec, make)
+        self.scope
+            .generate(spec, make)
+            .probe_with(&self.input_probe)
     }
 
     /// The configured input, if `--input` was given.

@@ -33,10 +33,12 @@
 #![warn(missing_docs)]
 
 pub mod control;
+pub mod harness;
 pub mod job;
 pub mod nexmark;
 pub mod operators;
 pub mod pipelines;
+pub mod plot;
 pub mod runtime;
 pub mod sinks;
 pub mod snapshot;

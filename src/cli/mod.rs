@@ -1,9 +1,12 @@
 //! Command-line parsing and dispatch; the work itself lives in the library.
 
 mod args;
+mod bench;
 mod nexmark;
+mod plot;
 mod run;
 mod snapshot;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -28,6 +31,12 @@ enum Command {
     /// Run a registered pipeline to the end of its input.
     #[command(long_about = run::LONG_ABOUT)]
     Run(Box<run::RunArgs>),
+    /// Measure a pipeline open-loop: latency and throughput at an offered rate.
+    #[command(long_about = bench::LONG_ABOUT)]
+    Bench(Box<bench::BenchArgs>),
+    /// Render figures (PNG and SVG) from `weir bench --json` result files.
+    #[command(long_about = plot::LONG_ABOUT)]
+    Plot(plot::PlotArgs),
     /// Look into a snapshot directory: list, verify, inspect.
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
@@ -38,11 +47,15 @@ enum Command {
 
 /// Parses the command line and runs the subcommand.
 pub fn main() -> anyhow::Result<ExitCode> {
-    let command = Cli::command().mut_subcommand("run", |run| run.after_help(run::pipelines_help()));
+    let command = Cli::command()
+        .mut_subcommand("run", |run| run.after_help(run::pipelines_help()))
+        .mut_subcommand("bench", |bench| bench.after_help(run::pipelines_help()));
     let matches = command.get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     match cli.command {
         Command::Run(args) => run::run(*args),
+        Command::Bench(args) => bench::run(*args),
+        Command::Plot(args) => plot::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Nexmark(args) => nexmark::run(args),
     }

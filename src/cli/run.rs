@@ -9,12 +9,13 @@ use clap::{ArgAction, Args};
 
 use weir::job::JobConfig;
 use weir::pipelines::{self, InputFormat};
-use weir::runtime::{self, read_hostfile, ClusterSpec, RunSpec, SnapshotOptions, Workers};
+use weir::runtime::{self, RunSpec, SnapshotOptions};
 use weir::sinks::OutputSpec;
 use weir::snapshot::{epoch_label, RestoreFrom};
 use weir::sources::LineInput;
 
 use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
+use super::workers::{SnapshotArgs, WorkerArgs};
 
 /// Arguments of `weir run`. `-h` names the host file, as in timely, so help is `--help`.
 #[derive(Args, Debug)]
@@ -72,42 +73,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
     key_groups: u32,
 
-    /// Worker threads per process, e.g. -w 4.
-    #[arg(short = 'w', long = "workers", value_name = "W", default_value_t = 1)]
-    workers: usize,
+    #[command(flatten)]
+    workers: WorkerArgs,
 
-    /// Number of processes, e.g. -n 2 (each started with its own -p).
-    #[arg(short = 'n', long = "processes", value_name = "P", default_value_t = 1)]
-    processes: usize,
-
-    /// This process's index among the -n processes, e.g. -p 0.
-    #[arg(short = 'p', long = "process", value_name = "I", default_value_t = 0)]
-    process: usize,
-
-    /// File of host:port lines, one per process [default: localhost:2101, 2102, ...].
-    #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
-    hostfile: Option<PathBuf>,
-
-    /// Take frontier-aligned snapshots into DIR (shared storage across hosts); output is
-    /// then published exactly once, to --output FILE, as snapshots commit.
-    #[arg(long, value_name = "DIR")]
-    snapshot_dir: Option<PathBuf>,
-
-    /// Snapshot every D of event time, e.g. 500ms, 1s [default: 1s].
-    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "snapshot_dir")]
-    snapshot_every: Option<Duration>,
-
-    /// Complete snapshots to keep, e.g. 3.
-    #[arg(long, value_name = "K", default_value_t = 3, requires = "snapshot_dir")]
-    keep_snapshots: usize,
+    #[command(flatten)]
+    snapshots: SnapshotArgs,
 
     /// Resume from the newest usable snapshot (`latest`) or a given epoch, e.g. latest, 3000.
     #[arg(long, value_name = "latest|EPOCH", value_parser = parse_restore, requires = "snapshot_dir")]
     restore: Option<RestoreFrom>,
-
-    /// Seconds to wait for the other processes to come up.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    connect_timeout: u64,
 
     /// Print no summary on standard error (recovery notes and warnings still are).
     #[arg(short, long)]
@@ -152,20 +126,7 @@ pub fn pipelines_help() -> String {
 /// Runs the pipeline and prints a summary on standard error.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let pipeline = pipelines::find(&args.pipeline)?;
-    if args.workers == 0 {
-        bail!("-w must be at least 1");
-    }
-    if args.processes == 0 {
-        bail!("-n must be at least 1");
-    }
-    if args.process >= args.processes {
-        bail!(
-            "-p {} is out of range: with -n {} it must be below {}",
-            args.process,
-            args.processes,
-            args.processes
-        );
-    }
+    let workers = args.workers.workers()?;
     if args.key_groups == 0 {
         bail!("--key-groups must be at least 1");
     }
@@ -201,50 +162,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.out_of_orderness = args.out_of_orderness;
     config.key_groups = args.key_groups;
 
-    let cluster = if args.processes > 1 {
-        let hosts = match &args.hostfile {
-            Some(path) => read_hostfile(path)?,
-            None => (0..args.processes)
-                .map(|i| format!("localhost:{}", 2101 + i))
-                .collect(),
-        };
-        if hosts.len() != args.processes {
-            bail!(
-                "-n {} processes, but the host file lists {}",
-                args.processes,
-                hosts.len()
-            );
-        }
-        Some(ClusterSpec {
-            hosts,
-            process: args.process,
-            threads: args.workers,
-            connect_timeout: Duration::from_secs(args.connect_timeout),
-        })
-    } else {
-        None
-    };
-    let workers = Workers {
-        threads: args.workers,
-        cluster,
-    };
     let output = match &args.output {
         Some(path) => OutputSpec::File(path.clone()),
         None => OutputSpec::Stdout,
     };
 
-    let snapshots = args.snapshot_dir.as_ref().map(|dir| SnapshotOptions {
-        dir: dir.clone(),
-        every: args.snapshot_every.unwrap_or(Duration::from_secs(1)),
-        keep: args.keep_snapshots.max(1),
+    let snapshots = args.snapshots.options()?.map(|options| SnapshotOptions {
         restore: args.restore,
+        ..options
     });
-    if args
-        .snapshot_every
-        .is_some_and(|every| every.as_millis() == 0)
-    {
-        bail!("--snapshot-every must be at least 1ms");
-    }
     let total_workers = workers.total();
     let (process, processes) = (workers.process(), workers.processes());
     let spec = RunSpec {
@@ -254,6 +180,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         snapshots,
         // Recovery notes are warnings: a skipped snapshot must never pass unnoticed.
         verbose: true,
+        driver: None,
     };
     let report = runtime::run(pipeline, spec)?;
     if report.already_complete {

@@ -6,6 +6,7 @@
 //! completion — workers park when they have nothing to do — and reports what happened.
 
 mod cluster;
+mod driver;
 mod recovery;
 mod report;
 
@@ -19,6 +20,7 @@ use timely::communication::{AllocatorBuilder, Hooks};
 use timely::{CommunicationConfig, WorkerConfig};
 
 pub use cluster::{read_hostfile, Announcement, ClusterSpec};
+pub use driver::{DrivenWorker, WorkerDriver};
 pub use recovery::SnapshotOptions;
 pub use report::{RunReport, SnapshotTimings};
 
@@ -65,7 +67,7 @@ impl Workers {
 }
 
 /// Everything a run needs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RunSpec {
     /// The pipeline's parameters.
     pub config: JobConfig,
@@ -78,6 +80,9 @@ pub struct RunSpec {
     /// Print recovery notes (snapshots skipped, output repaired) on standard error as they
     /// happen; they are in the report either way.
     pub verbose: bool,
+    /// Drives every worker's loop after its dataflow is built (the harness); `None` lets
+    /// timely run the workers to the end.
+    pub driver: Option<Arc<dyn WorkerDriver>>,
 }
 
 /// Runs `pipeline` as `spec` says, until its input ends.
@@ -88,6 +93,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         output,
         snapshots,
         verbose,
+        driver,
     } = spec;
     if let Some(input) = &config.input {
         input.check()?;
@@ -163,18 +169,46 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     };
 
     let start = Instant::now();
-    let shared = (config, control.clone(), target.clone());
+    let gathered = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = (config, control.clone(), target.clone(), driver);
+    let threads = workers.threads;
+    let gathered_by_workers = Arc::clone(&gathered);
     let guards = timely::execute::execute_from(builders, guard, worker_config, move |worker| {
         if complete {
             return;
         }
-        let (config, control, target) = shared.clone();
+        let (config, control, target, driver) = shared.clone();
         let built = worker.dataflow::<Time, _, _>(|scope| {
             let mut job = Job::new(scope, config, control.clone(), target);
-            (pipeline.build)(&mut job).map(|()| job.finish())
+            let probes = (job.probe().clone(), job.input_probe().clone());
+            (pipeline.build)(&mut job).map(|()| {
+                job.finish();
+                probes
+            })
         });
-        if let Err(error) = built {
-            control.fail(error);
+        let (probe, input_probe) = match built {
+            Ok(probes) => probes,
+            Err(error) => return control.fail(error),
+        };
+        if let Some(driver) = driver {
+            let (index, peers) = (worker.index(), worker.peers());
+            let mut step = |timeout| worker.step_or_park(timeout);
+            let report = driver.drive(&mut DrivenWorker {
+                index,
+                peers,
+                local_index: index % threads,
+                probe,
+                input_probe,
+                control: control.clone(),
+                step: &mut step,
+            });
+            while worker.step_or_park(None) {}
+            let reports = driver::gather(worker, report);
+            if !reports.is_empty() {
+                *gathered_by_workers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = reports;
+            }
         }
     })
     .map_err(|e| anyhow::anyhow!("cannot start workers: {e}"))?;
@@ -188,7 +222,10 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             control.fail(anyhow::anyhow!("the snapshot writer thread failed"));
         }
     }
+    report.started = Some(control.started());
+    report.gathered = std::mem::take(&mut *gathered.lock().unwrap_or_else(|e| e.into_inner()));
     if let Some(hub) = &hub {
+        report.capture_starts = hub.capture_starts();
         report.commits = hub.commits();
         report.part_timings = hub.timings();
         report.restore_timings = hub.restores();

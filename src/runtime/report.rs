@@ -25,6 +25,13 @@ pub struct RunReport {
     pub already_complete: bool,
     /// Epochs this process committed, with when.
     pub commits: Vec<(Time, Instant)>,
+    /// When this process began capturing each epoch's state.
+    pub capture_starts: Vec<(Time, Instant)>,
+    /// The instant the job's schedule started from in this process.
+    pub started: Option<Instant>,
+    /// What a [`WorkerDriver`](super::WorkerDriver) returned on every worker, in worker
+    /// order; on process 0 only.
+    pub gathered: Vec<String>,
     /// Timings of the state parts this process wrote.
     pub part_timings: Vec<PartTiming>,
     /// Timings of restoring state on this process.

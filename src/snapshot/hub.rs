@@ -6,7 +6,7 @@
 //! back here. A per-worker forwarder (see `coordinator`) collects the reports and passes an
 //! epoch on once every participant of its worker has reported it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -127,6 +127,8 @@ pub struct SnapshotHub {
     writer: Mutex<Option<Sender<WriterJob>>>,
     slots: Mutex<HashMap<usize, WorkerSlot>>,
     commits: Mutex<Vec<(Time, Instant)>>,
+    /// The earliest instant any worker of this process began capturing each epoch.
+    capture_starts: Mutex<BTreeMap<Time, Instant>>,
     timings: Mutex<Vec<PartTiming>>,
     restores: Mutex<Vec<RestoreTiming>>,
 }
@@ -155,6 +157,7 @@ impl SnapshotHub {
             writer: Mutex::new(Some(writer)),
             slots: Mutex::new(HashMap::new()),
             commits: Mutex::new(Vec::new()),
+            capture_starts: Mutex::new(BTreeMap::new()),
             timings: Mutex::new(Vec::new()),
             restores: Mutex::new(Vec::new()),
         }
@@ -312,6 +315,25 @@ impl SnapshotHub {
             .push((epoch, Instant::now()));
     }
 
+    /// Notes that a worker began capturing `epoch` at `at`; the earliest is kept.
+    fn record_capture_start(&self, epoch: Time, at: Instant) {
+        let mut starts = self
+            .capture_starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let start = starts.entry(epoch).or_insert(at);
+        *start = (*start).min(at);
+    }
+
+    /// When this process began capturing each epoch's state.
+    pub fn capture_starts(&self) -> Vec<(Time, Instant)> {
+        let starts = self
+            .capture_starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        starts.iter().map(|(&epoch, &at)| (epoch, at)).collect()
+    }
+
     /// Notes the timings of a state part (called by the writer).
     pub(crate) fn record_timing(&self, timing: PartTiming) {
         self.timings
@@ -430,6 +452,10 @@ impl Participant {
         capture: Duration,
         encode: impl FnOnce(&KeyGroups) -> anyhow::Result<Vec<u8>> + Send + 'static,
     ) {
+        let began = Instant::now()
+            .checked_sub(capture)
+            .unwrap_or_else(Instant::now);
+        self.hub.record_capture_start(epoch, began);
         self.hub.send(WriterJob::WriteState {
             report: self.report(epoch, through, self.part()),
             worker: self.worker,

@@ -1,7 +1,7 @@
 //! A deterministic generator: record `n` is `make(n)`, at event time `clock.time_of(n)`,
 //! made by worker `n % workers`, optionally paced at a wall-clock rate.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
@@ -94,11 +94,12 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
         source(*self, "Generate", move |cap, info| {
             let activator = scope.activator_for(info.address);
             // Paced runs keep their schedule across a restore: record `first` is due now.
-            let start = Instant::now()
+            let started = spec.control.started();
+            let start = started
                 .checked_sub(Duration::from_secs_f64(
                     first as f64 / spec.rate.unwrap_or(f64::INFINITY),
                 ))
-                .unwrap_or_else(Instant::now);
+                .unwrap_or(started);
             let mut cap = Some(cap.delayed(&resume.unwrap_or(0)));
             move |output| {
                 let Some(held) = cap.as_mut() else { return };

@@ -8,7 +8,7 @@ pub mod scrambled;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use timely::dataflow::operators::capture::{Capture, Extract};
@@ -70,11 +70,25 @@ pub fn run_cluster_lines(
     threads: usize,
     args: &[&str],
 ) -> Vec<String> {
+    let out = dir.join(format!("cluster-{}.jsonl", unique()));
+    let out_str = out.to_str().expect("utf-8 path");
+    let mut full = args.to_vec();
+    full.extend(["--output", out_str, "--quiet"]);
+    run_cluster(dir, processes, threads, &full);
+    let mut lines = Vec::new();
+    for process in 0..processes {
+        lines.extend(read_lines(Path::new(&format!("{out_str}.{process}"))));
+    }
+    lines
+}
+
+/// Runs `weir ARGS` as `processes` processes of `threads` workers each on loopback, checks
+/// that all succeed, and returns their outputs by process.
+pub fn run_cluster(dir: &Path, processes: usize, threads: usize, args: &[&str]) -> Vec<Output> {
     let hosts = dir.join(format!("hosts-{}.txt", unique()));
     let ports = free_ports(processes);
     let hostfile: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
     std::fs::write(&hosts, hostfile).expect("write host file");
-    let out = dir.join(format!("cluster-{}.jsonl", unique()));
     let children: Vec<_> = (0..processes)
         .map(|process| {
             weir()
@@ -82,7 +96,6 @@ pub fn run_cluster_lines(
                 .args(["-n", &processes.to_string(), "-p", &process.to_string()])
                 .args(["-w", &threads.to_string()])
                 .args(["-h", hosts.to_str().expect("utf-8 path")])
-                .args(["--output", out.to_str().expect("utf-8 path"), "--quiet"])
                 .args(["--connect-timeout", "30"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -91,19 +104,19 @@ pub fn run_cluster_lines(
                 .expect("the weir binary runs")
         })
         .collect();
-    let mut lines = Vec::new();
-    for (process, child) in children.into_iter().enumerate() {
-        let output = child.wait_with_output().expect("wait for weir");
-        assert!(
-            output.status.success(),
-            "process {process} of weir {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let mut name = out.as_os_str().to_owned();
-        name.push(format!(".{process}"));
-        lines.extend(read_lines(&PathBuf::from(name)));
-    }
-    lines
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(process, child)| {
+            let output = child.wait_with_output().expect("wait for weir");
+            assert!(
+                output.status.success(),
+                "process {process} of weir {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output
+        })
+        .collect()
 }
 
 /// The lines of a file.

@@ -1,0 +1,117 @@
+//! The worker, process and snapshot flags that `weir run` and `weir bench` share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Args;
+
+use weir::runtime::{read_hostfile, ClusterSpec, SnapshotOptions, Workers};
+
+use super::args::parse_duration;
+
+/// `-w`, `-n`, `-p`, `-h`: who runs the job.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// Worker threads per process, e.g. -w 4.
+    #[arg(short = 'w', long = "workers", value_name = "W", default_value_t = 1)]
+    workers: usize,
+
+    /// Number of processes, e.g. -n 2 (each started with its own -p).
+    #[arg(short = 'n', long = "processes", value_name = "P", default_value_t = 1)]
+    processes: usize,
+
+    /// This process's index among the -n processes, e.g. -p 0.
+    #[arg(short = 'p', long = "process", value_name = "I", default_value_t = 0)]
+    process: usize,
+
+    /// File of host:port lines, one per process [default: localhost:2101, 2102, ...].
+    #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
+    hostfile: Option<PathBuf>,
+
+    /// Seconds to wait for the other processes to come up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    connect_timeout: u64,
+}
+
+impl WorkerArgs {
+    /// The workers these flags describe, checked.
+    pub fn workers(&self) -> anyhow::Result<Workers> {
+        if self.workers == 0 {
+            bail!("-w must be at least 1");
+        }
+        if self.processes == 0 {
+            bail!("-n must be at least 1");
+        }
+        if self.process >= self.processes {
+            bail!(
+                "-p {} is out of range: with -n {} it must be below {}",
+                self.process,
+                self.processes,
+                self.processes
+            );
+        }
+        let cluster = if self.processes > 1 {
+            let hosts = match &self.hostfile {
+                Some(path) => read_hostfile(path)?,
+                None => (0..self.processes)
+                    .map(|i| format!("localhost:{}", 2101 + i))
+                    .collect(),
+            };
+            if hosts.len() != self.processes {
+                bail!(
+                    "-n {} processes, but the host file lists {}",
+                    self.processes,
+                    hosts.len()
+                );
+            }
+            Some(ClusterSpec {
+                hosts,
+                process: self.process,
+                threads: self.workers,
+                connect_timeout: Duration::from_secs(self.connect_timeout),
+            })
+        } else {
+            None
+        };
+        Ok(Workers {
+            threads: self.workers,
+            cluster,
+        })
+    }
+}
+
+/// `--snapshot-dir`, `--snapshot-every`, `--keep-snapshots`.
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// Take frontier-aligned snapshots into DIR (shared storage across hosts); output is
+    /// then published exactly once, to --output FILE, as snapshots commit.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+
+    /// Snapshot every D of event time, e.g. 500ms, 1s [default: 1s].
+    #[arg(long, value_name = "D", value_parser = parse_duration, requires = "snapshot_dir")]
+    snapshot_every: Option<Duration>,
+
+    /// Complete snapshots to keep, e.g. 3.
+    #[arg(long, value_name = "K", default_value_t = 3, requires = "snapshot_dir")]
+    keep_snapshots: usize,
+}
+
+impl SnapshotArgs {
+    /// The snapshot options, if snapshots were asked for (never restoring).
+    pub fn options(&self) -> anyhow::Result<Option<SnapshotOptions>> {
+        if self
+            .snapshot_every
+            .is_some_and(|every| every.as_millis() == 0)
+        {
+            bail!("--snapshot-every must be at least 1ms");
+        }
+        Ok(self.snapshot_dir.as_ref().map(|dir| SnapshotOptions {
+            dir: dir.clone(),
+            every: self.snapshot_every.unwrap_or(Duration::from_secs(1)),
+            keep: self.keep_snapshots.max(1),
+            restore: None,
+        }))
+    }
+}

@@ -1,0 +1,227 @@
+//! The experiment harness: open-loop benchmark runs of any registered pipeline, with latency
+//! measured from each input's scheduled instant, HDR histograms merged over workers and
+//! processes, a timeline, and result files that `weir plot` renders.
+//!
+//! A run offers `rate` records per second for `warmup + duration + cooldown`: worker `i`
+//! makes records `n ≡ i (mod workers)`, each due `n / rate` seconds after the start and
+//! stamped with that scheduled millisecond; it never waits for output. The latency of
+//! timestamp `t` is the instant the output probe's frontier passes `t` minus the scheduled
+//! instant of `t` (see [`driver`](self) for the details). Only timestamps scheduled in the
+//! measured window count in the totals; the timeline covers the whole run.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use weir::harness::{bench, BenchSpec};
+//!
+//! let pipeline = weir::pipelines::find("seed-map")?;
+//! let spec = BenchSpec::new(pipeline.name, 100_000.0, Duration::from_secs(5));
+//! let result = bench(pipeline, &spec)?.expect("one process: this is process 0");
+//! println!("{}", result.describe());
+//! # anyhow::Ok(())
+//! ```
+
+mod driver;
+mod latency;
+mod machine;
+mod result;
+mod sweep;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use latency::{LatencyHistogram, LatencySummary};
+pub use machine::{Build, Machine};
+pub use result::{
+    BenchConfig, BenchResult, BenchSummary, SnapshotMark, TimelinePoint, Verdict, KEEP_UP, SCHEMA,
+    TREND_FACTOR, TREND_SLACK_NS,
+};
+pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};
+
+use crate::job::JobConfig;
+use crate::pipelines::Pipeline;
+use crate::runtime::{self, RunSpec, SnapshotOptions, Workers};
+use crate::sinks::OutputSpec;
+use crate::time::{EventClock, Time};
+use driver::{OpenLoopDriver, RunPlan, WorkerReport};
+
+/// Everything that configures one benchmark run.
+#[derive(Clone, Debug)]
+pub struct BenchSpec {
+    /// The pipeline's parameters (its rate, event rate and count are set by the run).
+    pub config: JobConfig,
+    /// Who runs it.
+    pub workers: Workers,
+    /// Offered rate, records per second over all workers.
+    pub rate: f64,
+    /// The measured window.
+    pub duration: Duration,
+    /// Run this long before it, unmeasured.
+    pub warmup: Duration,
+    /// Run this long after it, unmeasured, so that its last timestamps can complete.
+    pub cooldown: Duration,
+    /// The timeline's interval.
+    pub interval: Duration,
+    /// Snapshots during the run (never restored from).
+    pub snapshots: Option<SnapshotOptions>,
+    /// Show a progress bar on standard error (process 0).
+    pub progress: bool,
+}
+
+impl BenchSpec {
+    /// `pipeline` at `rate` for `duration`, one worker, 1 s warm-up, 1 s cool-down,
+    /// 250 ms intervals, no snapshots, no progress bar.
+    pub fn new(pipeline: &str, rate: f64, duration: Duration) -> Self {
+        BenchSpec {
+            config: JobConfig::new(pipeline),
+            workers: Workers::threads(1),
+            rate,
+            duration,
+            warmup: Duration::from_secs(1),
+            cooldown: Duration::from_secs(1),
+            interval: Duration::from_millis(250),
+            snapshots: None,
+            progress: false,
+        }
+    }
+
+    fn plan(&self) -> RunPlan {
+        let ms = |d: Duration| d.as_millis() as Time;
+        let warmup_ms = ms(self.warmup);
+        let measured_end_ms = warmup_ms + ms(self.duration);
+        RunPlan {
+            clock: EventClock::new(self.rate),
+            warmup_ms,
+            measured_end_ms,
+            total_ms: measured_end_ms + ms(self.cooldown),
+            interval_ms: ms(self.interval).max(1),
+        }
+    }
+
+    fn check(&self, pipeline: &Pipeline) -> anyhow::Result<()> {
+        if !(self.rate.is_finite() && self.rate > 0.0) {
+            bail!("--rate must be a positive number of records per second");
+        }
+        if self.duration.as_millis() < 1 {
+            bail!("--duration must be at least 1ms");
+        }
+        if self.interval.as_millis() < 1 {
+            bail!("--interval must be at least 1ms");
+        }
+        if self.config.input.is_some() {
+            bail!(
+                "weir bench offers generated input at a scheduled rate; {} cannot be benchmarked on --input",
+                pipeline.name
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Runs `pipeline` open-loop as `spec` says. Returns the merged result on process 0 and
+/// `None` on the others.
+pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Option<BenchResult>> {
+    spec.check(pipeline)?;
+    let plan = spec.plan();
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let mut config = spec.config.clone();
+    config.pipeline = pipeline.name.to_string();
+    config.rate = Some(spec.rate);
+    config.event_rate = spec.rate;
+    config.events = u64::MAX;
+    config.duration = None;
+
+    let progress = (spec.progress && spec.workers.process() == 0).then(|| {
+        let bar = ProgressBar::new(plan.total_ms);
+        let style = ProgressStyle::with_template(
+            "{msg} [{bar:40}] {elapsed_precise} of {len} ms scheduled",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style.progress_chars("=> "));
+        bar.set_message(format!("{} at {:.0} records/s", pipeline.name, spec.rate));
+        bar
+    });
+    // Snapshots need a file to stage output in; it lives with them.
+    let output = match &spec.snapshots {
+        Some(options) => OutputSpec::File(options.dir.join("bench-output.jsonl")),
+        None => OutputSpec::Discard,
+    };
+    let snapshots = spec.snapshots.clone().map(|mut options| {
+        options.restore = None;
+        options
+    });
+    let driver = Arc::new(OpenLoopDriver {
+        plan: plan.clone(),
+        progress,
+    });
+    let report = runtime::run(
+        pipeline,
+        RunSpec {
+            config: config.clone(),
+            workers: spec.workers.clone(),
+            output,
+            snapshots,
+            verbose: true,
+            driver: Some(driver),
+        },
+    )?;
+    if report.gathered.is_empty() {
+        return Ok(None);
+    }
+    let reports = report
+        .gathered
+        .iter()
+        .map(|r| serde_json::from_str::<WorkerReport>(r))
+        .collect::<Result<Vec<_>, _>>()
+        .context("a worker's measurements could not be read")?;
+    let merged = result::merge(&plan, spec.rate, &reports);
+    let start = report.started.unwrap_or_else(Instant::now);
+    let since = |at: Instant| at.saturating_duration_since(start).as_secs_f64() * 1e3;
+    let mut snapshots: Vec<SnapshotMark> = report
+        .capture_starts
+        .iter()
+        .map(|&(epoch, at)| SnapshotMark {
+            epoch,
+            started_ms: Some(since(at)),
+            completed_ms: None,
+        })
+        .collect();
+    for &(epoch, at) in &report.commits {
+        match snapshots.iter_mut().find(|mark| mark.epoch == epoch) {
+            Some(mark) => mark.completed_ms = Some(since(at)),
+            None => snapshots.push(SnapshotMark {
+                epoch,
+                started_ms: None,
+                completed_ms: Some(since(at)),
+            }),
+        }
+    }
+    snapshots.sort_by_key(|mark| mark.epoch);
+    Ok(Some(BenchResult {
+        schema: SCHEMA.to_string(),
+        build: Build::this(),
+        machine: Machine::this(),
+        started_at,
+        config: BenchConfig {
+            pipeline: pipeline.name.to_string(),
+            rate: spec.rate,
+            duration_s: spec.duration.as_secs_f64(),
+            warmup_s: spec.warmup.as_secs_f64(),
+            cooldown_s: spec.cooldown.as_secs_f64(),
+            interval_ms: plan.interval_ms,
+            threads: spec.workers.threads,
+            processes: spec.workers.processes(),
+            workers: spec.workers.total(),
+            snapshot_dir: spec.snapshots.as_ref().map(|o| o.dir.display().to_string()),
+            snapshot_every_ms: spec.snapshots.as_ref().map(|o| o.every_ms()),
+            job: config,
+        },
+        summary: merged.summary,
+        verdict: merged.verdict,
+        histogram: merged.histogram,
+        timeline: merged.timeline,
+        snapshots,
+    }))
+}

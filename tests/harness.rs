@@ -1,0 +1,339 @@
+//! The experiment harness: open-loop latency that cannot hide a delay or a backlog, result
+//! files merged over workers and processes, sweeps, and the figures `weir plot` draws.
+
+mod common;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use timely::dataflow::operators::vec::Map;
+use weir::harness::{bench, BenchResult, BenchSpec};
+use weir::job::Job;
+use weir::pipelines::{self, InputFormat, Pipeline};
+use weir::runtime::Workers;
+
+use common::{run, run_cluster, run_error, unique};
+
+/// Every record waits this long in a `map`: the injected delay.
+const DELAY: Duration = Duration::from_millis(3);
+
+static DELAYED: Pipeline = Pipeline {
+    name: "delayed",
+    about: "generated numbers, each held up by DELAY",
+    default_events: 1_000,
+    default_event_rate: 1_000.0,
+    input: InputFormat::None,
+    build: delayed,
+};
+
+fn delayed(job: &mut Job<'_>) -> anyhow::Result<()> {
+    let slow = job.generate(|n| n).map(|n| {
+        std::thread::sleep(DELAY);
+        n
+    });
+    job.output(slow);
+    Ok(())
+}
+
+fn spec(pipeline: &str, rate: f64, workers: usize, duration_ms: u64) -> BenchSpec {
+    BenchSpec {
+        workers: Workers::threads(workers),
+        warmup: Duration::from_millis(200),
+        cooldown: Duration::from_millis(300),
+        ..BenchSpec::new(pipeline, rate, Duration::from_millis(duration_ms))
+    }
+}
+
+/// Benchmarks in this file run one at a time: two at once on a small CI machine would
+/// measure each other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn bench_one(pipeline: &'static Pipeline, spec: &BenchSpec) -> BenchResult {
+    let _serial = serial();
+    bench(pipeline, spec)
+        .expect("the benchmark runs")
+        .expect("one process is process 0")
+}
+
+#[test]
+fn a_delay_in_the_pipeline_shows_in_every_latency() {
+    // 100 records per second, one every 10 ms: the worker keeps up despite the delay.
+    let result = bench_one(&DELAYED, &spec("delayed", 100.0, 1, 1000));
+    let latency = result.summary.latency;
+    assert_eq!(result.summary.timestamps, 100, "one timestamp per record");
+    assert!(
+        latency.min_ns >= DELAY.as_nanos() as u64,
+        "every latency includes the {DELAY:?} delay: {latency:?}"
+    );
+    assert_eq!(result.summary.unfinished, 0);
+}
+
+#[test]
+fn an_overloaded_run_falls_behind_and_its_latency_grows() {
+    let seed_state = pipelines::find("seed-state").expect("registered");
+    // Far above what one worker can do (about 15M records/s on a fast core); short
+    // intervals, as only the first few percent of the schedule completes.
+    let overloaded = BenchSpec {
+        interval: Duration::from_millis(10),
+        ..spec("seed-state", 100e6, 1, 1500)
+    };
+    let result = bench_one(seed_state, &overloaded);
+    let summary = &result.summary;
+    assert!(
+        summary.achieved_rate < 0.5 * summary.offered_rate,
+        "achieved {} of offered {}",
+        summary.achieved_rate,
+        summary.offered_rate
+    );
+    assert!(!result.verdict.sustainable && !result.verdict.rate_kept);
+    assert!(
+        summary.unfinished > 0,
+        "the backlog is reported, not dropped"
+    );
+    // Completed timestamps wait longer the later they were scheduled.
+    let p50s: Vec<u64> = result
+        .timeline
+        .iter()
+        .filter(|point| point.latency.count > 0)
+        .map(|point| point.latency.p50_ns)
+        .collect();
+    assert!(p50s.len() >= 3, "timeline {:?}", result.timeline);
+    let half = p50s.len() / 2;
+    let median = |values: &[u64]| {
+        let mut values = values.to_vec();
+        values.sort_unstable();
+        values[values.len() / 2]
+    };
+    assert!(
+        median(&p50s[half..]) > median(&p50s[..half]) && p50s[p50s.len() - 1] > 3 * p50s[0],
+        "latency grows over the run: {p50s:?}"
+    );
+}
+
+#[test]
+fn a_run_within_capacity_keeps_its_rate_and_finishes_everything() {
+    let seed_map = pipelines::find("seed-map").expect("registered");
+    let result = bench_one(seed_map, &spec("seed-map", 20_000.0, 2, 1000));
+    assert!(result.verdict.rate_kept && result.verdict.all_finished);
+    assert_eq!(result.summary.unfinished, 0);
+    // Every measured millisecond, seen by each of the two workers' probes.
+    assert_eq!(result.summary.timestamps, 2 * 1000);
+    // A timestamp completes only after its last record was due: at its end or later.
+    assert!(result.summary.latency.min_ns >= 900_000);
+    let sent: u64 = result.timeline.iter().map(|p| p.sent).sum();
+    assert!(
+        (29_000..=31_000).contains(&sent),
+        "1.5 s at 20k records/s, sent {sent}"
+    );
+}
+
+fn json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("the result file exists");
+    serde_json::from_str(&text).expect("the result file is JSON")
+}
+
+#[test]
+fn bench_writes_a_complete_result_file_and_plot_draws_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = dir.path().join("seed-map.json");
+    let serial = serial();
+    let output = run(&[
+        "bench",
+        "seed-map",
+        "--rate",
+        "20k",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--cooldown",
+        "300ms",
+        "-w",
+        "2",
+        "--json",
+        result.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("offered 20000 records/s") && stderr.contains("p99.9"),
+        "{stderr}"
+    );
+
+    let value = json(&result);
+    assert_eq!(value["schema"], "weir-bench/1");
+    assert_eq!(value["config"]["workers"], 2);
+    assert_eq!(value["config"]["rate"], 20_000.0);
+    assert_eq!(value["config"]["job"]["pipeline"], "seed-map");
+    assert!(value["build"]["git_commit"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty()));
+    assert!(value["machine"]["cores"].as_u64().is_some_and(|c| c >= 1));
+    assert_eq!(value["summary"]["timestamps"], 2000);
+    assert_eq!(value["timeline"].as_array().map(Vec::len), Some(6));
+    let counted: u64 = value["histogram"]
+        .as_array()
+        .expect("histogram buckets")
+        .iter()
+        .map(|bucket| bucket[1].as_u64().expect("a count"))
+        .sum();
+    assert_eq!(
+        counted, 2000,
+        "the histogram holds every measured timestamp"
+    );
+
+    drop(serial);
+    let figures = dir.path().join("figures");
+    let output = run(&[
+        "plot",
+        result.to_str().expect("utf-8"),
+        "--out",
+        figures.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let png = std::fs::read(figures.join("latency-ccdf.png")).expect("the CCDF as PNG");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    let svg = std::fs::read_to_string(figures.join("latency-ccdf.svg")).expect("the CCDF as SVG");
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("latency (ms)") && svg.contains("seed-map @ 20k records/s, 2 worker(s)"));
+    let timeline = std::fs::read(figures.join("timeline-01-seed-map-20k-w2.png"))
+        .expect("the timeline as PNG");
+    assert!(timeline.starts_with(b"\x89PNG") && timeline.len() > 10_000);
+}
+
+#[test]
+fn two_processes_merge_into_one_result() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = dir.path().join(format!("two-{}.json", unique()));
+    let args = [
+        "bench",
+        "seed-state",
+        "--rate",
+        "20k",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--cooldown",
+        "300ms",
+        "--quiet",
+        "--json",
+        result.to_str().expect("utf-8"),
+    ];
+    let serial = serial();
+    run_cluster(dir.path(), 2, 1, &args);
+    drop(serial);
+    let value = json(&result);
+    assert_eq!(value["config"]["processes"], 2);
+    assert_eq!(value["config"]["workers"], 2);
+    // Both processes' workers measured every millisecond.
+    assert_eq!(value["summary"]["timestamps"], 2000);
+    // Records sent are summed over the processes.
+    let sent: u64 = value["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|point| point["sent"].as_u64().expect("sent"))
+        .sum();
+    assert!((29_000..=31_000).contains(&sent), "sent {sent}");
+}
+
+#[test]
+fn a_sweep_reports_the_highest_sustainable_rate_by_its_rule() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = dir.path().join("sweep.json");
+    let serial = serial();
+    let output = run(&[
+        "bench",
+        "seed-map",
+        "--sweep",
+        "5k,10k",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "100ms",
+        "--cooldown",
+        "200ms",
+        "--quiet",
+        "--json",
+        result.to_str().expect("utf-8"),
+    ]);
+    drop(serial);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value = json(&result);
+    assert_eq!(value["schema"], "weir-sweep/1");
+    let runs = value["runs"].as_array().expect("runs");
+    let rates: Vec<f64> = runs
+        .iter()
+        .map(|r| r["config"]["rate"].as_f64().expect("rate"))
+        .collect();
+    assert_eq!(rates, [5_000.0, 10_000.0]);
+    let highest = runs
+        .iter()
+        .filter(|r| r["verdict"]["sustainable"] == true)
+        .map(|r| r["config"]["rate"].as_f64().expect("rate"))
+        .reduce(f64::max);
+    assert_eq!(value["sustainable_rate"].as_f64(), highest);
+
+    let figures = dir.path().join("figures");
+    let output = run(&[
+        "plot",
+        result.to_str().expect("utf-8"),
+        "--out",
+        figures.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let svg =
+        std::fs::read_to_string(figures.join("latency-vs-rate.svg")).expect("the rate figure");
+    assert!(svg.contains("offered rate (records/s)") && svg.contains("seed-map, 1 worker(s) p99"));
+}
+
+#[test]
+fn bad_benchmarks_and_bad_result_files_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let error = run_error(&["bench", "no-such-pipeline", "--rate", "1k"]);
+    assert!(error.contains("no-such-pipeline"), "{error}");
+    let error = run_error(&["bench", "seed-map", "--rate", "0"]);
+    assert!(error.contains("rate"), "{error}");
+    let error = run_error(&["bench", "seed-map", "--rate", "1k", "--sweep", "1k,2k"]);
+    assert!(
+        error.contains("--sweep") || error.contains("--rate"),
+        "{error}"
+    );
+
+    let missing = dir.path().join("missing.json");
+    let error = run_error(&["plot", missing.to_str().expect("utf-8"), "--out", "figures"]);
+    assert!(
+        error.contains("cannot read") && error.contains("missing.json"),
+        "{error}"
+    );
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, r#"{"schema":"something-else/9"}"#).expect("write");
+    let error = run_error(&["plot", other.to_str().expect("utf-8"), "--out", "figures"]);
+    assert!(error.contains("something-else/9"), "{error}");
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"schema":"weir-bench/1","summary":{}}"#).expect("write");
+    let error = run_error(&["plot", broken.to_str().expect("utf-8"), "--out", "figures"]);
+    assert!(error.contains("not a weir result file"), "{error}");
+}
