@@ -178,7 +178,8 @@ impl WorkerDriver for OpenLoopDriver {
                 }
                 break;
             }
-            if !alive {
+            // The job failed or ended early: nothing more will complete.
+            if !alive || worker.control.should_stop() {
                 break;
             }
         }
