@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -132,7 +133,24 @@ fn a_run_within_capacity_keeps_its_rate_and_finishes_everything() {
     );
 }
 
-fn json(path: &std::path::Path) -> Value {
+/// Runs `weir plot RESULT --out DIR/figures`, checks it succeeded, and returns the folder.
+fn plot(result: &Path, dir: &Path) -> PathBuf {
+    let figures = dir.join("figures");
+    let output = run(&[
+        "plot",
+        result.to_str().expect("utf-8"),
+        "--out",
+        figures.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    figures
+}
+
+fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).expect("the result file exists");
     serde_json::from_str(&text).expect("the result file is JSON")
 }
@@ -188,18 +206,7 @@ fn bench_writes_a_complete_result_file_and_plot_draws_it() {
     );
 
     drop(serial);
-    let figures = dir.path().join("figures");
-    let output = run(&[
-        "plot",
-        result.to_str().expect("utf-8"),
-        "--out",
-        figures.to_str().expect("utf-8"),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let figures = plot(&result, dir.path());
     let png = std::fs::read(figures.join("latency-ccdf.png")).expect("the CCDF as PNG");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
@@ -292,18 +299,7 @@ fn a_sweep_reports_the_highest_sustainable_rate_by_its_rule() {
         .reduce(f64::max);
     assert_eq!(value["sustainable_rate"].as_f64(), highest);
 
-    let figures = dir.path().join("figures");
-    let output = run(&[
-        "plot",
-        result.to_str().expect("utf-8"),
-        "--out",
-        figures.to_str().expect("utf-8"),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let figures = plot(&result, dir.path());
     let svg =
         std::fs::read_to_string(figures.join("latency-vs-rate.svg")).expect("the rate figure");
     assert!(svg.contains("offered rate (records/s)") && svg.contains("seed-map, 1 worker(s) p99"));

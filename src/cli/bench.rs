@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{ArgAction, Args};
 use serde::Serialize;
 
@@ -13,8 +13,8 @@ use weir::harness::{self, BenchResult, BenchSpec};
 use weir::job::JobConfig;
 use weir::pipelines;
 
-use super::args::{parse_count, parse_duration, parse_rate};
-use super::workers::{SnapshotArgs, WorkerArgs};
+use super::args::{parse_duration, parse_rate};
+use super::flags::{GeneratedArgs, SnapshotArgs, WorkerArgs};
 
 /// Arguments of `weir bench`. `-h` names the host file, as in `weir run`.
 #[derive(Args, Debug)]
@@ -59,17 +59,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 
-    /// Seed of generated input, e.g. 42.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-
-    /// Distinct keys of generated input (seed-state values, wordcount vocabulary), e.g. 10k.
-    #[arg(long, value_name = "K", value_parser = parse_count, default_value = "1000")]
-    keys: u64,
-
-    /// Number of key groups G, e.g. 256.
-    #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
-    key_groups: u32,
+    #[command(flatten)]
+    generated: GeneratedArgs,
 
     #[command(flatten)]
     workers: WorkerArgs,
@@ -104,13 +95,8 @@ Examples:
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let pipeline = pipelines::find(&args.pipeline)?;
     let workers = args.workers.workers()?;
-    if args.key_groups == 0 {
-        bail!("--key-groups must be at least 1");
-    }
     let mut config = JobConfig::new(pipeline.name);
-    config.seed = args.seed;
-    config.keys = args.keys.max(1);
-    config.key_groups = args.key_groups;
+    args.generated.apply(&mut config)?;
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let total = args.warmup + args.duration + args.cooldown;
     let spec = BenchSpec {

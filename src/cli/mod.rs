@@ -2,11 +2,11 @@
 
 mod args;
 mod bench;
+mod flags;
 mod nexmark;
 mod plot;
 mod run;
 mod snapshot;
-mod workers;
 
 use std::process::ExitCode;
 

@@ -15,7 +15,7 @@ use weir::snapshot::{epoch_label, RestoreFrom};
 use weir::sources::LineInput;
 
 use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
-use super::workers::{SnapshotArgs, WorkerArgs};
+use super::flags::{GeneratedArgs, SnapshotArgs, WorkerArgs};
 
 /// Arguments of `weir run`. `-h` names the host file, as in timely, so help is `--help`.
 #[derive(Args, Debug)]
@@ -43,14 +43,6 @@ pub struct RunArgs {
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     event_rate: Option<f64>,
 
-    /// Seed of generated input, e.g. 42.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-
-    /// Distinct keys of generated input (seed-state values, wordcount vocabulary), e.g. 10k.
-    #[arg(long, value_name = "K", value_parser = parse_count, default_value = "1000")]
-    keys: u64,
-
     /// Read input from FILE (`-` for standard input) instead of generating it,
     /// e.g. --input book.txt.
     #[arg(long, value_name = "FILE")]
@@ -69,9 +61,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// Number of key groups G, fixed for the life of a job, e.g. 256.
-    #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
-    key_groups: u32,
+    #[command(flatten)]
+    generated: GeneratedArgs,
 
     #[command(flatten)]
     workers: WorkerArgs,
@@ -127,9 +118,6 @@ pub fn pipelines_help() -> String {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let pipeline = pipelines::find(&args.pipeline)?;
     let workers = args.workers.workers()?;
-    if args.key_groups == 0 {
-        bail!("--key-groups must be at least 1");
-    }
 
     let input = match &args.input {
         None => None,
@@ -155,12 +143,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .event_rate
         .or(args.rate)
         .unwrap_or(pipeline.default_event_rate);
-    config.seed = args.seed;
-    config.keys = args.keys.max(1);
+    args.generated.apply(&mut config)?;
     config.input = input;
     config.skip_bad_input = args.skip_bad_input;
     config.out_of_orderness = args.out_of_orderness;
-    config.key_groups = args.key_groups;
 
     let output = match &args.output {
         Some(path) => OutputSpec::File(path.clone()),

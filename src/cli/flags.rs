@@ -1,4 +1,5 @@
-//! The worker, process and snapshot flags that `weir run` and `weir bench` share.
+//! Flags that `weir run` and `weir bench` share: workers and processes, snapshots, and the
+//! parameters of generated input.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,9 +7,10 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
+use weir::job::JobConfig;
 use weir::runtime::{read_hostfile, ClusterSpec, SnapshotOptions, Workers};
 
-use super::args::parse_duration;
+use super::args::{parse_count, parse_duration};
 
 /// `-w`, `-n`, `-p`, `-h`: who runs the job.
 #[derive(Args, Debug)]
@@ -113,5 +115,34 @@ impl SnapshotArgs {
             keep: self.keep_snapshots.max(1),
             restore: None,
         }))
+    }
+}
+
+/// `--seed`, `--keys`, `--key-groups`: what generated input and keyed state look like.
+#[derive(Args, Debug)]
+pub struct GeneratedArgs {
+    /// Seed of generated input, e.g. 42.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+
+    /// Distinct keys of generated input (seed-state values, wordcount vocabulary), e.g. 10k.
+    #[arg(long, value_name = "K", value_parser = parse_count, default_value = "1000")]
+    keys: u64,
+
+    /// Number of key groups G, fixed for the life of a job, e.g. 256.
+    #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
+    key_groups: u32,
+}
+
+impl GeneratedArgs {
+    /// Sets these parameters in `config`, checked.
+    pub fn apply(&self, config: &mut JobConfig) -> anyhow::Result<()> {
+        if self.key_groups == 0 {
+            bail!("--key-groups must be at least 1");
+        }
+        config.seed = self.seed;
+        config.keys = self.keys.max(1);
+        config.key_groups = self.key_groups;
+        Ok(())
     }
 }
