@@ -548,6 +548,12 @@ fn a_snapshot_without_an_operator_of_the_job_is_refused() {
     for epoch in job.complete_epochs() {
         let mut manifest =
             Manifest::read(&store.epoch_dir(epoch).join("MANIFEST")).expect("read manifest");
+        if manifest.is_final {
+            // A crash timed after the last commit leaves the job finished: nothing is
+            // restored then. Remove that snapshot so a restore must read state.
+            std::fs::remove_dir_all(store.epoch_dir(epoch)).expect("remove the final snapshot");
+            continue;
+        }
         manifest.operators.retain(|op| op != "counts");
         manifest.parts.retain(|part| part.operator != "counts");
         store.commit(&manifest).expect("rewrite manifest");
