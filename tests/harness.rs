@@ -318,6 +318,18 @@ fn bad_benchmarks_and_bad_result_files_are_clear_errors() {
         "{error}"
     );
 
+    let used = dir.path().join("used-snapshots");
+    std::fs::create_dir_all(used.join("epoch-00000000000000001000")).expect("a used directory");
+    let error = run_error(&[
+        "bench",
+        "seed-map",
+        "--rate",
+        "1k",
+        "--snapshot-dir",
+        used.to_str().expect("utf-8"),
+    ]);
+    assert!(error.contains("empty directory"), "{error}");
+
     let missing = dir.path().join("missing.json");
     let error = run_error(&["plot", missing.to_str().expect("utf-8"), "--out", "figures"]);
     assert!(

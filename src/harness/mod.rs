@@ -110,6 +110,16 @@ impl BenchSpec {
         if self.interval.as_millis() < 1 {
             bail!("--interval must be at least 1ms");
         }
+        if let Some(options) = &self.snapshots {
+            let used =
+                std::fs::read_dir(&options.dir).is_ok_and(|mut entries| entries.next().is_some());
+            if used {
+                bail!(
+                    "weir bench snapshots into an empty directory, and {} is not empty",
+                    options.dir.display()
+                );
+            }
+        }
         if self.config.input.is_some() {
             bail!(
                 "weir bench offers generated input at a scheduled rate; {} cannot be benchmarked on --input",
