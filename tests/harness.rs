@@ -150,6 +150,24 @@ fn plot(result: &Path, dir: &Path) -> PathBuf {
     figures
 }
 
+/// `weir bench PIPELINE_AND_RATE... --json RESULT` with the short windows these tests use:
+/// 200 ms warm-up, 1 s measured, 300 ms cool-down.
+fn bench_args<'a>(pipeline_and_rate: &[&'a str], result: &'a Path) -> Vec<&'a str> {
+    let mut args = vec!["bench"];
+    args.extend_from_slice(pipeline_and_rate);
+    args.extend([
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--cooldown",
+        "300ms",
+        "--json",
+        result.to_str().expect("utf-8"),
+    ]);
+    args
+}
+
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).expect("the result file exists");
     serde_json::from_str(&text).expect("the result file is JSON")
@@ -160,22 +178,10 @@ fn bench_writes_a_complete_result_file_and_plot_draws_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let result = dir.path().join("seed-map.json");
     let serial = serial();
-    let output = run(&[
-        "bench",
-        "seed-map",
-        "--rate",
-        "20k",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-        "--cooldown",
-        "300ms",
-        "-w",
-        "2",
-        "--json",
-        result.to_str().expect("utf-8"),
-    ]);
+    let output = run(&bench_args(
+        &["seed-map", "--rate", "20k", "-w", "2"],
+        &result,
+    ));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -225,21 +231,7 @@ fn bench_writes_a_complete_result_file_and_plot_draws_it() {
 fn two_processes_merge_into_one_result() {
     let dir = tempfile::tempdir().expect("temp dir");
     let result = dir.path().join(format!("two-{}.json", unique()));
-    let args = [
-        "bench",
-        "seed-state",
-        "--rate",
-        "20k",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-        "--cooldown",
-        "300ms",
-        "--quiet",
-        "--json",
-        result.to_str().expect("utf-8"),
-    ];
+    let args = bench_args(&["seed-state", "--rate", "20k", "--quiet"], &result);
     let serial = serial();
     run_cluster(dir.path(), 2, 1, &args);
     drop(serial);
@@ -263,21 +255,10 @@ fn a_sweep_reports_the_highest_sustainable_rate_by_its_rule() {
     let dir = tempfile::tempdir().expect("temp dir");
     let result = dir.path().join("sweep.json");
     let serial = serial();
-    let output = run(&[
-        "bench",
-        "seed-map",
-        "--sweep",
-        "5k,10k",
-        "--duration",
-        "500ms",
-        "--warmup",
-        "100ms",
-        "--cooldown",
-        "200ms",
-        "--quiet",
-        "--json",
-        result.to_str().expect("utf-8"),
-    ]);
+    let output = run(&bench_args(
+        &["seed-map", "--sweep", "5k,10k", "--quiet"],
+        &result,
+    ));
     drop(serial);
     assert!(
         output.status.success(),

@@ -49,7 +49,8 @@ impl RunPlan {
         (self.warmup_ms..self.measured_end_ms).contains(&t)
     }
 
-    fn intervals(&self) -> usize {
+    /// Timeline intervals over the whole run.
+    pub(crate) fn intervals(&self) -> usize {
         self.total_ms.div_ceil(self.interval_ms) as usize
     }
 }

@@ -184,7 +184,7 @@ pub(crate) struct Merged {
 /// Merges the workers' reports (`reports[i]` from worker `i`).
 pub(crate) fn merge(plan: &RunPlan, rate: f64, reports: &[WorkerReport]) -> Merged {
     let mut histogram = LatencyHistogram::new();
-    let mut intervals = vec![Vec::new(); plan.total_ms.div_ceil(plan.interval_ms) as usize];
+    let mut intervals = vec![Vec::new(); plan.intervals()];
     let mut unfinished_intervals = vec![0; intervals.len()];
     let mut unfinished = 0;
     for report in reports {
