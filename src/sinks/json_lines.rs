@@ -6,11 +6,13 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
 use crate::control::{Counters, JobControl};
-use crate::sinks::OutputTarget;
+use crate::sinks::target::WRITE_BUFFER;
+use crate::sinks::{encode_json, OutputTarget};
 use crate::time::Time;
 
-/// Bytes a worker gathers before handing them to the shared target.
-const FLUSH_BYTES: usize = 1 << 16;
+/// Bytes a worker gathers before handing them to the shared target: enough that the target
+/// writes them without copying them into its own buffer.
+const FLUSH_BYTES: usize = WRITE_BUFFER;
 
 /// Extension trait for JSON-lines output.
 pub trait WriteJsonLines<'scope, D> {
@@ -45,43 +47,76 @@ pub trait WriteJsonLines<'scope, D> {
 
 impl<'scope, D: Serialize + 'static> WriteJsonLines<'scope, D> for StreamVec<'scope, Time, D> {
     fn write_json_lines(self, target: OutputTarget, control: JobControl) {
-        let mut lines: Vec<u8> = Vec::with_capacity(FLUSH_BYTES * 2);
-        let mut closed = false;
+        let mut writer = JsonLineWriter::new(target, control);
         self.sink(Pipeline, "WriteJsonLines", move |(input, frontier)| {
-            let mut written = 0u64;
             input.for_each(|_, container| {
-                if closed {
-                    container.clear();
-                    return;
-                }
                 for record in container.drain(..) {
-                    if let Err(error) = serde_json::to_writer(&mut lines, &record) {
-                        control.fail(
-                            anyhow::Error::new(error).context("cannot encode an output record"),
-                        );
-                        closed = true;
-                        return;
-                    }
-                    lines.push(b'\n');
-                    written += 1;
+                    writer.write(&record);
                 }
             });
-            Counters::add(&control.counters().records_out, written);
-            let done = frontier.frontier().is_empty();
-            if !closed
-                && !lines.is_empty()
-                && (done || target.is_eager() || lines.len() >= FLUSH_BYTES)
-            {
-                if let Err(error) = target.write_batch(&lines) {
-                    closed = true;
-                    if error.kind() == std::io::ErrorKind::BrokenPipe {
-                        control.stop();
-                    } else {
-                        control.fail(anyhow::Error::new(error).context("cannot write output"));
-                    }
-                }
-                lines.clear();
-            }
+            writer.end_batch(frontier.frontier().is_empty());
         });
+    }
+}
+
+/// One worker's JSON-lines output: lines gather in a buffer that goes to the shared target
+/// whole. Shared by the sink operator and by sources that write their output themselves
+/// ([`Chain`](crate::sources::Chain)).
+pub(crate) struct JsonLineWriter {
+    lines: Vec<u8>,
+    written: u64,
+    closed: bool,
+    target: OutputTarget,
+    control: JobControl,
+}
+
+impl JsonLineWriter {
+    pub(crate) fn new(target: OutputTarget, control: JobControl) -> Self {
+        JsonLineWriter {
+            lines: Vec::with_capacity(FLUSH_BYTES * 2),
+            written: 0,
+            closed: false,
+            target,
+            control,
+        }
+    }
+
+    /// Adds `record` as a line. After an error nothing more is written: the job is stopping.
+    #[inline]
+    pub(crate) fn write<D: Serialize>(&mut self, record: &D) {
+        if self.closed {
+            return;
+        }
+        if let Err(error) = encode_json(&mut self.lines, record) {
+            self.control
+                .fail(anyhow::Error::new(error).context("cannot encode an output record"));
+            self.closed = true;
+            return;
+        }
+        self.lines.push(b'\n');
+        self.written += 1;
+    }
+
+    /// Counts the lines written since the last call, and hands the buffer to the target when
+    /// it is full, when the target wants every batch, or when `done`.
+    pub(crate) fn end_batch(&mut self, done: bool) {
+        Counters::add(
+            &self.control.counters().records_out,
+            std::mem::take(&mut self.written),
+        );
+        let due = done || self.target.is_eager() || self.lines.len() >= FLUSH_BYTES;
+        if self.closed || self.lines.is_empty() || !due {
+            return;
+        }
+        if let Err(error) = self.target.write_batch(&self.lines) {
+            self.closed = true;
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                self.control.stop();
+            } else {
+                self.control
+                    .fail(anyhow::Error::new(error).context("cannot write output"));
+            }
+        }
+        self.lines.clear();
     }
 }

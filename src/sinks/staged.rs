@@ -15,6 +15,7 @@ use timely::dataflow::StreamVec;
 
 use crate::control::{Counters, JobControl};
 use crate::operators::frontier_time;
+use crate::sinks::encode_json;
 use crate::snapshot::{PartKind, Participant, FINAL_EPOCH};
 use crate::time::Time;
 
@@ -51,7 +52,7 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                 let lines = staged.entry(epoch).or_default();
                 for container in data {
                     for record in container.drain(..) {
-                        if let Err(error) = serde_json::to_writer(&mut *lines, &record) {
+                        if let Err(error) = encode_json(lines, &record) {
                             control.fail(
                                 anyhow::Error::new(error).context("cannot encode an output record"),
                             );

@@ -51,6 +51,10 @@ fn create(path: &Path) -> anyhow::Result<File> {
     File::create(path).with_context(|| format!("cannot create output file {}", path.display()))
 }
 
+/// Bytes the shared writer buffers. Sinks hand over batches at least this large
+/// ([`JsonLineWriter`](crate::sinks::JsonLineWriter)), which skip the buffer.
+pub(crate) const WRITE_BUFFER: usize = 1 << 16;
+
 /// A shared, buffered destination for output lines. Cloning shares it.
 #[derive(Clone)]
 pub struct OutputTarget {
@@ -63,7 +67,7 @@ impl OutputTarget {
     /// Wraps a writer; `eager` flushes after every batch.
     pub fn new(writer: Box<dyn Write + Send>, eager: bool) -> Self {
         OutputTarget {
-            writer: Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, writer))),
+            writer: Arc::new(Mutex::new(BufWriter::with_capacity(WRITE_BUFFER, writer))),
             eager,
         }
     }
