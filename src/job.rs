@@ -14,7 +14,9 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 use crate::control::JobControl;
 use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
-use crate::sources::{Generate, GeneratorSpec, JsonLines, JsonLinesSpec, LineInput, TextLines};
+use crate::sources::{
+    Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, TextLines,
+};
 use crate::time::{EventClock, Time};
 
 /// The parameters of a run that pipelines read; all plain data, recorded with results.
@@ -187,6 +189,14 @@ impl<'scope> Job<'scope> {
         &self,
         make: F,
     ) -> StreamVec<'scope, Time, D> {
+        self.generate_chain(make).stream()
+    }
+
+    /// Generated input as a [`Chain`], whose stateless steps run inside the generator.
+    pub fn generate_chain<D: 'static, F: FnMut(u64) -> D + 'static>(
+        &self,
+        make: F,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
         let spec = GeneratorSpec {
             count: self.config.events,
             rate: self.config.rate,
@@ -195,9 +205,7 @@ impl<'scope> Job<'scope> {
             control: self.control.clone(),
             throttle: Some(self.probe.clone()),
         };
-        self.scope
-            .generate(spec, make)
-            .probe_with(&self.input_probe)
+        Chain::generate(self.scope, spec, make).probe_sent_with(&self.input_probe)
     }
 
     /// The configured input, if `--input` was given.
@@ -236,10 +244,22 @@ impl<'scope> Job<'scope> {
         })
     }
 
-    /// Sends `stream` to the run's output as JSON lines and probes it. In a job that
-    /// snapshots, output is staged and published exactly once as snapshots commit.
-    pub fn output<D: Serialize + 'static>(&mut self, stream: StreamVec<'scope, Time, D>) {
-        let stream = stream.probe_with(&self.probe);
+    /// Sends `records` (a stream, or a [`Chain`]) to the run's output as JSON lines and
+    /// probes it. In a job that snapshots, output is staged and published exactly once as
+    /// snapshots commit. Otherwise a generated chain writes its lines inside its source, so
+    /// its records cross no channel.
+    pub fn output<D: Serialize + 'static>(&mut self, records: impl IntoChain<'scope, D>) {
+        let mut records = records.into_chain();
+        if SnapshotHub::of(&self.scope).is_none() {
+            match records.write_json_lines_in_source(self.output.clone(), self.control.clone()) {
+                Ok(written) => {
+                    written.probe_with(&self.probe);
+                    return;
+                }
+                Err(built) => records = built,
+            }
+        }
+        let stream = records.stream().probe_with(&self.probe);
         if SnapshotHub::of(&self.scope).is_some() {
             stream.stage_json_lines(self.control.clone());
         } else {

@@ -29,25 +29,31 @@ use timely::dataflow::StreamVec;
 use crate::job::Job;
 use crate::operators::Side;
 use crate::pipelines::{InputFormat, Pipeline};
+use crate::sources::Chain;
 use crate::time::Time;
 
 /// Events per second of event time when `--event-rate` is not given (NEXMARK.md).
 pub const DEFAULT_EVENT_RATE: f64 = 10_000.0;
 
-/// The NEXMark events of a job: generated, or read from `--input` JSON lines.
-pub fn events<'scope>(job: &Job<'scope>) -> anyhow::Result<StreamVec<'scope, Time, Event>> {
+/// The NEXMark events of a job: generated, or read from `--input` JSON lines. Generated, the
+/// steps a query chains onto them run inside the generator.
+pub fn events<'scope>(
+    job: &Job<'scope>,
+) -> anyhow::Result<Chain<'scope, Event, impl FnMut(u64) -> Option<Event> + 'static>> {
     match job.input() {
-        Some(_) => job.json_lines(Event::date_time),
+        Some(_) => Ok(Chain::from(job.json_lines(Event::date_time)?)),
         None => {
             let mut generator = NexmarkGenerator::new(job.config().seed, job.config().event_rate);
-            Ok(job.generate(move |n| generator.event(n)))
+            Ok(job.generate_chain(move |n| generator.event(n)))
         }
     }
 }
 
 /// The bids among a job's events.
-pub fn bids<'scope>(job: &Job<'scope>) -> anyhow::Result<StreamVec<'scope, Time, Bid>> {
-    Ok(events(job)?.flat_map(|event| match event {
+pub fn bids<'scope>(
+    job: &Job<'scope>,
+) -> anyhow::Result<Chain<'scope, Bid, impl FnMut(u64) -> Option<Bid> + 'static>> {
+    Ok(events(job)?.filter_map(|event| match event {
         Event::Bid(bid) => Some(bid),
         _ => None,
     }))

@@ -1,7 +1,6 @@
 //! q0, pass-through: every bid, as `{"auction":..,"bidder":..,"price":..,"date_time":..}`.
 
 use serde::Serialize;
-use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::nexmark::{bids, pipeline};

@@ -1,7 +1,5 @@
 //! q1, currency conversion: every bid with its price in euros, `price * 908 / 1000`.
 
-use timely::dataflow::operators::vec::Map;
-
 use crate::job::Job;
 use crate::nexmark::q0::BidLine;
 use crate::nexmark::{bids, pipeline};

@@ -1,7 +1,6 @@
 //! q2, selection: the bids on auctions whose id is a multiple of 123.
 
 use serde::Serialize;
-use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::nexmark::{bids, pipeline};
@@ -24,7 +23,7 @@ pub struct Selected {
 }
 
 fn q2(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.flat_map(|bid| {
+    let lines = bids(job)?.filter_map(|bid| {
         (bid.auction % 123 == 0).then_some(Selected {
             auction: bid.auction,
             price: bid.price,

@@ -29,7 +29,7 @@ pub struct LocalItem {
 }
 
 fn q3(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let (sellers, auctions) = split_events(events(job)?, |event| match event {
+    let (sellers, auctions) = split_events(events(job)?.stream(), |event| match event {
         Event::Person(p) if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) => {
             Some(Side::Left((p.id, (p.name, p.city, p.state))))
         }

@@ -28,7 +28,7 @@ pub struct NewSeller {
 }
 
 fn q8(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let (persons, sellers) = split_events(events(job)?, |event| match event {
+    let (persons, sellers) = split_events(events(job)?.stream(), |event| match event {
         Event::Person(p) => Some(Side::Left((p.id, p.name))),
         Event::Auction(a) => Some(Side::Right((a.seller, ()))),
         Event::Bid(_) => None,

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::OutputBuilderSession;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::{Counters, JobControl};
@@ -81,91 +84,144 @@ impl<'scope> Generate<'scope> for Scope<'scope, Time> {
         spec: GeneratorSpec,
         mut make: F,
     ) -> StreamVec<'scope, Time, D> {
-        let workers = self.peers() as u64;
-        let worker = self.index() as u64;
-        let scope = *self;
-        // In a job that snapshots, a generator's position at epoch `T` is implied — the first
-        // record at or after `T` — so it reports no data, only that it has passed `T`.
-        let mut epochs = SourceEpochs::register(self, "generate");
-        let resume = epochs.as_ref().and_then(|e| e.restored_epoch());
-        let first = resume.map_or(0, |epoch| spec.clock.first_record_at(epoch));
-        // This worker's first record at or after `first`.
-        let mut next = first + (worker + workers - first % workers) % workers;
-        source(*self, "Generate", move |cap, info| {
-            let activator = scope.activator_for(info.address);
-            // Paced runs keep their schedule across a restore: record `first` is due now.
-            let started = spec.control.started();
-            let start = started
-                .checked_sub(Duration::from_secs_f64(
-                    first as f64 / spec.rate.unwrap_or(f64::INFINITY),
-                ))
-                .unwrap_or(started);
-            let mut cap = Some(cap.delayed(&resume.unwrap_or(0)));
-            move |output| {
-                let Some(held) = cap.as_mut() else { return };
-                let elapsed = start.elapsed();
-                let expired = spec.duration.is_some_and(|d| elapsed >= d);
-                let stopped = spec.control.should_stop();
-                if next >= spec.count || expired || stopped {
-                    if let Some(epochs) = epochs.as_mut() {
-                        epochs.finish(stopped, FutureReports::default());
-                    }
-                    cap = None;
-                    return;
-                }
-                if spec.rate.is_none() {
-                    if let Some(probe) = &spec.throttle {
-                        let behind = spec.clock.time_of(next.saturating_sub(MAX_AHEAD));
-                        if probe.less_than(&behind) {
-                            activator.activate_after(Duration::from_micros(200));
-                            return;
-                        }
-                    }
-                }
-                // Records due by now (all of them when unpaced), at most a batch.
-                let due_end = match spec.rate {
-                    Some(rate) => ((elapsed.as_secs_f64() * rate) as u64).saturating_add(1),
-                    None => u64::MAX,
-                };
-                let end = spec
-                    .count
-                    .min(due_end)
-                    .min(next.saturating_add(BATCH * workers));
-                let mut emitted = 0;
-                while next < end {
-                    // Emit the run of records that share one event time under one capability.
-                    let time = spec.clock.time_of(next);
-                    let run_end = end.min(spec.clock.first_record_at(time + 1));
-                    held.downgrade(&time);
-                    let mut session = output.session(held);
-                    while next < run_end {
-                        session.give(make(next));
-                        next += workers;
-                        emitted += 1;
-                    }
-                }
-                Counters::add(&spec.control.counters().records_in, emitted);
-                if next >= spec.count {
-                    if let Some(epochs) = epochs.as_mut() {
-                        epochs.finish(false, FutureReports::default());
-                    }
-                    cap = None;
-                    return;
-                }
-                held.downgrade(&spec.clock.time_of(next));
+        generated(*self, spec, move |n| Some(make(n)), Give)
+    }
+}
+
+/// Where a generator's records go: into its output stream, or (for a source that does its
+/// downstream's work itself, see [`Chain`](crate::sources::Chain)) somewhere else.
+pub(crate) trait Deliver<D>: 'static {
+    /// What the source's output stream carries.
+    type Output: 'static;
+
+    /// Takes the records of one event time, held by `time`.
+    fn deliver(
+        &mut self,
+        output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Self::Output>>>,
+        time: &Capability<Time>,
+        records: impl Iterator<Item = D>,
+    );
+
+    /// Called after each activation; `done` after the last.
+    fn end_batch(&mut self, done: bool);
+}
+
+/// Delivery into the output stream.
+pub(crate) struct Give;
+
+impl<D: 'static> Deliver<D> for Give {
+    type Output = D;
+
+    #[inline]
+    fn deliver(
+        &mut self,
+        output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<D>>>,
+        time: &Capability<Time>,
+        records: impl Iterator<Item = D>,
+    ) {
+        output.session(time).give_iterator(records);
+    }
+
+    fn end_batch(&mut self, _done: bool) {}
+}
+
+/// A generator source: record `n` of `spec` that belongs to this worker is `make(n)` (none
+/// when `make` drops it), handed to `deliver`.
+pub(crate) fn generated<'scope, D, F, E>(
+    scope: Scope<'scope, Time>,
+    spec: GeneratorSpec,
+    mut make: F,
+    mut deliver: E,
+) -> StreamVec<'scope, Time, E::Output>
+where
+    F: FnMut(u64) -> Option<D> + 'static,
+    E: Deliver<D>,
+{
+    let workers = scope.peers() as u64;
+    let worker = scope.index() as u64;
+    // In a job that snapshots, a generator's position at epoch `T` is implied — the first
+    // record at or after `T` — so it reports no data, only that it has passed `T`.
+    let mut epochs = SourceEpochs::register(&scope, "generate");
+    let resume = epochs.as_ref().and_then(|e| e.restored_epoch());
+    let first = resume.map_or(0, |epoch| spec.clock.first_record_at(epoch));
+    // This worker's first record at or after `first`.
+    let mut next = first + (worker + workers - first % workers) % workers;
+    source(scope, "Generate", move |cap, info| {
+        let activator = scope.activator_for(info.address);
+        // Paced runs keep their schedule across a restore: record `first` is due now.
+        let started = spec.control.started();
+        let start = started
+            .checked_sub(Duration::from_secs_f64(
+                first as f64 / spec.rate.unwrap_or(f64::INFINITY),
+            ))
+            .unwrap_or(started);
+        let mut cap = Some(cap.delayed(&resume.unwrap_or(0)));
+        move |output| {
+            let Some(held) = cap.as_mut() else { return };
+            let elapsed = start.elapsed();
+            let expired = spec.duration.is_some_and(|d| elapsed >= d);
+            let stopped = spec.control.should_stop();
+            if next >= spec.count || expired || stopped {
                 if let Some(epochs) = epochs.as_mut() {
-                    epochs.passed(*held.time(), |_| (Time::MAX, None));
+                    epochs.finish(stopped, FutureReports::default());
                 }
-                match spec.rate {
-                    Some(rate) if next >= due_end => {
-                        let due = Duration::from_secs_f64(next as f64 / rate);
-                        activator.activate_after(due.saturating_sub(start.elapsed()));
+                deliver.end_batch(true);
+                cap = None;
+                return;
+            }
+            if spec.rate.is_none() {
+                if let Some(probe) = &spec.throttle {
+                    let behind = spec.clock.time_of(next.saturating_sub(MAX_AHEAD));
+                    if probe.less_than(&behind) {
+                        activator.activate_after(Duration::from_micros(200));
+                        return;
                     }
-                    _ => activator.activate(),
                 }
             }
-        })
-    }
+            // Records due by now (all of them when unpaced), at most a batch.
+            let due_end = match spec.rate {
+                Some(rate) => ((elapsed.as_secs_f64() * rate) as u64).saturating_add(1),
+                None => u64::MAX,
+            };
+            let end = spec
+                .count
+                .min(due_end)
+                .min(next.saturating_add(BATCH * workers));
+            let mut emitted = 0;
+            while next < end {
+                // The run of records that share one event time goes under one capability.
+                let time = spec.clock.time_of(next);
+                let run_end = end.min(spec.clock.first_record_at(time + 1));
+                let count = (run_end - next).div_ceil(workers);
+                held.downgrade(&time);
+                let records = (0..count).filter_map(|i| make(next + i * workers));
+                deliver.deliver(output, held, records);
+                next += count * workers;
+                emitted += count;
+            }
+            Counters::add(&spec.control.counters().records_in, emitted);
+            if next >= spec.count {
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.finish(false, FutureReports::default());
+                }
+                deliver.end_batch(true);
+                cap = None;
+                return;
+            }
+            deliver.end_batch(false);
+            held.downgrade(&spec.clock.time_of(next));
+            if let Some(epochs) = epochs.as_mut() {
+                epochs.passed(*held.time(), |_| (Time::MAX, None));
+            }
+            match spec.rate {
+                Some(rate) if next >= due_end => {
+                    let due = Duration::from_secs_f64(next as f64 / rate);
+                    activator.activate_after(due.saturating_sub(start.elapsed()));
+                }
+                _ => activator.activate(),
+            }
+        }
+    })
 }
 
 /// A pseudo-random number for record `n` of a run seeded with `seed`: the same on every

@@ -6,6 +6,7 @@
 //! least time it may still emit, and yields after a bounded batch so downstream operators
 //! keep pace.
 
+mod chain;
 mod epochs;
 mod generator;
 mod json_lines;
@@ -13,6 +14,7 @@ mod lines;
 mod text;
 mod timed;
 
+pub use chain::{Chain, IntoChain};
 pub use generator::{random_of, Generate, GeneratorSpec};
 pub use json_lines::{JsonLines, JsonLinesSpec};
 pub use lines::LineInput;

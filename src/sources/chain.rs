@@ -1,0 +1,250 @@
+//! Operator chaining: stateless steps run inside the source that feeds them.
+//!
+//! Every channel between timely operators costs work per message and per timestamp, whatever
+//! the message holds, and event-time sources send one message per millisecond of event time.
+//! At NEXMark's ten events per millisecond that cost is larger than a stateless query's own
+//! work. A [`Chain`] is a source not yet built, with the `filter_map`/`map`/`filter` steps
+//! applied to it so far: built, the steps run inside the source operator, so records they
+//! drop or reshape never cross a channel — what Flink calls operator chaining. When a chain
+//! ends in the job's output and the job takes no snapshots, the source writes the output
+//! lines itself and no record crosses a channel at all
+//! ([`Job::output`](crate::job::Job::output)).
+//!
+//! A chain over a source that cannot run steps inside it (a stream already built) applies
+//! them as ordinary operators, so code written against `Chain` works for every input.
+
+use serde::Serialize;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::generic::OutputBuilderSession;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::{Capability, Probe};
+use timely::dataflow::{ProbeHandle, Scope, StreamVec};
+
+use crate::control::JobControl;
+use crate::sinks::{JsonLineWriter, OutputTarget};
+use crate::sources::generator::{generated, Deliver, Give};
+use crate::sources::GeneratorSpec;
+use crate::time::Time;
+
+/// A stream whose stateless steps may still run inside its source; see the
+/// [module docs](self).
+///
+/// ```
+/// use timely::dataflow::operators::Capture;
+/// use timely::dataflow::operators::capture::Extract;
+/// use weir::sources::{Chain, GeneratorSpec};
+/// use weir::time::EventClock;
+///
+/// let captured = timely::example(|scope| {
+///     let spec = GeneratorSpec::new(6, EventClock::new(1000.0));
+///     Chain::generate(scope, spec, |n| n)
+///         .filter(|n| n % 2 == 0)
+///         .map(|n| n * 10)
+///         .stream()
+///         .capture()
+/// });
+/// // Records 0, 2 and 4, made at their event times 0, 2 and 4 ms, inside one operator.
+/// assert_eq!(captured.extract(), vec![(0, vec![0]), (2, vec![20]), (4, vec![40])]);
+/// ```
+pub struct Chain<'scope, D, M> {
+    origin: Origin<'scope, D, M>,
+}
+
+enum Origin<'scope, D, M> {
+    /// A generator not yet built, and what it makes of record `n`.
+    Generated {
+        scope: Scope<'scope, Time>,
+        spec: GeneratorSpec,
+        make: M,
+        /// Probed where the source's records leave it: times before its frontier were sent.
+        sent: Option<ProbeHandle<Time>>,
+    },
+    /// A stream already built: steps become operators.
+    Built(StreamVec<'scope, Time, D>),
+}
+
+impl<'scope, D: 'static> Chain<'scope, D, ()> {
+    /// A generator (as [`Generate`](crate::sources::Generate) builds it) whose steps will run
+    /// inside it.
+    ///
+    /// Each record is made in full before the steps see it (`black_box`), even where the
+    /// steps drop all or part of it: the compiler sees through chained steps, and without
+    /// that a benchmark's input would cost less than it does for the generator alone.
+    pub fn generate(
+        scope: Scope<'scope, Time>,
+        spec: GeneratorSpec,
+        mut make: impl FnMut(u64) -> D + 'static,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
+        Chain {
+            origin: Origin::Generated {
+                scope,
+                spec,
+                make: move |n| Some(std::hint::black_box(make(n))),
+                sent: None,
+            },
+        }
+    }
+}
+
+impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, M> {
+    /// Probes the source's own output with `probe` once it is built, whether its records
+    /// leave it as a stream or as written lines.
+    pub(crate) fn probe_sent_with(self, probe: &ProbeHandle<Time>) -> Self {
+        let origin = match self.origin {
+            Origin::Generated {
+                scope, spec, make, ..
+            } => Origin::Generated {
+                scope,
+                spec,
+                make,
+                sent: Some(probe.clone()),
+            },
+            Origin::Built(stream) => Origin::Built(stream.probe_with(probe)),
+        };
+        Chain { origin }
+    }
+
+    /// Each record becomes what `logic` makes of it, or is dropped for `None`.
+    pub fn filter_map<E: 'static>(
+        self,
+        mut logic: impl FnMut(D) -> Option<E> + 'static,
+    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static> {
+        let origin = match self.origin {
+            Origin::Generated {
+                scope,
+                spec,
+                mut make,
+                sent,
+            } => Origin::Generated {
+                scope,
+                spec,
+                make: move |n| make(n).and_then(&mut logic),
+                sent,
+            },
+            Origin::Built(stream) => Origin::Built(stream.flat_map(logic)),
+        };
+        Chain { origin }
+    }
+
+    /// Each record becomes `logic(record)`.
+    pub fn map<E: 'static>(
+        self,
+        mut logic: impl FnMut(D) -> E + 'static,
+    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static> {
+        self.filter_map(move |record| Some(logic(record)))
+    }
+
+    /// Only the records `predicate` accepts go on.
+    pub fn filter(
+        self,
+        mut predicate: impl FnMut(&D) -> bool + 'static,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
+        self.filter_map(move |record| predicate(&record).then_some(record))
+    }
+
+    /// Ends the chain: the source is built with the steps inside it, and its records go on
+    /// as a stream.
+    pub fn stream(self) -> StreamVec<'scope, Time, D> {
+        match self.origin {
+            Origin::Generated {
+                scope,
+                spec,
+                make,
+                sent,
+            } => {
+                let stream = generated(scope, spec, make, Give);
+                match sent {
+                    Some(probe) => stream.probe_with(&probe),
+                    None => stream,
+                }
+            }
+            Origin::Built(stream) => stream,
+        }
+    }
+}
+
+impl<'scope, D, M> Chain<'scope, D, M>
+where
+    D: Serialize + 'static,
+    M: FnMut(u64) -> Option<D> + 'static,
+{
+    /// Ends a generated chain in JSON-lines output written by the source itself, and returns
+    /// the source's output, which carries no records: its frontier is the written output's.
+    /// A chain over a built stream is returned as it is.
+    pub(crate) fn write_json_lines_in_source(
+        self,
+        target: OutputTarget,
+        control: JobControl,
+    ) -> Result<StreamVec<'scope, Time, ()>, Self> {
+        match self.origin {
+            Origin::Generated {
+                scope,
+                spec,
+                make,
+                sent,
+            } => {
+                let writer = JsonLineWriter::new(target, control);
+                let written = generated(scope, spec, make, writer);
+                Ok(match sent {
+                    Some(probe) => written.probe_with(&probe),
+                    None => written,
+                })
+            }
+            built => Err(Chain { origin: built }),
+        }
+    }
+}
+
+impl<'scope, D, M> From<StreamVec<'scope, Time, D>> for Chain<'scope, D, M> {
+    fn from(stream: StreamVec<'scope, Time, D>) -> Self {
+        Chain {
+            origin: Origin::Built(stream),
+        }
+    }
+}
+
+/// What [`Job::output`](crate::job::Job::output) takes: a stream, or a chain whose steps
+/// may still run inside its source.
+pub trait IntoChain<'scope, D> {
+    /// What the chain makes of record `n`.
+    type Make: FnMut(u64) -> Option<D> + 'static;
+    /// The chain.
+    fn into_chain(self) -> Chain<'scope, D, Self::Make>;
+}
+
+impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> IntoChain<'scope, D>
+    for Chain<'scope, D, M>
+{
+    type Make = M;
+    fn into_chain(self) -> Self {
+        self
+    }
+}
+
+impl<'scope, D: 'static> IntoChain<'scope, D> for StreamVec<'scope, Time, D> {
+    type Make = fn(u64) -> Option<D>;
+    fn into_chain(self) -> Chain<'scope, D, Self::Make> {
+        Chain::from(self)
+    }
+}
+
+/// A chain that ends in output delivers its records as lines; its stream stays empty.
+impl<D: Serialize> Deliver<D> for JsonLineWriter {
+    type Output = ();
+
+    #[inline]
+    fn deliver(
+        &mut self,
+        _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<()>>>,
+        _time: &Capability<Time>,
+        records: impl Iterator<Item = D>,
+    ) {
+        for record in records {
+            self.write(&record);
+        }
+    }
+
+    fn end_batch(&mut self, done: bool) {
+        JsonLineWriter::end_batch(self, done);
+    }
+}
