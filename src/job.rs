@@ -249,21 +249,20 @@ impl<'scope> Job<'scope> {
     /// snapshots commit. Otherwise a generated chain writes its lines inside its source, so
     /// its records cross no channel.
     pub fn output<D: Serialize + 'static>(&mut self, records: impl IntoChain<'scope, D>) {
-        let mut records = records.into_chain();
-        if SnapshotHub::of(&self.scope).is_none() {
-            match records.write_json_lines_in_source(self.output.clone(), self.control.clone()) {
-                Ok(written) => {
-                    written.probe_with(&self.probe);
-                    return;
-                }
-                Err(built) => records = built,
-            }
-        }
-        let stream = records.stream().probe_with(&self.probe);
+        let records = records.into_chain();
         if SnapshotHub::of(&self.scope).is_some() {
+            let stream = records.stream().probe_with(&self.probe);
             stream.stage_json_lines(self.control.clone());
-        } else {
-            stream.write_json_lines(self.output.clone(), self.control.clone());
+            return;
+        }
+        match records.write_json_lines_in_source(self.output.clone(), self.control.clone()) {
+            Ok(written) => {
+                written.probe_with(&self.probe);
+            }
+            Err(built) => {
+                let stream = built.stream().probe_with(&self.probe);
+                stream.write_json_lines(self.output.clone(), self.control.clone());
+            }
         }
     }
 

@@ -675,6 +675,20 @@ fn snapshot_commands_list_verify_and_inspect() {
     }
 }
 
+/// The NEXMark crash tests' command line: 100,000 events at 4,000 per second of event time.
+fn nexmark_run(pipeline: &str) -> [&str; 8] {
+    [
+        "run",
+        pipeline,
+        "--events",
+        "100k",
+        "--event-rate",
+        "4k",
+        "--seed",
+        "5",
+    ]
+}
+
 /// Every stateful NEXMark query (joins, windows, top-k, closing auctions) crashes twice —
 /// after a commit on two workers, then while writing a snapshot on three — and finishes on
 /// one: the published output is the fault-free output exactly.
@@ -683,16 +697,7 @@ fn nexmark_queries_survive_crashes_and_rescaling() {
     let root = tempfile::tempdir().expect("temp dir");
     for query in ["3", "4", "5", "6", "7", "8"] {
         let pipeline = format!("nexmark-q{query}");
-        let args = [
-            "run",
-            &pipeline,
-            "--events",
-            "100k",
-            "--event-rate",
-            "4k",
-            "--seed",
-            "5",
-        ];
+        let args = nexmark_run(&pipeline);
         let expected = reference(root.path(), &args);
         let job = Job::new(root.path(), &args);
         assert_killed(
@@ -714,16 +719,7 @@ fn nexmark_queries_survive_crashes_and_rescaling() {
 #[test]
 fn a_chained_query_publishes_exactly_once_across_a_crash() {
     let root = tempfile::tempdir().expect("temp dir");
-    let args = [
-        "run",
-        "nexmark-q1",
-        "--events",
-        "100k",
-        "--event-rate",
-        "4k",
-        "--seed",
-        "5",
-    ];
+    let args = nexmark_run("nexmark-q1");
     let expected = reference(root.path(), &args);
     let job = Job::new(root.path(), &args);
     assert_killed(

@@ -51,16 +51,35 @@ pub struct Chain<'scope, D, M> {
 }
 
 enum Origin<'scope, D, M> {
-    /// A generator not yet built, and what it makes of record `n`.
-    Generated {
-        scope: Scope<'scope, Time>,
-        spec: GeneratorSpec,
-        make: M,
-        /// Probed where the source's records leave it: times before its frontier were sent.
-        sent: Option<ProbeHandle<Time>>,
-    },
+    /// A generator not yet built, with the steps so far.
+    Generated(Unbuilt<'scope, M>),
     /// A stream already built: steps become operators.
     Built(StreamVec<'scope, Time, D>),
+}
+
+/// A generator not yet built, and what it makes of record `n`.
+struct Unbuilt<'scope, M> {
+    scope: Scope<'scope, Time>,
+    spec: GeneratorSpec,
+    make: M,
+    /// Probed where the source's records leave it: times before its frontier were sent.
+    sent: Option<ProbeHandle<Time>>,
+}
+
+impl<'scope, M> Unbuilt<'scope, M> {
+    /// Builds the generator with the steps inside it, delivering to `deliver`, and probes
+    /// what leaves it.
+    fn build<D, E>(self, deliver: E) -> StreamVec<'scope, Time, E::Output>
+    where
+        M: FnMut(u64) -> Option<D> + 'static,
+        E: Deliver<D>,
+    {
+        let stream = generated(self.scope, self.spec, self.make, deliver);
+        match self.sent {
+            Some(probe) => stream.probe_with(&probe),
+            None => stream,
+        }
+    }
 }
 
 impl<'scope, D: 'static> Chain<'scope, D, ()> {
@@ -76,12 +95,12 @@ impl<'scope, D: 'static> Chain<'scope, D, ()> {
         mut make: impl FnMut(u64) -> D + 'static,
     ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
         Chain {
-            origin: Origin::Generated {
+            origin: Origin::Generated(Unbuilt {
                 scope,
                 spec,
                 make: move |n| Some(std::hint::black_box(make(n))),
                 sent: None,
-            },
+            }),
         }
     }
 }
@@ -91,14 +110,10 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     /// leave it as a stream or as written lines.
     pub(crate) fn probe_sent_with(self, probe: &ProbeHandle<Time>) -> Self {
         let origin = match self.origin {
-            Origin::Generated {
-                scope, spec, make, ..
-            } => Origin::Generated {
-                scope,
-                spec,
-                make,
+            Origin::Generated(unbuilt) => Origin::Generated(Unbuilt {
                 sent: Some(probe.clone()),
-            },
+                ..unbuilt
+            }),
             Origin::Built(stream) => Origin::Built(stream.probe_with(probe)),
         };
         Chain { origin }
@@ -110,17 +125,17 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
         mut logic: impl FnMut(D) -> Option<E> + 'static,
     ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static> {
         let origin = match self.origin {
-            Origin::Generated {
+            Origin::Generated(Unbuilt {
                 scope,
                 spec,
                 mut make,
                 sent,
-            } => Origin::Generated {
+            }) => Origin::Generated(Unbuilt {
                 scope,
                 spec,
                 make: move |n| make(n).and_then(&mut logic),
                 sent,
-            },
+            }),
             Origin::Built(stream) => Origin::Built(stream.flat_map(logic)),
         };
         Chain { origin }
@@ -146,18 +161,7 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     /// as a stream.
     pub fn stream(self) -> StreamVec<'scope, Time, D> {
         match self.origin {
-            Origin::Generated {
-                scope,
-                spec,
-                make,
-                sent,
-            } => {
-                let stream = generated(scope, spec, make, Give);
-                match sent {
-                    Some(probe) => stream.probe_with(&probe),
-                    None => stream,
-                }
-            }
+            Origin::Generated(unbuilt) => unbuilt.build(Give),
             Origin::Built(stream) => stream,
         }
     }
@@ -177,19 +181,7 @@ where
         control: JobControl,
     ) -> Result<StreamVec<'scope, Time, ()>, Self> {
         match self.origin {
-            Origin::Generated {
-                scope,
-                spec,
-                make,
-                sent,
-            } => {
-                let writer = JsonLineWriter::new(target, control);
-                let written = generated(scope, spec, make, writer);
-                Ok(match sent {
-                    Some(probe) => written.probe_with(&probe),
-                    None => written,
-                })
-            }
+            Origin::Generated(unbuilt) => Ok(unbuilt.build(JsonLineWriter::new(target, control))),
             built => Err(Chain { origin: built }),
         }
     }
