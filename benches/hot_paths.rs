@@ -1,11 +1,13 @@
 //! Micro-benchmarks of weir's hot paths, for comparing commits on one machine:
 //! key-group routing, a keyed state update, snapshot encode and decode of a large state,
-//! and the generators. Run with `cargo bench` (or `cargo bench -- routing` for one group).
+//! the generators, and JSON output lines (weir's encoder beside serde_json's). Run with `cargo bench` (or `cargo bench -- routing` for one group).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use weir::nexmark::q0::BidLine;
 use weir::nexmark::NexmarkGenerator;
+use weir::sinks::encode_json;
 use weir::snapshot::{decode_groups, KeyedState, PartHeader, Stamped, StateBackend};
 use weir::sources::random_of;
 use weir::state::{KeyGroups, DEFAULT_KEY_GROUPS};
@@ -120,5 +122,48 @@ fn generators(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, routing, state_update, snapshot_codec, generators);
+/// q0's output lines, encoded by weir and by serde_json: the encoder exists to be faster.
+fn json_lines(c: &mut Criterion) {
+    let lines: Vec<BidLine> = (0..BATCH)
+        .map(|n| BidLine {
+            auction: 1000 + random_of(2, n) % 3000,
+            bidder: 1000 + random_of(3, n) % 100_000,
+            price: random_of(4, n) % 100_000,
+            date_time: 1_700_000_000_000 + n,
+        })
+        .collect();
+    let mut group = c.benchmark_group("json lines");
+    group.throughput(Throughput::Elements(BATCH));
+    let mut out = Vec::with_capacity(1 << 17);
+    group.bench_function("encode_json, 1024 bid lines", |b| {
+        b.iter(|| {
+            out.clear();
+            for line in &lines {
+                encode_json(&mut out, line).expect("encodes");
+                out.push(b'\n');
+            }
+            black_box(out.len())
+        })
+    });
+    group.bench_function("serde_json::to_writer, 1024 bid lines", |b| {
+        b.iter(|| {
+            out.clear();
+            for line in &lines {
+                serde_json::to_writer(&mut out, line).expect("encodes");
+                out.push(b'\n');
+            }
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    routing,
+    state_update,
+    snapshot_codec,
+    generators,
+    json_lines
+);
 criterion_main!(benches);
