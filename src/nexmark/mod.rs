@@ -23,14 +23,9 @@ pub mod q8;
 pub use event::{Auction, Bid, Event, Person};
 pub use generator::NexmarkGenerator;
 
-use timely::dataflow::operators::vec::{Map, Partition};
-use timely::dataflow::StreamVec;
-
 use crate::job::Job;
-use crate::operators::Side;
 use crate::pipelines::{InputFormat, Pipeline};
 use crate::sources::Chain;
-use crate::time::Time;
 
 /// Events per second of event time when `--event-rate` is not given (NEXMARK.md).
 pub const DEFAULT_EVENT_RATE: f64 = 10_000.0;
@@ -57,32 +52,6 @@ pub fn bids<'scope>(
         Event::Bid(bid) => Some(bid),
         _ => None,
     }))
-}
-
-/// Splits events in two by `pick` (events it maps to `None` are dropped) without copying
-/// any: the two sides of a join.
-pub fn split_events<'scope, A: 'static, B: 'static>(
-    events: StreamVec<'scope, Time, Event>,
-    pick: impl Fn(Event) -> Option<Side<A, B>> + 'static,
-) -> (StreamVec<'scope, Time, A>, StreamVec<'scope, Time, B>) {
-    let mut parts = events
-        .partition(2, move |event| match pick(event) {
-            Some(Side::Left(a)) => (0, Some(Side::Left(a))),
-            other => (1, other),
-        })
-        .into_iter();
-    let (Some(lefts), Some(rights)) = (parts.next(), parts.next()) else {
-        unreachable!("partition makes the number of parts asked for")
-    };
-    let lefts = lefts.flat_map(|side| match side {
-        Some(Side::Left(a)) => Some(a),
-        _ => None,
-    });
-    let rights = rights.flat_map(|side| match side {
-        Some(Side::Right(b)) => Some(b),
-        _ => None,
-    });
-    (lefts, rights)
 }
 
 /// A registered NEXMark pipeline.

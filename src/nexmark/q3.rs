@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::job::Job;
-use crate::nexmark::{events, pipeline, split_events, Event};
-use crate::operators::{Join, Side};
+use crate::nexmark::{events, pipeline, Event};
+use crate::operators::{JoinSides, Side};
 use crate::pipelines::Pipeline;
 
 /// `nexmark-q3`.
@@ -29,14 +29,18 @@ pub struct LocalItem {
 }
 
 fn q3(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let (sellers, auctions) = split_events(events(job)?.stream(), |event| match event {
-        Event::Person(p) if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) => {
-            Some(Side::Left((p.id, (p.name, p.city, p.state))))
-        }
-        Event::Auction(a) if a.category == 10 => Some(Side::Right((a.seller, a.id))),
-        _ => None,
-    });
-    let items = sellers.join("sellers and auctions", auctions, |_, seller, auction| {
+    let sellers_and_auctions = events(job)?
+        .filter_map(|event| match event {
+            Event::Person(p)
+                if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) =>
+            {
+                Some((p.id, Side::Left((p.name, p.city, p.state))))
+            }
+            Event::Auction(a) if a.category == 10 => Some((a.seller, Side::Right(a.id))),
+            _ => None,
+        })
+        .stream();
+    let items = sellers_and_auctions.join_sides("sellers and auctions", |_, seller, auction| {
         let (name, city, state) = seller.clone();
         LocalItem {
             name,

@@ -35,7 +35,6 @@ pub struct CategoryAverage {
 
 fn q4(job: &mut Job<'_>) -> anyhow::Result<()> {
     let averages = events(job)?
-        .stream()
         .winning_bids("winning bids")
         .map(|winner| (winner.category, winner.price))
         .fold_per_time(

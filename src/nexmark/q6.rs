@@ -38,7 +38,6 @@ pub struct SellerAverage {
 
 fn q6(job: &mut Job<'_>) -> anyhow::Result<()> {
     let averages = events(job)?
-        .stream()
         .winning_bids("winning bids")
         .map(|winner| (winner.seller, (winner.closed, winner.auction, winner.price)))
         .fold_per_time(

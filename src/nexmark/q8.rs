@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::job::Job;
-use crate::nexmark::{events, pipeline, split_events, Event};
-use crate::operators::{Side, WindowJoin};
+use crate::nexmark::{events, pipeline, Event};
+use crate::operators::{Side, WindowCogroupSides};
 use crate::pipelines::Pipeline;
 use crate::time::Window;
 
@@ -28,14 +28,15 @@ pub struct NewSeller {
 }
 
 fn q8(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let (persons, sellers) = split_events(events(job)?.stream(), |event| match event {
-        Event::Person(p) => Some(Side::Left((p.id, p.name))),
-        Event::Auction(a) => Some(Side::Right((a.seller, ()))),
-        Event::Bid(_) => None,
-    });
-    let new_sellers = persons.window_cogroup(
+    let persons_and_sellers = events(job)?
+        .filter_map(|event| match event {
+            Event::Person(p) => Some((p.id, Side::Left(p.name))),
+            Event::Auction(a) => Some((a.seller, Side::Right(()))),
+            Event::Bid(_) => None,
+        })
+        .stream();
+    let new_sellers = persons_and_sellers.window_cogroup_sides(
         "new sellers",
-        sellers,
         Window::tumbling(10_000),
         |id, window, names, auctions| {
             // Once per person and window, with the least name should an input repeat an id.

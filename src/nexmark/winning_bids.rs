@@ -12,11 +12,11 @@
 //! such bids wait until that millisecond is over, and are dropped if no auction came.
 
 use serde::{Deserialize, Serialize};
-use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 
 use crate::nexmark::Event;
 use crate::operators::{KeyedProcess, ProcessKeyed, Side};
+use crate::sources::Chain;
 use crate::time::Time;
 
 /// An auction's winning bid, at the time the auction closed.
@@ -185,28 +185,44 @@ pub trait WinningBids<'scope> {
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner>;
 }
 
+impl<'scope, M> WinningBids<'scope> for Chain<'scope, Event, M>
+where
+    M: FnMut(u64) -> Option<Event> + 'static,
+{
+    fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
+        // Keyed inside the source: events are large, and most of each is not needed here.
+        self.filter_map(by_auction)
+            .stream()
+            .process_keyed(name, CloseAuctions)
+    }
+}
+
 impl<'scope> WinningBids<'scope> for StreamVec<'scope, Time, Event> {
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
-        self.flat_map(|event| match event {
-            Event::Auction(a) => Some((
-                a.id,
-                Side::Left(OpenAuction {
-                    opened: a.date_time,
-                    expires: a.expires,
-                    seller: a.seller,
-                    category: a.category,
-                }),
-            )),
-            Event::Bid(b) => Some((
-                b.auction,
-                Side::Right(BidOffer {
-                    price: b.price,
-                    date_time: b.date_time,
-                    bidder: b.bidder,
-                }),
-            )),
-            Event::Person(_) => None,
-        })
-        .process_keyed(name, CloseAuctions)
+        Chain::<'scope, Event, fn(u64) -> Option<Event>>::from(self).winning_bids(name)
+    }
+}
+
+/// What the operator needs of an event, keyed by its auction.
+fn by_auction(event: Event) -> Option<(u64, Side<OpenAuction, BidOffer>)> {
+    match event {
+        Event::Auction(a) => Some((
+            a.id,
+            Side::Left(OpenAuction {
+                opened: a.date_time,
+                expires: a.expires,
+                seller: a.seller,
+                category: a.category,
+            }),
+        )),
+        Event::Bid(b) => Some((
+            b.auction,
+            Side::Right(BidOffer {
+                price: b.price,
+                date_time: b.date_time,
+                bidder: b.bidder,
+            }),
+        )),
+        Event::Person(_) => None,
     }
 }

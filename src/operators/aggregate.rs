@@ -130,36 +130,32 @@ where
                 let frontier = frontier_time(frontier);
                 if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                     while let Some(epoch) = epochs.due(frontier) {
-                        while let Some((cap, batches)) = stash.pop_before(epoch) {
-                            for mut batch in batches {
-                                merge_partials(
-                                    &aggregator,
-                                    window,
-                                    &mut state.panes,
-                                    &mut pending,
-                                    &cap,
-                                    &mut batch,
-                                    state.stamp,
-                                );
-                            }
+                        while let Some((cap, mut records)) = stash.pop_before(epoch) {
+                            merge_partials(
+                                &aggregator,
+                                window,
+                                &mut state.panes,
+                                &mut pending,
+                                &cap,
+                                &mut records,
+                                state.stamp,
+                            );
                         }
                         let through = epochs.through(frontier, stash.earliest());
                         snapshot_state(&mut state, shadow, epochs.participant(), epoch, through);
                         epochs.captured(through);
                     }
                 }
-                while let Some((cap, batches)) = stash.pop_ready(frontier) {
-                    for mut batch in batches {
-                        merge_partials(
-                            &aggregator,
-                            window,
-                            &mut state.panes,
-                            &mut pending,
-                            &cap,
-                            &mut batch,
-                            state.stamp,
-                        );
-                    }
+                while let Some((cap, mut records)) = stash.pop_ready(frontier) {
+                    merge_partials(
+                        &aggregator,
+                        window,
+                        &mut state.panes,
+                        &mut pending,
+                        &cap,
+                        &mut records,
+                        state.stamp,
+                    );
                 }
                 input.for_each_stamp(|cap, data| {
                     let Some(&time) = cap.least() else { return };

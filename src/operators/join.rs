@@ -60,14 +60,55 @@ where
         self,
         name: &str,
         other: StreamVec<'scope, Time, (K, B)>,
-        mut join: F,
+        join: F,
     ) -> StreamVec<'scope, Time, O>
     where
         B: ExchangeData + Clone,
         O: 'static,
         F: FnMut(&K, &A, &B) -> O + 'static,
     {
-        both_sides(self, other).update_state(
+        both_sides(self, other).join_sides(name, join)
+    }
+}
+
+/// Extension trait for unbounded equi-joins of one stream carrying both sides.
+pub trait JoinSides<'scope, K, A, B> {
+    /// [`Join::join`] of the left and the right records of one stream: for inputs that come
+    /// from one source, split (and keyed) inside it, so neither side needs an operator of its
+    /// own.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{JoinSides, Side};
+    /// use weir::sources::ToTimedStream;
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     vec![(0u64, (7u32, Side::Right(250u32))), (1, (7, Side::Left('a')))]
+    ///         .to_timed_stream(scope)
+    ///         .join_sides("orders by person", |_, initial, amount| (*initial, *amount))
+    ///         .capture()
+    /// });
+    /// assert_eq!(captured.extract(), vec![(1, vec![('a', 250)])]);
+    /// ```
+    fn join_sides<O, F>(self, name: &str, join: F) -> StreamVec<'scope, Time, O>
+    where
+        O: 'static,
+        F: FnMut(&K, &A, &B) -> O + 'static;
+}
+
+impl<'scope, K, A, B> JoinSides<'scope, K, A, B> for StreamVec<'scope, Time, (K, Side<A, B>)>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    A: ExchangeData + Clone,
+    B: ExchangeData + Clone,
+{
+    fn join_sides<O, F>(self, name: &str, mut join: F) -> StreamVec<'scope, Time, O>
+    where
+        O: 'static,
+        F: FnMut(&K, &A, &B) -> O + 'static,
+    {
+        self.update_state(
             name,
             move |key, seen: &mut (Vec<A>, Vec<B>), record| match record {
                 Side::Left(a) => {

@@ -154,9 +154,9 @@ where
                 };
                 if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                     while let Some(epoch) = epochs.due(frontier) {
-                        while let Some((cap, batches)) = stash.pop_before(epoch) {
+                        while let Some((cap, records)) = stash.pop_before(epoch) {
                             keyed.fire_through(*cap.time(), output);
-                            keyed.apply(&cap, batches, output);
+                            keyed.apply(&cap, [records], output);
                         }
                         // Deadlines up to the epoch need only input before it.
                         keyed.fire_through(epoch, output);
@@ -165,9 +165,9 @@ where
                         epochs.captured(through);
                     }
                 }
-                while let Some((cap, batches)) = stash.pop_ready(frontier) {
+                while let Some((cap, records)) = stash.pop_ready(frontier) {
                     keyed.fire_through(*cap.time(), output);
-                    keyed.apply(&cap, batches, output);
+                    keyed.apply(&cap, [records], output);
                 }
                 input.for_each_stamp(|cap, data| {
                     let Some(&time) = cap.least() else { return };

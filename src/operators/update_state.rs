@@ -83,10 +83,8 @@ where
                 if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                     while let Some(epoch) = epochs.due(frontier) {
                         // The state as of the epoch: exactly the input before it, applied.
-                        while let Some((cap, batches)) = stash.pop_before(epoch) {
-                            for mut batch in batches {
-                                apply(&mut states, &mut logic, &mut batch, &mut outputs);
-                            }
+                        while let Some((cap, mut records)) = stash.pop_before(epoch) {
+                            apply(&mut states, &mut logic, &mut records, &mut outputs);
                             output.session(&cap).give_container(&mut outputs);
                         }
                         let through = epochs.through(frontier, stash.earliest());
@@ -95,10 +93,8 @@ where
                     }
                 }
                 // Earlier arrivals first, so that a time's records keep their arrival order.
-                while let Some((cap, batches)) = stash.pop_ready(frontier) {
-                    for mut batch in batches {
-                        apply(&mut states, &mut logic, &mut batch, &mut outputs);
-                    }
+                while let Some((cap, mut records)) = stash.pop_ready(frontier) {
+                    apply(&mut states, &mut logic, &mut records, &mut outputs);
                     output.session(&cap).give_container(&mut outputs);
                 }
                 input.for_each_stamp(|cap, data| {

@@ -122,7 +122,7 @@ where
         name: &str,
         other: StreamVec<'scope, Time, (K, B)>,
         window: Window,
-        mut cogroup: F,
+        cogroup: F,
     ) -> StreamVec<'scope, Time, I::Item>
     where
         B: ExchangeData + Clone,
@@ -130,8 +130,64 @@ where
         I::Item: 'static,
         F: FnMut(&K, WindowBounds, &[A], &[B]) -> I + 'static,
     {
-        both_sides(self, other)
-            .aggregate(name, window, Collect)
+        both_sides(self, other).window_cogroup_sides(name, window, cogroup)
+    }
+}
+
+/// Extension trait for joins within windows of one stream carrying both sides.
+pub trait WindowCogroupSides<'scope, K, A, B> {
+    /// [`WindowJoin::window_cogroup`] of the left and the right records of one stream: for
+    /// inputs that come from one source, split (and keyed) inside it.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{Side, WindowCogroupSides};
+    /// use weir::sources::ToTimedStream;
+    /// use weir::time::Window;
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     let events = vec![(1u64, (7u32, Side::Left('a'))), (3, (7, Side::Right(()))), (4, (8, Side::Left('b')))];
+    ///     events
+    ///         .to_timed_stream(scope)
+    ///         .window_cogroup_sides("active", Window::tumbling(10), |_, _, names, posts| {
+    ///             if posts.is_empty() { Vec::new() } else { names.to_vec() }
+    ///         })
+    ///         .capture()
+    /// });
+    /// assert_eq!(captured.extract(), vec![(9, vec!['a'])]);
+    /// ```
+    fn window_cogroup_sides<I, F>(
+        self,
+        name: &str,
+        window: Window,
+        cogroup: F,
+    ) -> StreamVec<'scope, Time, I::Item>
+    where
+        I: IntoIterator,
+        I::Item: 'static,
+        F: FnMut(&K, WindowBounds, &[A], &[B]) -> I + 'static;
+}
+
+impl<'scope, K, A, B> WindowCogroupSides<'scope, K, A, B>
+    for StreamVec<'scope, Time, (K, Side<A, B>)>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    A: ExchangeData + Clone,
+    B: ExchangeData + Clone,
+{
+    fn window_cogroup_sides<I, F>(
+        self,
+        name: &str,
+        window: Window,
+        mut cogroup: F,
+    ) -> StreamVec<'scope, Time, I::Item>
+    where
+        I: IntoIterator,
+        I::Item: 'static,
+        F: FnMut(&K, WindowBounds, &[A], &[B]) -> I + 'static,
+    {
+        self.aggregate(name, window, Collect)
             .flat_map(move |group| {
                 let (lefts, rights) = group.value;
                 cogroup(&group.key, group.window, &lefts, &rights)
