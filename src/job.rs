@@ -260,8 +260,10 @@ impl<'scope> Job<'scope> {
                 written.probe_with(&self.probe);
             }
             Err(built) => {
-                let stream = built.stream().probe_with(&self.probe);
-                stream.write_json_lines(self.output.clone(), self.control.clone());
+                let written = built
+                    .stream()
+                    .write_json_lines(self.output.clone(), self.control.clone());
+                written.probe_with(&self.probe);
             }
         }
     }

@@ -233,5 +233,49 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
         job.output(prices.stream());
     });
     assert_eq!(written, bids);
-    assert!(sent >= bids as i64, "{sent} records sent for {bids} bids");
+    // One channel, to the sink: the probe on what the generator sent adds no hop.
+    assert_eq!(sent, bids as i64);
+}
+
+#[test]
+fn the_input_probe_trails_what_the_generator_sent_and_reaches_the_end() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use timely::dataflow::operators::Inspect;
+    use weir::job::{Job, JobConfig};
+    use weir::sinks::OutputTarget;
+
+    let events = 50_000;
+    let (inside, reached_end) = timely::execute_directly(move |worker| {
+        let received = Rc::new(Cell::new(0u64));
+        let mut config = JobConfig::new("nexmark-q0");
+        config.events = events;
+        let clock = config.clock();
+        let probe = worker.dataflow::<Time, _, _>(|scope| {
+            let target = OutputTarget::new(Box::new(std::io::sink()), false);
+            let mut job = Job::new(scope, config, JobControl::new(), target);
+            let counted = Rc::clone(&received);
+            let records = job
+                .generate_chain(|n| n)
+                .stream()
+                .inspect(move |_| counted.set(counted.get() + 1));
+            job.output(records);
+            let probe = job.input_probe().clone();
+            job.finish();
+            probe
+        });
+        let mut inside = 0;
+        while worker.step_or_park(None) {
+            if let Some(sent) = probe.with_frontier(|f| f.first().copied()) {
+                // Every record before the probe's frontier has been sent, and so seen here.
+                let before = clock.first_record_at(sent).min(events);
+                assert!(received.get() >= before, "{} of {before}", received.get());
+                inside += usize::from(before > 0 && before < events);
+            }
+        }
+        (inside, probe.done() && received.get() == events)
+    });
+    assert!(inside > 0, "the probe moved only at the end");
+    assert!(reached_end);
 }

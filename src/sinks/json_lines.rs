@@ -1,6 +1,7 @@
 //! Writing records as JSON lines.
 
 use serde::Serialize;
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
@@ -19,6 +20,10 @@ pub trait WriteJsonLines<'scope, D> {
     /// Writes every record as one line of JSON (struct fields in declaration order) to
     /// `target`. Write errors are reported to `control`, which stops the job; a closed pipe on
     /// standard output stops it quietly, as `head` expects.
+    ///
+    /// Returns a stream without records whose frontier is the writer's: times before it have
+    /// been written. A probe on it sees the output complete without standing between the
+    /// records and the writer.
     ///
     /// ```
     /// use serde::Serialize;
@@ -42,20 +47,35 @@ pub trait WriteJsonLines<'scope, D> {
     /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"value\":1}\n{\"value\":2}\n");
     /// std::fs::remove_file(path).unwrap();
     /// ```
-    fn write_json_lines(self, target: OutputTarget, control: JobControl);
+    fn write_json_lines(
+        self,
+        target: OutputTarget,
+        control: JobControl,
+    ) -> StreamVec<'scope, Time, ()>;
 }
 
 impl<'scope, D: Serialize + 'static> WriteJsonLines<'scope, D> for StreamVec<'scope, Time, D> {
-    fn write_json_lines(self, target: OutputTarget, control: JobControl) {
+    fn write_json_lines(
+        self,
+        target: OutputTarget,
+        control: JobControl,
+    ) -> StreamVec<'scope, Time, ()> {
         let mut writer = JsonLineWriter::new(target, control);
-        self.sink(Pipeline, "WriteJsonLines", move |(input, frontier)| {
-            input.for_each(|_, container| {
-                for record in container.drain(..) {
-                    writer.write(&record);
+        // It holds no capability: its output's frontier is its input's.
+        self.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            Pipeline,
+            "WriteJsonLines",
+            move |_, _| {
+                move |(input, frontier), _output| {
+                    input.for_each(|_, container| {
+                        for record in container.drain(..) {
+                            writer.write(&record);
+                        }
+                    });
+                    writer.end_batch(frontier.frontier().is_empty());
                 }
-            });
-            writer.end_batch(frontier.frontier().is_empty());
-        });
+            },
+        )
     }
 }
 

@@ -74,11 +74,11 @@ impl<'scope, M> Unbuilt<'scope, M> {
         M: FnMut(u64) -> Option<D> + 'static,
         E: Deliver<D>,
     {
-        let stream = generated(self.scope, self.spec, self.make, deliver);
-        match self.sent {
-            Some(probe) => stream.probe_with(&probe),
-            None => stream,
+        let (stream, sent) = generated(self.scope, self.spec, self.make, deliver);
+        if let Some(probe) = self.sent {
+            sent.probe_with(&probe);
         }
+        stream
     }
 }
 
