@@ -112,9 +112,50 @@ pub trait ProcessKeyed<'scope, K, V> {
     ) -> StreamVec<'scope, Time, P::Output>;
 }
 
-/// The deadlines due, by time: a capability to emit at `deadline - 1` and the keys due then
-/// (a key whose deadline has moved since is skipped when its entry comes up).
-type Due<K> = BTreeMap<Time, (Capability<Time>, Vec<K>)>;
+/// The deadlines due, by time, with the keys due then (a key whose deadline has moved since
+/// is skipped when its entry comes up), and one capability, to emit at the earliest
+/// `deadline - 1`: as in [`TimeStash`], a capability per deadline held from one activation
+/// to the next would be progress every worker hears of.
+struct Due<K> {
+    by_time: BTreeMap<Time, Vec<K>>,
+    held: Option<Capability<Time>>,
+}
+
+impl<K> Due<K> {
+    fn new() -> Self {
+        Due {
+            by_time: BTreeMap::new(),
+            held: None,
+        }
+    }
+
+    /// Puts `key` on the list of `deadline`; `cap` (at or before `deadline - 1`) backs what
+    /// the deadline will emit.
+    fn schedule(&mut self, deadline: Time, cap: &Capability<Time>, key: K) {
+        let at = deadline - 1;
+        if self.held.as_ref().is_none_or(|held| at < *held.time()) {
+            self.held = Some(cap.delayed(&at));
+        }
+        self.by_time.entry(deadline).or_default().push(key);
+    }
+
+    /// Removes the earliest deadline if it is at or before `time`, with a capability for
+    /// `deadline - 1`.
+    fn pop_through(&mut self, time: Time) -> Option<(Time, Capability<Time>, Vec<K>)> {
+        let (&deadline, _) = self.by_time.first_key_value()?;
+        if deadline > time {
+            return None;
+        }
+        let held = self.held.as_mut()?;
+        let (_, keys) = self.by_time.pop_first()?;
+        let cap = held.delayed(&(deadline - 1));
+        match self.by_time.first_key_value() {
+            Some((&next, _)) => held.downgrade(&(next - 1)),
+            None => self.held = None,
+        }
+        Some((deadline, cap, keys))
+    }
+}
 
 impl<'scope, K, V> ProcessKeyed<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
 where
@@ -131,12 +172,12 @@ where
         let mut epochs = StateEpochs::register(&scope, name);
         self.unary_frontier(pact, name, move |initial, _| {
             let mut states: KeyedState<K, Scheduled<P::State>> = KeyedState::default();
-            let mut due: Due<K> = BTreeMap::new();
+            let mut due: Due<K> = Due::new();
             let shadow = epochs.as_ref().map(|epochs| {
                 let shadow = restore_state(&mut states, epochs.participant());
                 for (key, state) in states.map.iter() {
                     if let Some(deadline) = state.0.deadline {
-                        schedule(&mut due, deadline, &initial, key.clone());
+                        due.schedule(deadline, &initial, key.clone());
                     }
                 }
                 shadow
@@ -232,12 +273,7 @@ where
 
     /// Runs every deadline at or before `time`, earliest first.
     fn fire_through(&mut self, time: Time, output: &mut Session<'_, P::Output>) {
-        while let Some(entry) = self.due.first_entry() {
-            let deadline = *entry.key();
-            if deadline > time {
-                break;
-            }
-            let (cap, keys) = entry.remove();
+        while let Some((deadline, cap, keys)) = self.due.pop_through(time) {
             let stamp = self.states.stamp;
             for key in keys {
                 let Some(state) = self.states.map.get_mut(&key) else {
@@ -258,7 +294,7 @@ where
                 if let Some(next) = self.process.deadline(&state.0.state) {
                     if next > deadline {
                         state.0.deadline = Some(next);
-                        schedule(self.due, next, &cap, key);
+                        self.due.schedule(next, &cap, key);
                     }
                 }
             }
@@ -288,16 +324,7 @@ fn apply_one<K: Clone, V, P: KeyedProcess<K, V>>(
     if deadline != scheduled.deadline {
         scheduled.deadline = deadline;
         if let Some(deadline) = deadline {
-            schedule(due, deadline, cap, key.clone());
+            due.schedule(deadline, cap, key.clone());
         }
     }
-}
-
-/// Puts `key` on the list of `deadline`, with a capability (from `cap`, at or before
-/// `deadline - 1`) to emit what the deadline produces.
-fn schedule<K>(due: &mut Due<K>, deadline: Time, cap: &Capability<Time>, key: K) {
-    due.entry(deadline)
-        .or_insert_with(|| (cap.delayed(&(deadline - 1)), Vec::new()))
-        .1
-        .push(key);
 }

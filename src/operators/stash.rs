@@ -31,15 +31,23 @@ pub(crate) fn is_ready(frontier: Option<Time>, time: Time) -> bool {
     frontier.is_none_or(|f| time <= f)
 }
 
-/// Records waiting for the frontier, by time, each time with a capability to answer at it.
+/// Records waiting for the frontier, by time, and one capability, at the earliest of them.
+///
+/// One capability rather than one per time: every capability an operator holds from one
+/// activation to the next is progress that every worker hears of, and a stash behind a
+/// remote worker's frontier holds a time per millisecond. A time's own capability is made
+/// from the one held as the time is taken out.
 pub(crate) struct TimeStash<D> {
-    pending: BTreeMap<Time, (Capability<Time>, Vec<D>)>,
+    pending: BTreeMap<Time, Vec<D>>,
+    /// At the earliest pending time; `None` when nothing is pending.
+    held: Option<Capability<Time>>,
 }
 
 impl<D> TimeStash<D> {
     pub(crate) fn new() -> Self {
         TimeStash {
             pending: BTreeMap::new(),
+            held: None,
         }
     }
 
@@ -52,10 +60,10 @@ impl<D> TimeStash<D> {
     ) where
         D: 'a,
     {
-        let (_, records) = self
-            .pending
-            .entry(time)
-            .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()));
+        if self.held.as_ref().is_none_or(|held| time < *held.time()) {
+            self.held = Some(cap.delayed(&time, 0));
+        }
+        let records = self.pending.entry(time).or_default();
         for container in containers {
             gather(records, container);
         }
@@ -68,12 +76,8 @@ impl<D> TimeStash<D> {
 
     /// Removes the earliest stashed time if it is before `epoch`.
     pub(crate) fn pop_before(&mut self, epoch: Time) -> Option<(Capability<Time>, Vec<D>)> {
-        let (&time, _) = self.pending.first_key_value()?;
-        if time < epoch {
-            self.pending.pop_first().map(|(_, entry)| entry)
-        } else {
-            None
-        }
+        let time = self.earliest()?;
+        (time < epoch).then(|| self.pop_first())?
     }
 
     /// Removes the earliest stashed time if the frontier has reached it.
@@ -81,12 +85,21 @@ impl<D> TimeStash<D> {
         &mut self,
         frontier: Option<Time>,
     ) -> Option<(Capability<Time>, Vec<D>)> {
-        let (&time, _) = self.pending.first_key_value()?;
-        if is_ready(frontier, time) {
-            self.pending.pop_first().map(|(_, entry)| entry)
-        } else {
-            None
+        let time = self.earliest()?;
+        is_ready(frontier, time).then(|| self.pop_first())?
+    }
+
+    /// Removes the earliest time, with a capability for it, and moves the held capability on
+    /// to the next.
+    fn pop_first(&mut self) -> Option<(Capability<Time>, Vec<D>)> {
+        let held = self.held.as_mut()?;
+        let (time, records) = self.pending.pop_first()?;
+        let cap = held.delayed(&time);
+        match self.pending.first_key_value() {
+            Some((&next, _)) => held.downgrade(&next),
+            None => self.held = None,
         }
+        Some((cap, records))
     }
 }
 
