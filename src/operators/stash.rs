@@ -4,8 +4,8 @@
 //! any time, do not depend on how records from different workers interleave (DESIGN.md
 //! principle 3). Input at time `t` may be applied once the input frontier has reached `t`:
 //! nothing earlier can still arrive, and input at `t` itself is applied in arrival order.
-//! Most input arrives at the frontier and is applied at once; the rest waits here with a
-//! capability for its time.
+//! Most input arrives at the frontier and is applied at once; the rest waits here, under one
+//! capability at the earliest time waiting.
 //!
 //! A stash keeps one vector of records per time. A well-filled container is moved in whole;
 //! the records of a sparse one are moved into the time's vector. Event-time sources send a
