@@ -8,7 +8,6 @@
 //! emits carries the time `deadline - 1`. The deadline is read from the state, so it is
 //! snapshotted and restored with it.
 
-use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use serde::de::DeserializeOwned;
@@ -20,7 +19,7 @@ use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::operators::routing::by_key_group;
-use crate::operators::stash::{frontier_time, is_ready, TimeStash};
+use crate::operators::stash::{frontier_time, is_ready, TimeStash, TimedQueue};
 use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
 use crate::time::Time;
 
@@ -112,48 +111,22 @@ pub trait ProcessKeyed<'scope, K, V> {
     ) -> StreamVec<'scope, Time, P::Output>;
 }
 
-/// The deadlines due, by time, with the keys due then (a key whose deadline has moved since
-/// is skipped when its entry comes up), and one capability, to emit at the earliest
-/// `deadline - 1`: as in [`TimeStash`], a capability per deadline held from one activation
-/// to the next would be progress every worker hears of.
-struct Due<K> {
-    by_time: BTreeMap<Time, Vec<K>>,
-    held: Option<Capability<Time>>,
-}
+/// The keys due at each deadline (a key whose deadline has moved since is skipped when its
+/// entry comes up), kept by `deadline - 1`, the time what a deadline emits carries.
+struct Due<K>(TimedQueue<Vec<K>>);
 
 impl<K> Due<K> {
-    fn new() -> Self {
-        Due {
-            by_time: BTreeMap::new(),
-            held: None,
-        }
-    }
-
     /// Puts `key` on the list of `deadline`; `cap` (at or before `deadline - 1`) backs what
     /// the deadline will emit.
     fn schedule(&mut self, deadline: Time, cap: &Capability<Time>, key: K) {
-        let at = deadline - 1;
-        if self.held.as_ref().is_none_or(|held| at < *held.time()) {
-            self.held = Some(cap.delayed(&at));
-        }
-        self.by_time.entry(deadline).or_default().push(key);
+        self.0.entry(deadline - 1, |at| cap.delayed(&at)).push(key);
     }
 
     /// Removes the earliest deadline if it is at or before `time`, with a capability for
     /// `deadline - 1`.
     fn pop_through(&mut self, time: Time) -> Option<(Time, Capability<Time>, Vec<K>)> {
-        let (&deadline, _) = self.by_time.first_key_value()?;
-        if deadline > time {
-            return None;
-        }
-        let held = self.held.as_mut()?;
-        let (_, keys) = self.by_time.pop_first()?;
-        let cap = held.delayed(&(deadline - 1));
-        match self.by_time.first_key_value() {
-            Some((&next, _)) => held.downgrade(&(next - 1)),
-            None => self.held = None,
-        }
-        Some((deadline, cap, keys))
+        let (at, cap, keys) = self.0.pop_if(|at| at < time)?;
+        Some((at + 1, cap, keys))
     }
 }
 
@@ -172,7 +145,7 @@ where
         let mut epochs = StateEpochs::register(&scope, name);
         self.unary_frontier(pact, name, move |initial, _| {
             let mut states: KeyedState<K, Scheduled<P::State>> = KeyedState::default();
-            let mut due: Due<K> = Due::new();
+            let mut due: Due<K> = Due(TimedQueue::new());
             let shadow = epochs.as_ref().map(|epochs| {
                 let shadow = restore_state(&mut states, epochs.participant());
                 for (key, state) in states.map.iter() {

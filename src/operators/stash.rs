@@ -31,23 +31,71 @@ pub(crate) fn is_ready(frontier: Option<Time>, time: Time) -> bool {
     frontier.is_none_or(|f| time <= f)
 }
 
-/// Records waiting for the frontier, by time, and one capability, at the earliest of them.
+/// Values by time, and one capability, at the earliest time: what a keyed operator keeps
+/// for later (stashed input, deadlines) and must be able to answer at.
 ///
 /// One capability rather than one per time: every capability an operator holds from one
-/// activation to the next is progress that every worker hears of, and a stash behind a
+/// activation to the next is progress that every worker hears of, and an operator behind a
 /// remote worker's frontier holds a time per millisecond. A time's own capability is made
 /// from the one held as the time is taken out.
-pub(crate) struct TimeStash<D> {
-    pending: BTreeMap<Time, Vec<D>>,
-    /// At the earliest pending time; `None` when nothing is pending.
+pub(crate) struct TimedQueue<V> {
+    by_time: BTreeMap<Time, V>,
+    /// At the earliest time; `None` when the queue is empty.
     held: Option<Capability<Time>>,
+}
+
+impl<V: Default> TimedQueue<V> {
+    pub(crate) fn new() -> Self {
+        TimedQueue {
+            by_time: BTreeMap::new(),
+            held: None,
+        }
+    }
+
+    /// The value of `time`; `cap(time)` makes a capability for it should the queue need one.
+    pub(crate) fn entry(
+        &mut self,
+        time: Time,
+        cap: impl FnOnce(Time) -> Capability<Time>,
+    ) -> &mut V {
+        if self.held.as_ref().is_none_or(|held| time < *held.time()) {
+            self.held = Some(cap(time));
+        }
+        self.by_time.entry(time).or_default()
+    }
+
+    /// The earliest time.
+    pub(crate) fn earliest(&self) -> Option<Time> {
+        self.by_time.first_key_value().map(|(&time, _)| time)
+    }
+
+    /// Removes the earliest time if `due(time)`, with a capability for it, and moves the held
+    /// capability on to the next.
+    pub(crate) fn pop_if(
+        &mut self,
+        due: impl FnOnce(Time) -> bool,
+    ) -> Option<(Time, Capability<Time>, V)> {
+        let time = self.earliest().filter(|&time| due(time))?;
+        let held = self.held.as_mut()?;
+        let (_, value) = self.by_time.pop_first()?;
+        let cap = held.delayed(&time);
+        match self.by_time.first_key_value() {
+            Some((&next, _)) => held.downgrade(&next),
+            None => self.held = None,
+        }
+        Some((time, cap, value))
+    }
+}
+
+/// Records waiting for the frontier, by time.
+pub(crate) struct TimeStash<D> {
+    pending: TimedQueue<Vec<D>>,
 }
 
 impl<D> TimeStash<D> {
     pub(crate) fn new() -> Self {
         TimeStash {
-            pending: BTreeMap::new(),
-            held: None,
+            pending: TimedQueue::new(),
         }
     }
 
@@ -60,10 +108,7 @@ impl<D> TimeStash<D> {
     ) where
         D: 'a,
     {
-        if self.held.as_ref().is_none_or(|held| time < *held.time()) {
-            self.held = Some(cap.delayed(&time, 0));
-        }
-        let records = self.pending.entry(time).or_default();
+        let records = self.pending.entry(time, |time| cap.delayed(&time, 0));
         for container in containers {
             gather(records, container);
         }
@@ -71,13 +116,13 @@ impl<D> TimeStash<D> {
 
     /// The earliest stashed time.
     pub(crate) fn earliest(&self) -> Option<Time> {
-        self.pending.first_key_value().map(|(&time, _)| time)
+        self.pending.earliest()
     }
 
     /// Removes the earliest stashed time if it is before `epoch`.
     pub(crate) fn pop_before(&mut self, epoch: Time) -> Option<(Capability<Time>, Vec<D>)> {
-        let time = self.earliest()?;
-        (time < epoch).then(|| self.pop_first())?
+        let (_, cap, records) = self.pending.pop_if(|time| time < epoch)?;
+        Some((cap, records))
     }
 
     /// Removes the earliest stashed time if the frontier has reached it.
@@ -85,20 +130,7 @@ impl<D> TimeStash<D> {
         &mut self,
         frontier: Option<Time>,
     ) -> Option<(Capability<Time>, Vec<D>)> {
-        let time = self.earliest()?;
-        is_ready(frontier, time).then(|| self.pop_first())?
-    }
-
-    /// Removes the earliest time, with a capability for it, and moves the held capability on
-    /// to the next.
-    fn pop_first(&mut self) -> Option<(Capability<Time>, Vec<D>)> {
-        let held = self.held.as_mut()?;
-        let (time, records) = self.pending.pop_first()?;
-        let cap = held.delayed(&time);
-        match self.pending.first_key_value() {
-            Some((&next, _)) => held.downgrade(&next),
-            None => self.held = None,
-        }
+        let (_, cap, records) = self.pending.pop_if(|time| is_ready(frontier, time))?;
         Some((cap, records))
     }
 }
