@@ -4,10 +4,11 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
+use weir::operators::{KeyedProcess, ProcessKeyed};
 use weir::prelude::*;
 
 use common::run_dataflow;
-use common::scrambled::{records, scrambled, Record};
+use common::scrambled::{records, scrambled, scrambled_timed, Record};
 
 /// Each key's records in time order (times are distinct per key in these tests).
 fn by_key_in_time_order(input: &[Record]) -> BTreeMap<u64, Vec<Record>> {
@@ -80,6 +81,78 @@ fn reduce_reports_the_running_value_in_time_order() {
             })
         });
         assert_eq!(output, expected, "reduce on {workers} workers");
+    }
+}
+
+/// Counts and hashes each key's values in order, and reports each key once no record of it
+/// has come for three milliseconds (a deadline three after its latest record).
+struct SequenceWithQuiet;
+
+impl KeyedProcess<u64, u64> for SequenceWithQuiet {
+    type State = (u64, u64, Time);
+    /// Key, count, hash, and whether a deadline reported it.
+    type Output = (u64, u64, u64, bool);
+
+    fn on_record(
+        &mut self,
+        key: &u64,
+        state: &mut Self::State,
+        value: u64,
+        time: Time,
+        output: &mut Vec<Self::Output>,
+    ) {
+        *state = (state.0 + 1, fold_hash(state.1, value), time + 3);
+        output.push((*key, state.0, state.1, false));
+    }
+
+    fn deadline(&self, state: &Self::State) -> Option<Time> {
+        Some(state.2)
+    }
+
+    fn on_deadline(
+        &mut self,
+        key: &u64,
+        state: &mut Self::State,
+        _: Time,
+        output: &mut Vec<Self::Output>,
+    ) -> bool {
+        output.push((*key, state.0, state.1, true));
+        true
+    }
+}
+
+/// `process_keyed` applies records in time order and runs deadlines between them, whether
+/// each message is of one time or (`Timed` records) of many, out of order: the output, times
+/// included, equals a sequential reference on 1, 2 and 3 workers.
+#[test]
+fn process_keyed_applies_records_at_their_own_times_on_any_number_of_workers() {
+    let input = records(6_000, 1, 25, 4);
+    let mut expected = Vec::new();
+    for (key, records) in by_key_in_time_order(&input) {
+        let (mut count, mut hash) = (0u64, 0u64);
+        for (i, record) in records.iter().enumerate() {
+            count += 1;
+            hash = fold_hash(hash, record.value);
+            expected.push((record.time, (key, count, hash, false)));
+            let deadline = record.time + 3;
+            if records.get(i + 1).is_none_or(|next| next.time >= deadline) {
+                expected.push((deadline - 1, (key, count, hash, true)));
+            }
+        }
+    }
+    expected.sort();
+    assert!(expected.iter().any(|(_, (.., quiet))| *quiet));
+    for workers in 1..=3 {
+        let plain = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled(scope, plain.clone()).process_keyed("sequence", SequenceWithQuiet)
+        });
+        assert_eq!(output, expected, "process_keyed on {workers} workers");
+        let timed = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled_timed(scope, timed.clone()).process_keyed("sequence", SequenceWithQuiet)
+        });
+        assert_eq!(output, expected, "Timed process_keyed on {workers} workers");
     }
 }
 

@@ -167,9 +167,13 @@ fn a_text_line_that_is_not_utf8_is_an_error_naming_it() {
     assert!(message.contains("UTF-8"), "{message}");
 }
 
-/// Runs `build` as a job on one worker over 20,000 NEXMark events, and answers the lines it
-/// wrote and the records that crossed a channel.
-fn records_sent(build: impl FnOnce(&mut weir::job::Job<'_>) + Send + Sync + 'static) -> (u64, i64) {
+/// Runs `build` as a job on one worker over 20,000 NEXMark events at `event_rate` events per
+/// second of event time, and answers the lines it wrote, and the records and messages that
+/// crossed a channel.
+fn records_sent(
+    event_rate: f64,
+    build: impl FnOnce(&mut weir::job::Job<'_>) + Send + Sync + 'static,
+) -> (u64, i64, i64) {
     use std::cell::Cell;
     use std::rc::Rc;
     use timely::logging::{TimelyEvent, TimelyEventBuilder};
@@ -179,14 +183,15 @@ fn records_sent(build: impl FnOnce(&mut weir::job::Job<'_>) + Send + Sync + 'sta
     let control = JobControl::new();
     let counters = control.clone();
     let sent = timely::execute_directly(move |worker| {
-        let sent = Rc::new(Cell::new(0i64));
+        let sent = Rc::new(Cell::new((0i64, 0i64)));
         let counted = Rc::clone(&sent);
         if let Some(mut register) = worker.log_register() {
             register.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
                 for (_, event) in events.iter().flatten() {
                     if let TimelyEvent::Messages(message) = event {
                         if message.is_send {
-                            counted.set(counted.get() + message.record_count);
+                            let (records, messages) = counted.get();
+                            counted.set((records + message.record_count, messages + 1));
                         }
                     }
                 }
@@ -195,6 +200,7 @@ fn records_sent(build: impl FnOnce(&mut weir::job::Job<'_>) + Send + Sync + 'sta
         worker.dataflow::<Time, _, _>(move |scope| {
             let mut config = JobConfig::new("nexmark-q0");
             config.events = 20_000;
+            config.event_rate = event_rate;
             let target = OutputTarget::new(Box::new(std::io::sink()), false);
             let mut job = Job::new(scope, config, control, target);
             build(&mut job);
@@ -206,7 +212,11 @@ fn records_sent(build: impl FnOnce(&mut weir::job::Job<'_>) + Send + Sync + 'sta
         }
         sent.get()
     });
-    (Counters::get(&counters.counters().records_out), sent)
+    (
+        Counters::get(&counters.counters().records_out),
+        sent.0,
+        sent.1,
+    )
 }
 
 #[test]
@@ -217,7 +227,7 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
             .filter(|&n| matches!(generator.event(n), weir::nexmark::Event::Bid(_)))
             .count() as u64
     };
-    let (written, sent) = records_sent(|job| {
+    let (written, sent, _) = records_sent(1_000_000.0, |job| {
         let prices = weir::nexmark::bids(job)
             .expect("generated")
             .map(|bid| bid.price);
@@ -226,7 +236,7 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
     assert_eq!(written, bids);
     assert_eq!(sent, 0, "chained steps and output run inside the source");
     // The same steps ended as a stream: every bid crosses the channel to the output sink.
-    let (written, sent) = records_sent(|job| {
+    let (written, sent, _) = records_sent(1_000_000.0, |job| {
         let prices = weir::nexmark::bids(job)
             .expect("generated")
             .map(|bid| bid.price);
@@ -235,6 +245,49 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
     assert_eq!(written, bids);
     // One channel, to the sink: the probe on what the generator sent adds no hop.
     assert_eq!(sent, bids as i64);
+}
+
+/// A chain ended as a stream sends a message per millisecond of event time; ended as a stream
+/// of `Timed` records, a full buffer each, each record keeping its time.
+#[test]
+fn a_timed_chain_sends_a_batch_of_milliseconds_per_message() {
+    let (written, sent, messages) = records_sent(10_000.0, |job| {
+        let numbers = job.generate_chain(|n| n).stream();
+        job.output(numbers);
+    });
+    assert_eq!((written, sent), (20_000, 20_000));
+    assert!(messages >= 2_000, "{messages} messages for 2,000 ms");
+    let (written, sent, messages) = records_sent(10_000.0, |job| {
+        let numbers = job.generate_chain(|n| n).timed_stream();
+        job.output(numbers);
+    });
+    assert_eq!((written, sent), (20_000, 20_000));
+    // Full buffers of about a thousand records each, and a few part-filled ones.
+    assert!(messages <= 40, "{messages} messages for 2,000 ms");
+}
+
+/// A chain over a stream already built (an input file) gives each record its message's time.
+#[test]
+fn a_timed_chain_over_a_built_stream_keeps_each_records_time() {
+    use timely::dataflow::operators::capture::Extract;
+    use timely::dataflow::operators::Capture;
+    use weir::sources::{Chain, ToTimedStream};
+    use weir::time::Timed;
+
+    let captured = timely::example(|scope| {
+        let stream = vec![(3, 'a'), (3, 'b'), (8, 'c')].to_timed_stream(scope);
+        Chain::<char, fn(u64) -> Option<char>>::from(stream)
+            .timed_stream()
+            .capture()
+    });
+    let timed = |time, record| Timed { time, record };
+    assert_eq!(
+        captured.extract(),
+        vec![
+            (3, vec![timed(3, 'a'), timed(3, 'b')]),
+            (8, vec![timed(8, 'c')])
+        ]
+    );
 }
 
 #[test]

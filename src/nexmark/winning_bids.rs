@@ -192,7 +192,7 @@ where
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
         // Keyed inside the source: events are large, and most of each is not needed here.
         self.filter_map(by_auction)
-            .stream()
+            .timed_stream()
             .process_keyed(name, CloseAuctions)
     }
 }

@@ -18,10 +18,10 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::routing::by_key_group;
+use crate::operators::routing::{by_key_group, KeyedRecord};
 use crate::operators::stash::{frontier_time, is_ready, TimeStash, TimedQueue};
 use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
-use crate::time::Time;
+use crate::time::{Time, Timed};
 
 /// What [`ProcessKeyed::process_keyed`] does per key.
 pub trait KeyedProcess<K, V>: 'static {
@@ -138,68 +138,104 @@ where
     fn process_keyed<P: KeyedProcess<K, V>>(
         self,
         name: &str,
-        mut process: P,
+        process: P,
     ) -> StreamVec<'scope, Time, P::Output> {
-        let scope = self.scope();
-        let pact = by_key_group(&scope);
-        let mut epochs = StateEpochs::register(&scope, name);
-        self.unary_frontier(pact, name, move |initial, _| {
-            let mut states: KeyedState<K, Scheduled<P::State>> = KeyedState::default();
-            let mut due: Due<K> = Due(TimedQueue::new());
-            let shadow = epochs.as_ref().map(|epochs| {
-                let shadow = restore_state(&mut states, epochs.participant());
-                for (key, state) in states.map.iter() {
-                    if let Some(deadline) = state.0.deadline {
-                        due.schedule(deadline, &initial, key.clone());
-                    }
-                }
-                shadow
-            });
-            drop(initial);
-            let mut stash = TimeStash::new();
-            let mut outputs = Vec::new();
-            move |(input, frontier), output| {
-                let frontier = frontier_time(frontier);
-                let mut keyed = Keyed {
-                    process: &mut process,
-                    states: &mut states,
-                    due: &mut due,
-                    outputs: &mut outputs,
-                };
-                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
-                    while let Some(epoch) = epochs.due(frontier) {
-                        while let Some((cap, records)) = stash.pop_before(epoch) {
-                            keyed.fire_through(*cap.time(), output);
-                            keyed.apply(&cap, [records], output);
-                        }
-                        // Deadlines up to the epoch need only input before it.
-                        keyed.fire_through(epoch, output);
-                        let through = epochs.through(frontier, stash.earliest());
-                        snapshot_state(keyed.states, shadow, epochs.participant(), epoch, through);
-                        epochs.captured(through);
-                    }
-                }
-                while let Some((cap, records)) = stash.pop_ready(frontier) {
-                    keyed.fire_through(*cap.time(), output);
-                    keyed.apply(&cap, [records], output);
-                }
-                input.for_each_stamp(|cap, data| {
-                    let Some(&time) = cap.least() else { return };
-                    if is_ready(frontier, time) {
-                        let cap = cap.delayed(&time, 0);
-                        keyed.fire_through(time, output);
-                        keyed.apply(&cap, data.map(std::mem::take), output);
-                    } else {
-                        stash.stash(&cap, time, data);
-                    }
-                });
-                keyed.fire_through(frontier.unwrap_or(Time::MAX), output);
-                if let Some(epochs) = epochs.as_mut() {
-                    epochs.finish_if_done(frontier);
+        process_records(self, name, process)
+    }
+}
+
+/// Records that carry their own times ([`Timed`]) are applied each at its time, whatever the
+/// time of the message that brought it.
+impl<'scope, K, V> ProcessKeyed<'scope, K, V> for StreamVec<'scope, Time, Timed<(K, V)>>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: ExchangeData,
+{
+    fn process_keyed<P: KeyedProcess<K, V>>(
+        self,
+        name: &str,
+        process: P,
+    ) -> StreamVec<'scope, Time, P::Output> {
+        process_records(self, name, process)
+    }
+}
+
+fn process_records<'scope, R, P>(
+    stream: StreamVec<'scope, Time, R>,
+    name: &str,
+    mut process: P,
+) -> StreamVec<'scope, Time, P::Output>
+where
+    R: KeyedRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
+    P: KeyedProcess<R::Key, R::Value>,
+{
+    let scope = stream.scope();
+    let pact = by_key_group(&scope);
+    let mut epochs = StateEpochs::register(&scope, name);
+    stream.unary_frontier(pact, name, move |initial, _| {
+        let mut states: KeyedState<R::Key, Scheduled<P::State>> = KeyedState::default();
+        let mut due: Due<R::Key> = Due(TimedQueue::new());
+        let shadow = epochs.as_ref().map(|epochs| {
+            let shadow = restore_state(&mut states, epochs.participant());
+            for (key, state) in states.map.iter() {
+                if let Some(deadline) = state.0.deadline {
+                    due.schedule(deadline, &initial, key.clone());
                 }
             }
-        })
-    }
+            shadow
+        });
+        drop(initial);
+        let mut stash = TimeStash::new();
+        let mut outputs = Vec::new();
+        move |(input, frontier), output| {
+            let frontier = frontier_time(frontier);
+            let mut keyed = Keyed {
+                process: &mut process,
+                states: &mut states,
+                due: &mut due,
+                outputs: &mut outputs,
+            };
+            if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
+                while let Some(epoch) = epochs.due(frontier) {
+                    while let Some((cap, records)) = stash.pop_before(epoch) {
+                        keyed.fire_through(*cap.time(), output);
+                        keyed.apply(&cap, [records], output);
+                    }
+                    // Deadlines up to the epoch need only input before it.
+                    keyed.fire_through(epoch, output);
+                    let through = epochs.through(frontier, stash.earliest());
+                    snapshot_state(keyed.states, shadow, epochs.participant(), epoch, through);
+                    epochs.captured(through);
+                }
+            }
+            while let Some((cap, records)) = stash.pop_ready(frontier) {
+                keyed.fire_through(*cap.time(), output);
+                keyed.apply(&cap, [records], output);
+            }
+            input.for_each_stamp(|cap, data| {
+                let Some(&time) = cap.least() else { return };
+                if R::OWN_TIME {
+                    stash.stash_by_own_time(&cap, data, |record| record.time(time));
+                } else if is_ready(frontier, time) {
+                    let cap = cap.delayed(&time, 0);
+                    keyed.fire_through(time, output);
+                    keyed.apply(&cap, data.map(std::mem::take), output);
+                } else {
+                    stash.stash(&cap, time, data);
+                }
+            });
+            // Records with times of their own were all stashed; those at the frontier apply.
+            while let Some((cap, records)) = stash.pop_ready(frontier) {
+                keyed.fire_through(*cap.time(), output);
+                keyed.apply(&cap, [records], output);
+            }
+            keyed.fire_through(frontier.unwrap_or(Time::MAX), output);
+            if let Some(epochs) = epochs.as_mut() {
+                epochs.finish_if_done(frontier);
+            }
+        }
+    })
 }
 
 /// The operator's state while it runs.
@@ -218,15 +254,15 @@ where
     P: KeyedProcess<K, V>,
 {
     /// Applies batches of records at `cap`'s time, in order.
-    fn apply(
+    fn apply<R: KeyedRecord<Key = K, Value = V>>(
         &mut self,
         cap: &Capability<Time>,
-        batches: impl IntoIterator<Item = Vec<(K, V)>>,
+        batches: impl IntoIterator<Item = Vec<R>>,
         output: &mut Session<'_, P::Output>,
     ) {
         let stamp = self.states.stamp;
         for batch in batches {
-            for (key, value) in batch {
+            for (key, value) in batch.into_iter().map(R::into_pair) {
                 let (process, due, outputs) =
                     (&mut *self.process, &mut *self.due, &mut *self.outputs);
                 if let Some(state) = self.states.map.get_mut(&key) {

@@ -9,7 +9,7 @@ use timely::dataflow::Scope;
 use timely::ExchangeData;
 
 use crate::state::KeyGroups;
-use crate::time::Time;
+use crate::time::{Time, Timed};
 
 /// The key groups of the job that `scope` belongs to: those set in the worker configuration
 /// by the runtime, or the default when an operator runs outside a weir job (as in tests and
@@ -23,20 +23,83 @@ pub fn key_groups_of(scope: &Scope<'_, Time>) -> KeyGroups {
         .unwrap_or_default()
 }
 
-/// An exchange of `(key, value)` pairs routed by `F`.
-pub(crate) type KeyedExchange<K, V, F> = ExchangeCore<GrowingBuilder<(K, V)>, F>;
+/// A record that keyed operators route by its key and apply at its time: a `(key, value)`
+/// pair at its message's time, or a [`Timed`] pair at its own.
+pub(crate) trait KeyedRecord: ExchangeData {
+    /// The key the record is routed and kept by.
+    type Key;
+    /// What is applied to the key's state.
+    type Value;
+    /// Whether records carry times of their own, so that one message may hold many times.
+    const OWN_TIME: bool;
 
-/// A parallelization contract that sends each `(key, value)` to the owner of the key's group.
-pub(crate) fn by_key_group<K, V>(
+    /// The record's key.
+    fn key(&self) -> &Self::Key;
+
+    /// The record's time, in a message at `message`.
+    fn time(&self, message: Time) -> Time;
+
+    /// The key and the value.
+    fn into_pair(self) -> (Self::Key, Self::Value);
+}
+
+impl<K: ExchangeData, V: ExchangeData> KeyedRecord for (K, V) {
+    type Key = K;
+    type Value = V;
+    const OWN_TIME: bool = false;
+
+    #[inline]
+    fn key(&self) -> &K {
+        &self.0
+    }
+
+    #[inline]
+    fn time(&self, message: Time) -> Time {
+        message
+    }
+
+    #[inline]
+    fn into_pair(self) -> (K, V) {
+        self
+    }
+}
+
+impl<K: ExchangeData, V: ExchangeData> KeyedRecord for Timed<(K, V)> {
+    type Key = K;
+    type Value = V;
+    const OWN_TIME: bool = true;
+
+    #[inline]
+    fn key(&self) -> &K {
+        &self.record.0
+    }
+
+    #[inline]
+    fn time(&self, message: Time) -> Time {
+        // A record cannot be earlier than the message that holds it.
+        self.time.max(message)
+    }
+
+    #[inline]
+    fn into_pair(self) -> (K, V) {
+        self.record
+    }
+}
+
+/// An exchange of keyed records routed by `F`.
+pub(crate) type KeyedExchange<R, F> = ExchangeCore<GrowingBuilder<R>, F>;
+
+/// A parallelization contract that sends each keyed record to the owner of its key's group.
+pub(crate) fn by_key_group<R>(
     scope: &Scope<'_, Time>,
-) -> KeyedExchange<K, V, impl FnMut(&(K, V)) -> u64 + 'static>
+) -> KeyedExchange<R, impl FnMut(&R) -> u64 + 'static>
 where
-    K: ExchangeData + Hash,
-    V: ExchangeData,
+    R: KeyedRecord,
+    R::Key: Hash,
 {
     let groups = key_groups_of(scope);
     let peers = scope.peers();
-    ExchangeCore::new_core(move |(key, _): &(K, V)| groups.worker_of_key(key, peers) as u64)
+    ExchangeCore::new_core(move |record: &R| groups.worker_of_key(record.key(), peers) as u64)
 }
 
 /// Builds the vectors an exchange sends, growing each as records come.

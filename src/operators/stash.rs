@@ -114,6 +114,30 @@ impl<D> TimeStash<D> {
         }
     }
 
+    /// Moves the records of one message held by `cap` into the stash, each by its own time
+    /// (`time_of`, at or after `cap`'s). A run of records of one time costs one lookup:
+    /// sources send their records in time order.
+    pub(crate) fn stash_by_own_time<'a>(
+        &mut self,
+        cap: &InputCapability<Time>,
+        containers: impl Iterator<Item = &'a mut Vec<D>>,
+        time_of: impl Fn(&D) -> Time,
+    ) where
+        D: 'a,
+    {
+        for container in containers {
+            let mut records = container.drain(..).peekable();
+            while let Some(first) = records.next() {
+                let time = time_of(&first);
+                let run = self.pending.entry(time, |time| cap.delayed(&time, 0));
+                run.push(first);
+                while let Some(next) = records.next_if(|record| time_of(record) == time) {
+                    run.push(next);
+                }
+            }
+        }
+    }
+
     /// The earliest stashed time.
     pub(crate) fn earliest(&self) -> Option<Time> {
         self.pending.earliest()

@@ -15,6 +15,8 @@
 
 use serde::Serialize;
 use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::generic::OutputBuilderSession;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Probe};
@@ -22,9 +24,9 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::JobControl;
 use crate::sinks::{JsonLineWriter, OutputTarget};
-use crate::sources::generator::{generated, Deliver, Give};
+use crate::sources::generator::{generated, Deliver, Give, GiveTimed};
 use crate::sources::GeneratorSpec;
-use crate::time::Time;
+use crate::time::{Time, Timed};
 
 /// A stream whose stateless steps may still run inside its source; see the
 /// [module docs](self).
@@ -167,6 +169,44 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     }
 }
 
+impl<'scope, D: Clone + 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, M> {
+    /// Ends the chain in a stream of records that carry their event times ([`Timed`]): a
+    /// generator sends each activation's records under its first time, rather than a message
+    /// per millisecond; a built stream's records carry their message's time.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::sources::{Chain, GeneratorSpec};
+    /// use weir::time::{EventClock, Timed};
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     let spec = GeneratorSpec::new(3, EventClock::new(1000.0));
+    ///     Chain::generate(scope, spec, |n| n * 10).timed_stream().capture()
+    /// });
+    /// // Three milliseconds of event time in one message, at the first.
+    /// let expected = vec![Timed { time: 0, record: 0 }, Timed { time: 1, record: 10 }, Timed { time: 2, record: 20 }];
+    /// assert_eq!(captured.extract(), vec![(0, expected)]);
+    /// ```
+    pub fn timed_stream(self) -> StreamVec<'scope, Time, Timed<D>> {
+        match self.origin {
+            Origin::Generated(unbuilt) => unbuilt.build(GiveTimed::default()),
+            Origin::Built(stream) => stream.unary(Pipeline, "Timed", |_, _| {
+                |input, output| {
+                    input.for_each_stamp(|cap, containers| {
+                        let Some(&time) = cap.least() else { return };
+                        let cap = cap.delayed(&time, 0);
+                        let records = containers.flat_map(|container| container.drain(..));
+                        output
+                            .session(&cap)
+                            .give_iterator(records.map(|record| Timed { time, record }));
+                    });
+                }
+            }),
+        }
+    }
+}
+
 impl<'scope, D, M> Chain<'scope, D, M>
 where
     D: Serialize + 'static,
@@ -236,7 +276,11 @@ impl<D: Serialize> Deliver<D> for JsonLineWriter {
         }
     }
 
-    fn end_batch(&mut self, done: bool) {
+    fn end_batch(
+        &mut self,
+        _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<()>>>,
+        done: bool,
+    ) {
         JsonLineWriter::end_batch(self, done);
     }
 }

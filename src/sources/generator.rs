@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use timely::container::buffer::default_capacity;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::{OutputBuilder, OutputBuilderSession};
@@ -13,7 +14,7 @@ use crate::control::{Counters, JobControl};
 use crate::snapshot::FutureReports;
 use crate::sources::epochs::SourceEpochs;
 use crate::sources::BATCH;
-use crate::time::{EventClock, Time};
+use crate::time::{EventClock, Time, Timed};
 
 /// What a generator produces and how fast.
 #[derive(Clone)]
@@ -103,7 +104,11 @@ pub(crate) trait Deliver<D>: 'static {
     );
 
     /// Called after each activation; `done` after the last.
-    fn end_batch(&mut self, done: bool);
+    fn end_batch(
+        &mut self,
+        output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Self::Output>>>,
+        done: bool,
+    );
 }
 
 /// Delivery into the output stream.
@@ -122,7 +127,62 @@ impl<D: 'static> Deliver<D> for Give {
         output.session(time).give_iterator(records);
     }
 
-    fn end_batch(&mut self, _done: bool) {}
+    fn end_batch(
+        &mut self,
+        _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<D>>>,
+        _done: bool,
+    ) {
+    }
+}
+
+/// Delivery into the output stream of records that carry their times ([`Timed`]), a whole
+/// activation's under its first time: full messages rather than one per millisecond.
+pub(crate) struct GiveTimed<D> {
+    /// The activation's first time, held until it ends.
+    first: Option<Capability<Time>>,
+    /// Records not yet sent.
+    batch: Vec<Timed<D>>,
+}
+
+impl<D> Default for GiveTimed<D> {
+    fn default() -> Self {
+        GiveTimed {
+            first: None,
+            batch: Vec::new(),
+        }
+    }
+}
+
+impl<D: Clone + 'static> Deliver<D> for GiveTimed<D> {
+    type Output = Timed<D>;
+
+    #[inline]
+    fn deliver(
+        &mut self,
+        output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Timed<D>>>>,
+        time: &Capability<Time>,
+        records: impl Iterator<Item = D>,
+    ) {
+        let first = self.first.get_or_insert_with(|| time.clone());
+        let time = *time.time();
+        self.batch
+            .extend(records.map(|record| Timed { time, record }));
+        if self.batch.len() >= default_capacity::<Timed<D>>() {
+            output.session(first).give_container(&mut self.batch);
+        }
+    }
+
+    fn end_batch(
+        &mut self,
+        output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Timed<D>>>>,
+        _done: bool,
+    ) {
+        if let Some(first) = self.first.take() {
+            if !self.batch.is_empty() {
+                output.session(&first).give_container(&mut self.batch);
+            }
+        }
+    }
 }
 
 /// A generator source: record `n` of `spec` that belongs to this worker is `make(n)` (none
@@ -183,7 +243,7 @@ where
                 if let Some(epochs) = epochs.as_mut() {
                     epochs.finish(stopped, FutureReports::default());
                 }
-                deliver.end_batch(true);
+                deliver.end_batch(output, true);
                 (cap, sent_cap) = (None, None);
                 return;
             }
@@ -222,11 +282,11 @@ where
                 if let Some(epochs) = epochs.as_mut() {
                     epochs.finish(false, FutureReports::default());
                 }
-                deliver.end_batch(true);
+                deliver.end_batch(output, true);
                 (cap, sent_cap) = (None, None);
                 return;
             }
-            deliver.end_batch(false);
+            deliver.end_batch(output, false);
             held.downgrade(&spec.clock.time_of(next));
             if let Some(sent) = sent_cap.as_mut() {
                 sent.downgrade(held.time());

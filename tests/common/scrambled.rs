@@ -6,7 +6,7 @@ use std::sync::Arc;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, StreamVec};
 use weir::sources::random_of;
-use weir::time::Time;
+use weir::time::{Time, Timed};
 
 /// A record of the test input: a key, a value, and an event time.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +37,33 @@ pub fn scrambled<'scope>(
     scope: Scope<'scope, Time>,
     input: Arc<Vec<Record>>,
 ) -> StreamVec<'scope, Time, (u64, u64)> {
+    scrambled_as(scope, input, |record, _| record.time, |r| (r.key, r.value))
+}
+
+/// As [`scrambled`], but each chunk is one message at the least time still to come, whose
+/// records carry their own times.
+pub fn scrambled_timed<'scope>(
+    scope: Scope<'scope, Time>,
+    input: Arc<Vec<Record>>,
+) -> StreamVec<'scope, Time, Timed<(u64, u64)>> {
+    scrambled_as(
+        scope,
+        input,
+        |_, least| least,
+        |r| Timed {
+            time: r.time,
+            record: (r.key, r.value),
+        },
+    )
+}
+
+/// Emits `make(record)` at `message_time(record, least time still to come)`.
+fn scrambled_as<'scope, D: Clone + 'static>(
+    scope: Scope<'scope, Time>,
+    input: Arc<Vec<Record>>,
+    message_time: fn(&Record, Time) -> Time,
+    make: fn(&Record) -> D,
+) -> StreamVec<'scope, Time, D> {
     let (index, peers) = (scope.index(), scope.peers());
     source(scope, "Scrambled", move |cap, info| {
         let activator = scope.activator_for(info.address);
@@ -53,9 +80,8 @@ pub fn scrambled<'scope>(
                 .collect();
             chunk.sort_by_key(|(scramble, _)| *scramble);
             for (_, record) in chunk {
-                output
-                    .session(&held.delayed(&record.time))
-                    .give((record.key, record.value));
+                let time = message_time(&record, *held.time());
+                output.session(&held.delayed(&time)).give(make(&record));
             }
             next = end;
             match mine.get(next) {
