@@ -7,6 +7,10 @@
 //! applied), `on_deadline` runs, before any record at the deadline or later, and what it
 //! emits carries the time `deadline - 1`. The deadline is read from the state, so it is
 //! snapshotted and restored with it.
+//!
+//! Input is `(key, value)` pairs at their message's time, or [`Timed`] pairs, each at its
+//! own time, from a source that sends many milliseconds per message
+//! ([`Chain::timed_stream`](crate::sources::Chain::timed_stream)).
 
 use std::hash::Hash;
 

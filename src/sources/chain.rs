@@ -184,8 +184,9 @@ impl<'scope, D: Clone + 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'sc
     ///     let spec = GeneratorSpec::new(3, EventClock::new(1000.0));
     ///     Chain::generate(scope, spec, |n| n * 10).timed_stream().capture()
     /// });
-    /// // Three milliseconds of event time in one message, at the first.
-    /// let expected = vec![Timed { time: 0, record: 0 }, Timed { time: 1, record: 10 }, Timed { time: 2, record: 20 }];
+    /// // Three milliseconds of event time under the first, each record with its own.
+    /// let timed = |time, record| Timed { time, record };
+    /// let expected = vec![timed(0, 0), timed(1, 10), timed(2, 20)];
     /// assert_eq!(captured.extract(), vec![(0, expected)]);
     /// ```
     pub fn timed_stream(self) -> StreamVec<'scope, Time, Timed<D>> {
