@@ -28,7 +28,7 @@ pub use join::{Join, JoinSides};
 pub use key_by::KeyBy;
 pub use process_keyed::{KeyedProcess, ProcessKeyed};
 pub use reduce::Reduce;
-pub use routing::key_groups_of;
+pub use routing::{key_groups_of, KeyedRecord};
 pub use session_window::SessionWindows;
 pub use side::Side;
 pub(crate) use stash::frontier_time;

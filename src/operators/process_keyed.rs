@@ -8,7 +8,7 @@
 //! emits carries the time `deadline - 1`. The deadline is read from the state, so it is
 //! snapshotted and restored with it.
 //!
-//! Input is `(key, value)` pairs at their message's time, or [`Timed`] pairs, each at its
+//! Input is `(key, value)` pairs at their message's time, or [`Timed`](crate::time::Timed) pairs, each at its
 //! own time, from a source that sends many milliseconds per message
 //! ([`Chain::timed_stream`](crate::sources::Chain::timed_stream)).
 
@@ -25,7 +25,7 @@ use timely::ExchangeData;
 use crate::operators::routing::{by_key_group, KeyedRecord};
 use crate::operators::stash::{frontier_time, is_ready, TimeStash, TimedQueue};
 use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
-use crate::time::{Time, Timed};
+use crate::time::Time;
 
 /// What [`ProcessKeyed::process_keyed`] does per key.
 pub trait KeyedProcess<K, V>: 'static {
@@ -134,28 +134,14 @@ impl<K> Due<K> {
     }
 }
 
-impl<'scope, K, V> ProcessKeyed<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+/// For `(key, value)` pairs, applied at their message's time, and for [`Timed`](crate::time::Timed) pairs,
+/// each applied at its own time whatever the time of the message that brought it.
+impl<'scope, R> ProcessKeyed<'scope, R::Key, R::Value> for StreamVec<'scope, Time, R>
 where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: ExchangeData,
+    R: KeyedRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
 {
-    fn process_keyed<P: KeyedProcess<K, V>>(
-        self,
-        name: &str,
-        process: P,
-    ) -> StreamVec<'scope, Time, P::Output> {
-        process_records(self, name, process)
-    }
-}
-
-/// Records that carry their own times ([`Timed`]) are applied each at its time, whatever the
-/// time of the message that brought it.
-impl<'scope, K, V> ProcessKeyed<'scope, K, V> for StreamVec<'scope, Time, Timed<(K, V)>>
-where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: ExchangeData,
-{
-    fn process_keyed<P: KeyedProcess<K, V>>(
+    fn process_keyed<P: KeyedProcess<R::Key, R::Value>>(
         self,
         name: &str,
         process: P,
@@ -202,10 +188,7 @@ where
             };
             if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
                 while let Some(epoch) = epochs.due(frontier) {
-                    while let Some((cap, records)) = stash.pop_before(epoch) {
-                        keyed.fire_through(*cap.time(), output);
-                        keyed.apply(&cap, [records], output);
-                    }
+                    keyed.apply_stashed(|| stash.pop_before(epoch), output);
                     // Deadlines up to the epoch need only input before it.
                     keyed.fire_through(epoch, output);
                     let through = epochs.through(frontier, stash.earliest());
@@ -213,10 +196,7 @@ where
                     epochs.captured(through);
                 }
             }
-            while let Some((cap, records)) = stash.pop_ready(frontier) {
-                keyed.fire_through(*cap.time(), output);
-                keyed.apply(&cap, [records], output);
-            }
+            keyed.apply_stashed(|| stash.pop_ready(frontier), output);
             input.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
                 if R::OWN_TIME {
@@ -230,10 +210,7 @@ where
                 }
             });
             // Records with times of their own were all stashed; those at the frontier apply.
-            while let Some((cap, records)) = stash.pop_ready(frontier) {
-                keyed.fire_through(*cap.time(), output);
-                keyed.apply(&cap, [records], output);
-            }
+            keyed.apply_stashed(|| stash.pop_ready(frontier), output);
             keyed.fire_through(frontier.unwrap_or(Time::MAX), output);
             if let Some(epochs) = epochs.as_mut() {
                 epochs.finish_if_done(frontier);
@@ -281,6 +258,19 @@ where
         }
         if !self.outputs.is_empty() {
             output.session(cap).give_container(self.outputs);
+        }
+    }
+
+    /// Applies the stashed input that `pop` takes out, a time at a time, each after the
+    /// deadlines up to it.
+    fn apply_stashed<R: KeyedRecord<Key = K, Value = V>>(
+        &mut self,
+        mut pop: impl FnMut() -> Option<(Capability<Time>, Vec<R>)>,
+        output: &mut Session<'_, P::Output>,
+    ) {
+        while let Some((cap, records)) = pop() {
+            self.fire_through(*cap.time(), output);
+            self.apply(&cap, [records], output);
         }
     }
 

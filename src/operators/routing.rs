@@ -25,7 +25,18 @@ pub fn key_groups_of(scope: &Scope<'_, Time>) -> KeyGroups {
 
 /// A record that keyed operators route by its key and apply at its time: a `(key, value)`
 /// pair at its message's time, or a [`Timed`] pair at its own.
-pub(crate) trait KeyedRecord: ExchangeData {
+///
+/// ```
+/// use weir::operators::KeyedRecord;
+/// use weir::time::Timed;
+///
+/// assert_eq!(('a', 1).time(5), 5);
+/// assert_eq!(Timed { time: 7, record: ('a', 1) }.time(5), 7);
+/// // A record cannot be earlier than the message that holds it.
+/// assert_eq!(Timed { time: 3, record: ('a', 1) }.time(5), 5);
+/// assert_eq!(*Timed { time: 7, record: ('a', 1) }.key(), 'a');
+/// ```
+pub trait KeyedRecord: ExchangeData {
     /// The key the record is routed and kept by.
     type Key;
     /// What is applied to the key's state.

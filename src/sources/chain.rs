@@ -28,8 +28,10 @@ use crate::sources::generator::{generated, Deliver, Give, GiveTimed};
 use crate::sources::GeneratorSpec;
 use crate::time::{Time, Timed};
 
-/// A stream whose stateless steps may still run inside its source; see the
-/// [module docs](self).
+/// A stream whose stateless steps may still run inside its source: built, the steps run
+/// inside the source operator, so records they drop or reshape never cross a channel
+/// (operator chaining, as in Flink). Over a stream already built, the steps are ordinary
+/// operators.
 ///
 /// ```
 /// use timely::dataflow::operators::Capture;
