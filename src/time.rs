@@ -1,7 +1,7 @@
 //! Event time.
 //!
 //! A record's timely timestamp is its event time in milliseconds, and a stream's frontier is
-//! its watermark (DESIGN.md principle 2). Sources that have no clock of their own — generators
+//! its watermark (docs/architecture.md, principle 2). Sources that have no clock of their own — generators
 //! and plain text — give record number `n` the event time `n * 1000 / event_rate`, so that the
 //! same record has the same time on any number of workers.
 
@@ -107,7 +107,7 @@ mod tests {
 /// How a keyed aggregation divides event time into windows.
 ///
 /// A window `[start, end)` holds the records with `start <= time < end`; its result is final
-/// when the frontier reaches `end`, and carries the timestamp `end - 1` (NEXMARK.md).
+/// when the frontier reaches `end`, and carries the timestamp `end - 1` (docs/nexmark.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Window {
     /// One window over all of time: results come when the input ends.

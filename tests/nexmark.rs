@@ -103,7 +103,7 @@ fn generated_events_follow_the_contract() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (file, events) = generate(dir.path());
     let lines = read_lines(Path::new(&file));
-    // Key order of NEXMARK.md, and proportions 1 : 3 : 46.
+    // Key order of docs/nexmark.md, and proportions 1 : 3 : 46.
     assert!(
         lines[0].starts_with(r#"{"type":"person","id":"#),
         "{}",

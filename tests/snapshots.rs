@@ -8,166 +8,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
-use common::{assert_same_multiset, free_ports, read_lines, unique, weir};
+use common::snapshot_job::{assert_killed, assert_success, reference, stderr, Job, KILLED};
+use common::{assert_same_multiset, weir};
 use weir::pipelines::seed::seed_state_value;
-use weir::snapshot::{decode_groups, EpochStatus, Manifest, SnapshotStore, FINAL_EPOCH};
+use weir::snapshot::{decode_groups, EpochStatus, Manifest};
 use weir::time::EventClock;
-
-/// Exit status of a process killed by `WEIR_FAULT` (as after `kill -9`).
-const KILLED: i32 = 137;
-
-/// A job that snapshots into its own directory and publishes to its own output file.
-struct Job {
-    args: Vec<String>,
-    dir: PathBuf,
-    snapshots: PathBuf,
-    output: PathBuf,
-}
-
-impl Job {
-    fn new(root: &Path, args: &[&str]) -> Job {
-        let dir = root.join(format!("job-{}", unique()));
-        std::fs::create_dir_all(&dir).expect("create job directory");
-        Job {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            snapshots: dir.join("snapshots"),
-            output: dir.join("out.jsonl"),
-            dir,
-        }
-    }
-
-    /// `weir run ARGS --snapshot-dir .. --output .. EXTRA` for one process.
-    fn command(&self, extra: &[&str], fault: Option<&str>) -> std::process::Command {
-        let mut command = weir();
-        command
-            .args(&self.args)
-            .args(["--snapshot-every", "100ms", "--quiet"])
-            .arg("--snapshot-dir")
-            .arg(&self.snapshots)
-            .arg("--output")
-            .arg(&self.output)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        match fault {
-            Some(fault) => command.env("WEIR_FAULT", fault),
-            None => command.env_remove("WEIR_FAULT"),
-        };
-        command
-    }
-
-    fn run(&self, extra: &[&str], fault: Option<&str>) -> Output {
-        self.command(extra, fault)
-            .output()
-            .expect("the weir binary runs")
-    }
-
-    /// Runs as `processes` processes of `threads` workers; `fault` applies to process 0.
-    fn run_cluster(
-        &self,
-        processes: usize,
-        threads: usize,
-        extra: &[&str],
-        fault: Option<&str>,
-    ) -> Vec<Output> {
-        let hosts = self.dir.join(format!("hosts-{}", unique()));
-        let hostfile: String = free_ports(processes)
-            .iter()
-            .map(|p| format!("127.0.0.1:{p}\n"))
-            .collect();
-        std::fs::write(&hosts, hostfile).expect("write host file");
-        let children: Vec<Child> = (0..processes)
-            .map(|process| {
-                let (n, p, w) = (
-                    processes.to_string(),
-                    process.to_string(),
-                    threads.to_string(),
-                );
-                let mut args = vec!["-n", &n, "-p", &p, "-w", &w, "--connect-timeout", "30"];
-                args.extend(["-h", hosts.to_str().expect("utf-8 path")]);
-                args.extend(extra);
-                self.command(&args, fault.filter(|_| process == 0))
-                    .spawn()
-                    .expect("the weir binary runs")
-            })
-            .collect();
-        children
-            .into_iter()
-            .map(|child| child.wait_with_output().expect("wait for weir"))
-            .collect()
-    }
-
-    /// Restores until the job completes (each attempt may itself be cut short by `fault`),
-    /// then returns the published output.
-    fn restore_to_end(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = vec!["--restore", "latest"];
-        args.extend(extra);
-        let output = self.run(&args, None);
-        assert_success(&output, "restore");
-        self.published()
-    }
-
-    fn published(&self) -> Vec<String> {
-        if self.output.exists() {
-            read_lines(&self.output)
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn store(&self) -> SnapshotStore {
-        SnapshotStore::new(&self.snapshots)
-    }
-
-    /// The complete, non-final snapshots, oldest first.
-    fn complete_epochs(&self) -> Vec<u64> {
-        self.store()
-            .list()
-            .expect("list snapshots")
-            .into_iter()
-            .filter(|e| matches!(e.status, EpochStatus::Complete(_)) && e.epoch != FINAL_EPOCH)
-            .map(|e| e.epoch)
-            .collect()
-    }
-}
-
-fn assert_success(output: &Output, what: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{what} failed: {stderr}");
-    assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
-}
-
-fn assert_killed(output: &Output, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(KILLED),
-        "{what} should have been killed by its fault: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).to_string()
-}
-
-/// The output of `args` run once without snapshots: what every recovered run must publish.
-fn reference(root: &Path, args: &[&str]) -> Vec<String> {
-    let output = root.join(format!("reference-{}.jsonl", unique()));
-    let status = weir()
-        .args(args)
-        .arg("--output")
-        .arg(&output)
-        .arg("--quiet")
-        .stdin(Stdio::null())
-        .status()
-        .expect("the weir binary runs");
-    assert!(status.success(), "reference run of {args:?} failed");
-    read_lines(&output)
-}
 
 const SEED_STATE: &[&str] = &[
     "run",
@@ -465,6 +312,8 @@ fn a_manifest_of_another_job_is_skipped_or_refused() {
         dir: other.dir.clone(),
         snapshots: other.snapshots.clone(),
         output: other.output.clone(),
+        every: other.every.clone(),
+        stage_bytes: None,
     };
     let refused = job.run(&["-w", "2", "--restore", "latest"], None);
     let message = stderr(&refused);

@@ -1,5 +1,5 @@
 //! `weir nexmark generate`: NEXMark events as JSON lines, the interchange format of
-//! NEXMARK.md, for `--input` and for other engines.
+//! docs/nexmark.md, for `--input` and for other engines.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use super::args::{parse_count, parse_rate};
 
 pub const LONG_ABOUT: &str = "\
 NEXMark tools. `weir nexmark generate` writes the events every nexmark-q* pipeline
-generates, as JSON lines (one event per line, keys in NEXMARK.md's order); a pipeline given
+generates, as JSON lines (one event per line, keys in docs/nexmark.md's order); a pipeline given
 that file with --input produces the same output as with the same --events/--seed/--event-rate.
 
 Examples:

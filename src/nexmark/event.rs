@@ -1,4 +1,4 @@
-//! NEXMark events as NEXMARK.md specifies them: persons, auctions and bids, written and read
+//! NEXMark events as docs/nexmark.md specifies them: persons, auctions and bids, written and read
 //! as JSON lines with the keys in the contract's order.
 
 use serde::{Deserialize, Serialize};

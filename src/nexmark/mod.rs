@@ -1,5 +1,5 @@
 //! NEXMark, the benchmark stream processors compare themselves on: its events, the
-//! generator, and queries q0–q8 as `../shared/NEXMARK.md` (the contract) specifies them.
+//! generator, and queries q0–q8 as `docs/nexmark.md` specifies them.
 //!
 //! Each query is a short file that reads like the query; the work is done by weir's general
 //! operators (windows, top-k, joins, [`process_keyed`](crate::operators::ProcessKeyed)) and
@@ -27,7 +27,7 @@ use crate::job::Job;
 use crate::pipelines::{InputFormat, Pipeline};
 use crate::sources::Chain;
 
-/// Events per second of event time when `--event-rate` is not given (NEXMARK.md).
+/// Events per second of event time when `--event-rate` is not given (docs/nexmark.md).
 pub const DEFAULT_EVENT_RATE: f64 = 10_000.0;
 
 /// The NEXMark events of a job: generated, or read from `--input` JSON lines. Generated, the

@@ -2,7 +2,7 @@
 //!
 //! An auction's winning bid is the highest-priced of its bids with
 //! `auction.date_time <= bid.date_time <= auction.expires`; ties go to the earliest bid,
-//! then the smallest bidder; the reserve is not checked (NEXMARK.md). The auction closes
+//! then the smallest bidder; the reserve is not checked (docs/nexmark.md). The auction closes
 //! once every bid up to `expires` has been applied, and its winner carries the time
 //! `expires`; an auction without a valid bid has no winner.
 //!

@@ -1,7 +1,7 @@
 //! Holding input until the frontier says it may be applied, in timestamp order.
 //!
 //! Keyed operators apply their input in timestamp order so that results, and the state as of
-//! any time, do not depend on how records from different workers interleave (DESIGN.md
+//! any time, do not depend on how records from different workers interleave (docs/architecture.md,
 //! principle 3). Input at time `t` may be applied once the input frontier has reached `t`:
 //! nothing earlier can still arrive, and input at `t` itself is applied in arrival order.
 //! Most input arrives at the frontier and is applied at once; the rest waits here, under one

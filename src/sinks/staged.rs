@@ -6,7 +6,7 @@
 //! once the whole snapshot commits, the coordinator appends it to the output. A restored job
 //! re-creates exactly the lines at or after its epoch, so no line is lost or doubled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use timely::dataflow::channels::pact::Pipeline;
@@ -21,6 +21,18 @@ use crate::time::Time;
 
 /// Bytes of one epoch's lines held before they go to the staged part.
 const STAGE_BYTES: usize = 1 << 20;
+
+/// [`STAGE_BYTES`], unless `WEIR_STAGE_BYTES` sets another threshold: the crash tests set a
+/// small one, so that small inputs stage output to disk in the middle of their epochs.
+fn stage_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var("WEIR_STAGE_BYTES")
+            .ok()
+            .and_then(|bytes| bytes.parse().ok())
+            .unwrap_or(STAGE_BYTES)
+    })
+}
 
 /// Extension trait for exactly-once JSON-lines output.
 pub trait StageJsonLines<'scope, D> {
@@ -41,8 +53,12 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
             ));
             return;
         };
+        let stage_bytes = stage_bytes();
         let mut next = participant.first_epoch();
         let mut staged: BTreeMap<Time, Vec<u8>> = BTreeMap::new();
+        // Epochs some of whose lines already went to their staged part: that part must be
+        // finished and reported, whichever way the epoch ends.
+        let mut flushed: BTreeSet<Time> = BTreeSet::new();
         let mut finished = false;
         self.sink(Pipeline, "StageJsonLines", move |(input, frontier)| {
             let mut written = 0u64;
@@ -62,8 +78,9 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                         written += 1;
                     }
                 }
-                if lines.len() >= STAGE_BYTES {
+                if lines.len() >= stage_bytes {
                     participant.append_output(epoch, std::mem::take(lines));
+                    flushed.insert(epoch);
                 }
             });
             Counters::add(&control.counters().records_out, written);
@@ -73,6 +90,7 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                 // a run of epochs without output, up to the next with some, is one report.
                 let through = match staged.remove(&next) {
                     Some(lines) => {
+                        flushed.remove(&next);
                         if !lines.is_empty() {
                             participant.append_output(next, lines);
                         }
@@ -93,8 +111,18 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
             }
             if frontier.is_none() && !finished {
                 finished = true;
-                for (_, lines) in std::mem::take(&mut staged) {
-                    if !lines.is_empty() {
+                // The input ended before these epochs could be captured. Lines still in
+                // memory join the final epoch's part; an epoch some of whose lines are on
+                // disk already is finished as it is and reported, and the coordinator
+                // publishes it with the next epoch it commits (it carries staged output of
+                // every epoch it cannot commit).
+                for (epoch, lines) in std::mem::take(&mut staged) {
+                    if epoch != FINAL_EPOCH && flushed.remove(&epoch) {
+                        if !lines.is_empty() {
+                            participant.append_output(epoch, lines);
+                        }
+                        participant.finish_output(epoch, epoch, false);
+                    } else if !lines.is_empty() {
                         participant.append_output(FINAL_EPOCH, lines);
                     }
                 }

@@ -1,10 +1,23 @@
 //! Fault injection for crash tests: `WEIR_FAULT=point[:n]` ends the process at once — no
 //! destructors, no buffered output flushed, other threads stopped mid-step — the n-th time (default: first) execution reaches the named point. Points
 //! sit where a crash is hardest to survive: between writing a part and committing, between
-//! committing and publishing, in the middle of publishing.
+//! committing and publishing, in the middle of publishing, right after staging output.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+/// Every fault point, in the order a snapshot reaches them: output staged, a state part
+/// written, the commit begun, the manifest about to be renamed into place, the manifest
+/// committed, output half published, output published.
+pub const FAULT_POINTS: &[&str] = &[
+    "output-staged",
+    "part-written",
+    "before-manifest",
+    "before-manifest-rename",
+    "after-manifest",
+    "mid-publish",
+    "after-publish",
+];
 
 struct Fault {
     point: String,

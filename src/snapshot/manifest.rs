@@ -6,10 +6,17 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use crate::job::JobIdentity;
+use crate::snapshot::sealed::{seal, unseal};
 use crate::time::Time;
 
 /// The version of the snapshot format; a manifest of another version is not restored.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 1: key groups by foldhash of Rust's `Hash` (stable neither across Rust nor foldhash
+///   versions).
+/// - 2: key groups by XXH3-64 of weir's own key encoding
+///   ([`stable_hash`](crate::state::stable_hash)); the publication log checksummed, with
+///   paths relative to the snapshot directory.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The epoch of the snapshot that commits what remains when the input ends.
 pub const FINAL_EPOCH: Time = Time::MAX;
@@ -85,26 +92,12 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest's text: JSON, then a line with the CRC-32 of the JSON.
     pub fn to_text(&self) -> anyhow::Result<String> {
-        let json = serde_json::to_string_pretty(self)?;
-        let crc = crc32fast::hash(json.as_bytes());
-        Ok(format!("{json}\ncrc32 {crc:08x}\n"))
+        Ok(seal(&serde_json::to_string_pretty(self)?))
     }
 
     /// Parses and checks a manifest's text.
     pub fn from_text(text: &str) -> anyhow::Result<Manifest> {
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        let Some((json, crc_line)) = body.rsplit_once('\n') else {
-            bail!("the manifest has no checksum line");
-        };
-        let Some(expected) = crc_line.strip_prefix("crc32 ") else {
-            bail!("the manifest's last line is not a checksum");
-        };
-        let expected = u32::from_str_radix(expected.trim(), 16)
-            .context("the manifest's checksum is not hexadecimal")?;
-        let actual = crc32fast::hash(json.as_bytes());
-        if actual != expected {
-            bail!("the manifest's checksum does not match its contents (damaged)");
-        }
+        let json = unseal(text, "the manifest")?;
         let manifest: Manifest = serde_json::from_str(json).context("the manifest is not valid")?;
         if manifest.format != FORMAT_VERSION {
             bail!(

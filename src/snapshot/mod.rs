@@ -2,7 +2,7 @@
 //!
 //! A snapshot at epoch `T` holds, for every stateful operator and key group, the state after
 //! applying exactly the input with time `< T`; for every source, where to resume at `T`; for
-//! every sink, the output with time `< T` not yet in an earlier snapshot (DESIGN.md
+//! every sink, the output with time `< T` not yet in an earlier snapshot (docs/architecture.md,
 //! principle 4). Each participant captures its part when its input frontier reaches `T`,
 //! before applying anything at `T` or later; the process's writer thread encodes, writes and
 //! syncs it; the coordinator commits the manifest once timely's progress tracking says every
@@ -17,6 +17,7 @@ mod hub;
 mod manifest;
 mod part;
 mod publisher;
+mod sealed;
 mod shadow;
 mod store;
 mod writer;
@@ -27,7 +28,7 @@ pub use backend::{
 };
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
-pub use fault::fault_point;
+pub use fault::{fault_point, FAULT_POINTS};
 pub use hub::{
     FutureReports, PartTiming, Participant, Report, RestoreTiming, SnapshotHub, SnapshotSettings,
     HUB_KEY,

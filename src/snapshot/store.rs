@@ -4,12 +4,13 @@
 //! ```text
 //! DIR/epoch-00000000000000003000/p00-counts-w0.part      parts, one per participant and worker
 //! DIR/epoch-00000000000000003000/MANIFEST                written last: temp, fsync, rename, fsync dir
-//! DIR/published.jsonl                                     {"epoch":T,"output":FILE,"bytes":N} per publish
+//! DIR/published.jsonl                                     {"epoch":T,"output":FILE,"bytes":N} per publish,
+//!                                                         then `crc32 XXXXXXXX`; FILE relative to DIR
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use crate::job::JobIdentity;
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, PartKind};
 use crate::snapshot::part::read_header;
+use crate::snapshot::sealed::{seal, unseal};
 use crate::time::Time;
 
 const MANIFEST: &str = "MANIFEST";
@@ -60,7 +62,8 @@ pub struct EpochEntry {
 pub struct Published {
     /// The epoch whose output was published.
     pub epoch: Time,
-    /// The output file.
+    /// The output file, relative to the snapshot directory: a snapshot directory moved
+    /// together with its output (or mounted elsewhere on another host) still matches.
     pub output: String,
     /// The output file's length after publishing.
     pub bytes: u64,
@@ -333,32 +336,47 @@ impl SnapshotStore {
         Ok(())
     }
 
-    /// The publication log; a torn last line (a crash while appending) is ignored.
+    /// The publication log. A log that fails its checksum is an error, never trusted: what
+    /// it says decides which output bytes are kept.
     pub fn published(&self) -> anyhow::Result<Vec<Published>> {
         let path = self.dir.join(PUBLISHED);
-        let file = match File::open(&path) {
-            Ok(file) => file,
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let mut log = Vec::new();
-        for line in BufReader::new(file).lines() {
-            match serde_json::from_str::<Published>(&line?) {
-                Ok(entry) => log.push(entry),
-                Err(_) => break,
-            }
-        }
-        Ok(log)
+        let what = format!("the publication log {}", path.display());
+        let body = unseal(&text, &what)?;
+        body.lines()
+            .map(|line| {
+                serde_json::from_str::<Published>(line)
+                    .with_context(|| format!("{what} has a line that is not a publication: {line}"))
+            })
+            .collect()
+    }
+
+    /// `output` as the publication log names it: relative to the snapshot directory.
+    fn log_name(&self, output: &Path) -> anyhow::Result<String> {
+        let dir = absolute(&self.dir)?;
+        let output = absolute(output)?;
+        let relative = pathdiff::diff_paths(&output, &dir).unwrap_or(output);
+        Ok(relative.display().to_string())
+    }
+
+    /// The output file a log entry names, as a path from the current directory.
+    fn logged_output(&self, entry: &Published) -> anyhow::Result<PathBuf> {
+        absolute(&self.dir.join(&entry.output))
     }
 
     fn write_published(&self, log: &[Published]) -> anyhow::Result<()> {
         let path = self.dir.join(PUBLISHED);
         let temp = self.dir.join(format!("{PUBLISHED}.tmp"));
-        let mut text = String::new();
+        let mut body = String::new();
         for entry in log {
-            text.push_str(&serde_json::to_string(entry)?);
-            text.push('\n');
+            body.push_str(&serde_json::to_string(entry)?);
+            body.push('\n');
         }
+        let text = seal(&body);
         let write = || -> std::io::Result<()> {
             let mut file = File::create(&temp)?;
             file.write_all(text.as_bytes())?;
@@ -417,7 +435,7 @@ impl SnapshotStore {
         let mut log = self.published()?;
         log.push(Published {
             epoch: manifest.epoch,
-            output: output.display().to_string(),
+            output: self.log_name(output)?,
             bytes,
         });
         self.write_published(&log)
@@ -433,13 +451,17 @@ impl SnapshotStore {
     ) -> anyhow::Result<Vec<String>> {
         let mut messages = Vec::new();
         let mut log = self.published()?;
-        if let Some(other) = log.iter().find(|p| Path::new(&p.output) != output) {
-            bail!(
-                "the snapshots in {} publish to {}; restore with --output {}",
-                self.dir.display(),
-                other.output,
-                other.output
-            );
+        let wanted = absolute(output)?;
+        for entry in &log {
+            let logged = self.logged_output(entry)?;
+            if logged != wanted {
+                bail!(
+                    "the snapshots in {} publish to {}; restore with --output {}",
+                    self.dir.display(),
+                    logged.display(),
+                    logged.display()
+                );
+            }
         }
         log.retain(|p| epoch.is_some_and(|e| p.epoch <= e));
         let length = log.last().map_or(0, |p| p.bytes);
@@ -493,9 +515,93 @@ impl SnapshotStore {
     }
 }
 
+/// `path` made absolute and free of `.` and `..`, without touching the file system (the
+/// file may not exist yet).
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("cannot resolve the path {}", path.display()))?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
+
 /// Makes a directory's entries durable.
 pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync directory {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(epoch: Time, bytes: u64) -> Published {
+        Published {
+            epoch,
+            output: "../out.jsonl".to_string(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn the_publication_log_names_outputs_relative_to_the_store() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let store = SnapshotStore::new(root.path().join("snaps"));
+        fs::create_dir_all(store.dir()).expect("create store");
+        let output = root.path().join("results").join("out.jsonl");
+        assert_eq!(store.log_name(&output).unwrap(), "../results/out.jsonl");
+        let log = vec![Published {
+            epoch: 1000,
+            output: store.log_name(&output).unwrap(),
+            bytes: 7,
+        }];
+        store.write_published(&log).unwrap();
+        assert_eq!(store.published().unwrap(), log);
+        assert_eq!(
+            store.logged_output(&log[0]).unwrap(),
+            absolute(&output).unwrap()
+        );
+        // The same file named another way is the same output.
+        let roundabout = root
+            .path()
+            .join("snaps")
+            .join("..")
+            .join("results/./out.jsonl");
+        assert_eq!(absolute(&roundabout).unwrap(), absolute(&output).unwrap());
+    }
+
+    #[test]
+    fn a_damaged_publication_log_is_an_error() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let store = SnapshotStore::new(root.path());
+        store
+            .write_published(&[entry(1000, 10), entry(2000, 25)])
+            .unwrap();
+        assert_eq!(store.published().unwrap().len(), 2);
+        let path = root.path().join(PUBLISHED);
+        let text = fs::read_to_string(&path).unwrap();
+        // A changed length, a lost line, a torn end: each is reported, none believed.
+        let damaged = [
+            text.replace("\"bytes\":25", "\"bytes\":26"),
+            text.lines()
+                .skip(1)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
+            text[..text.len() - 5].to_string(),
+        ];
+        for bad in damaged {
+            fs::write(&path, &bad).unwrap();
+            let error = format!("{:#}", store.published().unwrap_err());
+            assert!(error.contains("publication log"), "{error}");
+        }
+    }
 }

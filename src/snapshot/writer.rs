@@ -242,6 +242,7 @@ impl Writer {
             staged.crc.update(bytes);
             staged.bytes += bytes.len() as u64;
         }
+        fault_point("output-staged");
         Ok(())
     }
 

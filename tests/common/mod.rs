@@ -5,6 +5,7 @@
 
 pub mod nexmark_reference;
 pub mod scrambled;
+pub mod snapshot_job;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

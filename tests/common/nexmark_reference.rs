@@ -1,4 +1,4 @@
-//! A sequential reference for NEXMark q0–q8, written from NEXMARK.md alone: plain loops
+//! A sequential reference for NEXMark q0–q8, written from docs/nexmark.md alone: plain loops
 //! over all events in a vector, no windows, no operators, no time order. The tests compare
 //! weir's output with it as multisets of lines.
 
