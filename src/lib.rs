@@ -32,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod chaos;
 pub mod control;
 pub mod harness;
 pub mod job;

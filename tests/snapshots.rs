@@ -374,6 +374,34 @@ fn an_empty_directory_starts_from_the_beginning_and_a_named_epoch_is_an_error() 
     assert_same_multiset(&job.published(), &expected, "from an empty directory");
 }
 
+/// The publication log decides which output bytes a restore keeps: one that fails its
+/// checksum is reported by name and the output is left as it is, never guessed at.
+#[test]
+fn a_damaged_publication_log_stops_a_restore_with_a_clear_error() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let job = crashed_job(root.path());
+    let log = job.snapshots.join("published.jsonl");
+    let text = std::fs::read_to_string(&log).expect("publication log");
+    assert!(
+        text.lines().last().is_some_and(|l| l.starts_with("crc32 ")),
+        "{text}"
+    );
+    let first = text.lines().next().expect("a publication");
+    assert!(first.contains("\"output\":\"../out.jsonl\""), "{first}");
+    let output_before = std::fs::read(&job.output).expect("output");
+    std::fs::write(&log, text.replacen("\"bytes\":", "\"bytes\":1", 1)).expect("damage");
+    let failed = job.run(&["-w", "2", "--restore", "latest"], None);
+    let message = stderr(&failed);
+    assert!(!failed.status.success(), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(
+        message.contains("publication log") && message.contains("checksum"),
+        "{message}"
+    );
+    let output_after = std::fs::read(&job.output).expect("output");
+    assert_eq!(output_before, output_after, "the output must be left alone");
+}
+
 #[test]
 fn every_snapshot_damaged_is_a_clear_error() {
     let root = tempfile::tempdir().expect("temp dir");

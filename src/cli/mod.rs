@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod chaos;
 mod flags;
 mod nexmark;
 mod plot;
@@ -40,6 +41,9 @@ enum Command {
     /// Look into a snapshot directory: list, verify, inspect.
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
+    /// Kill a job at random, restore it onto random shapes, compare with the fault-free output.
+    #[command(long_about = chaos::LONG_ABOUT)]
+    Chaos(chaos::ChaosArgs),
     /// NEXMark tools: generate the benchmark's events as JSON lines.
     #[command(long_about = nexmark::LONG_ABOUT)]
     Nexmark(nexmark::NexmarkArgs),
@@ -58,5 +62,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Plot(args) => plot::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Nexmark(args) => nexmark::run(args),
+        Command::Chaos(args) => chaos::run(args),
     }
 }
