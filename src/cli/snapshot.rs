@@ -199,9 +199,6 @@ fn print_manifest(store: &SnapshotStore, manifest: &Manifest) {
         "format      {}; {} worker(s) in {} process(es); {} key groups",
         manifest.format, manifest.workers, manifest.processes, manifest.key_groups
     );
-    if let Some(output) = &manifest.output {
-        println!("output      {output}");
-    }
     let groups = KeyGroups::new(manifest.key_groups);
     for operator in &manifest.operators {
         let parts: Vec<_> = manifest.parts_of(operator).collect();

@@ -146,7 +146,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             store: recovery.store,
             every: options.every_ms(),
             keep: options.keep,
-            output: recovery.output,
+            sinks: recovery.sinks,
         };
         let shared = Arc::new(SnapshotHub::new(
             settings,

@@ -2,14 +2,17 @@
 //! output file agree with it, and clearing what a crash left half-done.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use crate::job::JobConfig;
-use crate::sinks::OutputSpec;
-use crate::snapshot::{epoch_label, EpochStatus, Manifest, RestoreFrom, SnapshotStore};
+use crate::sinks::{ExactlyOnceFile, OutputSpec};
+use crate::snapshot::{
+    epoch_label, CommittingSink, EpochStatus, Manifest, RestoreFrom, SnapshotStore,
+};
 use crate::sources::LineInput;
 use crate::time::Time;
 
@@ -46,8 +49,8 @@ impl SnapshotOptions {
 /// What recovery decided.
 pub(crate) struct Recovery {
     pub(crate) store: SnapshotStore,
-    /// The absolute path committed output is published to.
-    pub(crate) output: PathBuf,
+    /// The sinks that publish committed output: the job's `--output` file.
+    pub(crate) sinks: Vec<Arc<dyn CommittingSink>>,
     /// The snapshot to restore, if any.
     pub(crate) manifest: Option<Manifest>,
     /// What was skipped or repaired, for the user.
@@ -80,10 +83,15 @@ pub(crate) fn prepare(
     let store = SnapshotStore::new(&options.dir);
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("cannot create snapshot directory {}", options.dir.display()))?;
+    let sinks = committing_sinks(&store, output);
     let mut messages = Vec::new();
     let manifest = match options.restore {
         None => {
-            if !store.is_empty()? || !store.published()?.is_empty() {
+            let published = sinks
+                .iter()
+                .map(|sink| sink.has_published())
+                .collect::<anyhow::Result<Vec<bool>>>()?;
+            if !store.is_empty()? || published.contains(&true) {
                 bail!(
                     "{} already holds snapshots of a job: pass --restore latest to resume it, or use an empty directory",
                     options.dir.display()
@@ -110,10 +118,12 @@ pub(crate) fn prepare(
     };
     let epoch = manifest.as_ref().map(|m| m.epoch);
     store.remove_after(epoch)?;
-    messages.extend(store.reconcile_output(epoch, &output)?);
+    for sink in &sinks {
+        messages.extend(sink.recover(epoch)?);
+    }
     Ok(Recovery {
         store,
-        output,
+        sinks,
         manifest,
         messages,
     })
@@ -141,9 +151,14 @@ pub(crate) fn follow(
         }
     };
     Ok(Recovery {
+        sinks: committing_sinks(&store, output),
         store,
-        output,
         manifest,
         messages: Vec::new(),
     })
+}
+
+/// The committing sinks of a job that publishes to `output`.
+fn committing_sinks(store: &SnapshotStore, output: PathBuf) -> Vec<Arc<dyn CommittingSink>> {
+    vec![Arc::new(ExactlyOnceFile::new(store.clone(), output))]
 }

@@ -4,11 +4,13 @@
 //! or nothing. Sinks buffer per worker and hand whole buffers to the shared target, so there
 //! is one lock per batch, never per record.
 
+mod exactly_once_file;
 mod json_line;
 mod json_lines;
 mod staged;
 mod target;
 
+pub use exactly_once_file::{ExactlyOnceFile, Published, OUTPUT_PARTICIPANT};
 pub use json_line::encode_json;
 pub(crate) use json_lines::JsonLineWriter;
 pub use json_lines::WriteJsonLines;

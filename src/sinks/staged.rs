@@ -15,7 +15,7 @@ use timely::dataflow::StreamVec;
 
 use crate::control::{Counters, JobControl};
 use crate::operators::frontier_time;
-use crate::sinks::encode_json;
+use crate::sinks::{encode_json, OUTPUT_PARTICIPANT};
 use crate::snapshot::{PartKind, Participant, FINAL_EPOCH};
 use crate::time::Time;
 
@@ -46,7 +46,8 @@ pub trait StageJsonLines<'scope, D> {
 
 impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'scope, Time, D> {
     fn stage_json_lines(self, control: JobControl) {
-        let Some(participant) = Participant::register(&self.scope(), "output", PartKind::Output)
+        let Some(participant) =
+            Participant::register(&self.scope(), OUTPUT_PARTICIPANT, PartKind::Output)
         else {
             control.fail(anyhow::anyhow!(
                 "exactly-once output needs a job that snapshots"

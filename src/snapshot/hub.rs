@@ -7,7 +7,6 @@
 //! epoch on once every participant of its worker has reported it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -20,6 +19,7 @@ use timely::scheduling::SyncActivator;
 
 use crate::control::JobControl;
 use crate::job::JobIdentity;
+use crate::snapshot::commit::CommittingSink;
 use crate::snapshot::manifest::{Manifest, Part, PartKind};
 use crate::snapshot::part::decode_groups;
 use crate::snapshot::store::SnapshotStore;
@@ -39,8 +39,8 @@ pub struct SnapshotSettings {
     pub every: Time,
     /// Complete snapshots to keep.
     pub keep: usize,
-    /// The file committed output is published to.
-    pub output: PathBuf,
+    /// The sinks that publish committed output.
+    pub sinks: Vec<Arc<dyn CommittingSink>>,
 }
 
 /// What a participant's reports say about epochs after its last one, once it has finished.

@@ -83,8 +83,6 @@ pub struct Manifest {
     pub operators: Vec<String>,
     /// Every part.
     pub parts: Vec<Part>,
-    /// The output file that committed output is published to.
-    pub output: Option<String>,
     /// Wall-clock time of the commit, in milliseconds since the Unix epoch.
     pub committed_unix_ms: u64,
 }

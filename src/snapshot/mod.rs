@@ -10,6 +10,7 @@
 //! snapshot, onto any number of workers: each reads the key groups it now owns.
 
 mod backend;
+mod commit;
 mod coordinator;
 mod epochs;
 mod fault;
@@ -26,6 +27,7 @@ pub use backend::{
     restore_state, snapshot_state, KeyedChanges, KeyedState, PaneChanges, PaneState, Panes,
     StateBackend,
 };
+pub use commit::{staged_parts, CommittingSink};
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
 pub use fault::{fault_point, FAULT_POINTS};
@@ -35,6 +37,7 @@ pub use hub::{
 };
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
 pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
+pub(crate) use sealed::{seal, unseal};
 pub use shadow::{Shadow, Stamped};
-pub use store::{EpochEntry, EpochStatus, Published, RestoreFrom, SnapshotStore};
+pub use store::{sync_dir, EpochEntry, EpochStatus, RestoreFrom, SnapshotStore};
 pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};

@@ -123,12 +123,14 @@ impl Committer {
             processes: hub.processes(),
             operators: hub.participants(0),
             parts: reports.into_iter().map(|r| r.part).collect(),
-            output: Some(settings.output.display().to_string()),
             committed_unix_ms,
         };
         settings.store.commit(&manifest)?;
         fault_point("after-manifest");
-        settings.store.publish(&manifest, &settings.output)?;
+        for sink in &settings.sinks {
+            sink.publish(&manifest)
+                .with_context(|| format!("cannot publish the output of {}", sink.participant()))?;
+        }
         fault_point("after-publish");
         settings.store.prune(settings.keep)?;
         hub.record_commit(epoch);

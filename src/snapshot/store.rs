@@ -1,16 +1,14 @@
 //! The snapshot store: a directory per epoch holding part files and, written last, the
-//! manifest; plus the log of what output has been published.
+//! manifest. What sinks publish, and their logs of it, are theirs (`snapshot::commit`).
 //!
 //! ```text
 //! DIR/epoch-00000000000000003000/p00-counts-w0.part      parts, one per participant and worker
 //! DIR/epoch-00000000000000003000/MANIFEST                written last: temp, fsync, rename, fsync dir
-//! DIR/published.jsonl                                     {"epoch":T,"output":FILE,"bytes":N} per publish,
-//!                                                         then `crc32 XXXXXXXX`; FILE relative to DIR
 //! ```
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
-use std::path::{Component, Path, PathBuf};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -19,11 +17,9 @@ use crate::job::JobIdentity;
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, PartKind};
 use crate::snapshot::part::read_header;
-use crate::snapshot::sealed::{seal, unseal};
 use crate::time::Time;
 
 const MANIFEST: &str = "MANIFEST";
-const PUBLISHED: &str = "published.jsonl";
 const EPOCH_PREFIX: &str = "epoch-";
 
 /// Which snapshot to restore.
@@ -57,18 +53,6 @@ pub struct EpochEntry {
     pub status: EpochStatus,
 }
 
-/// One line of the publication log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Published {
-    /// The epoch whose output was published.
-    pub epoch: Time,
-    /// The output file, relative to the snapshot directory: a snapshot directory moved
-    /// together with its output (or mounted elsewhere on another host) still matches.
-    pub output: String,
-    /// The output file's length after publishing.
-    pub bytes: u64,
-}
-
 /// A snapshot directory.
 #[derive(Clone, Debug)]
 pub struct SnapshotStore {
@@ -84,6 +68,11 @@ impl SnapshotStore {
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The path of the file `name` in the directory of `epoch`.
+    pub fn part_path(&self, epoch: Time, name: &str) -> PathBuf {
+        self.epoch_dir(epoch).join(name)
     }
 
     /// The directory of `epoch`.
@@ -335,273 +324,11 @@ impl SnapshotStore {
         }
         Ok(())
     }
-
-    /// The publication log. A log that fails its checksum is an error, never trusted: what
-    /// it says decides which output bytes are kept.
-    pub fn published(&self) -> anyhow::Result<Vec<Published>> {
-        let path = self.dir.join(PUBLISHED);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        let what = format!("the publication log {}", path.display());
-        let body = unseal(&text, &what)?;
-        body.lines()
-            .map(|line| {
-                serde_json::from_str::<Published>(line)
-                    .with_context(|| format!("{what} has a line that is not a publication: {line}"))
-            })
-            .collect()
-    }
-
-    /// `output` as the publication log names it: relative to the snapshot directory.
-    fn log_name(&self, output: &Path) -> anyhow::Result<String> {
-        let dir = absolute(&self.dir)?;
-        let output = absolute(output)?;
-        let relative = pathdiff::diff_paths(&output, &dir).unwrap_or(output);
-        Ok(relative.display().to_string())
-    }
-
-    /// The output file a log entry names, as a path from the current directory.
-    fn logged_output(&self, entry: &Published) -> anyhow::Result<PathBuf> {
-        absolute(&self.dir.join(&entry.output))
-    }
-
-    fn write_published(&self, log: &[Published]) -> anyhow::Result<()> {
-        let path = self.dir.join(PUBLISHED);
-        let temp = self.dir.join(format!("{PUBLISHED}.tmp"));
-        let mut body = String::new();
-        for entry in log {
-            body.push_str(&serde_json::to_string(entry)?);
-            body.push('\n');
-        }
-        let text = seal(&body);
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            fs::rename(&temp, &path)
-        };
-        write().with_context(|| format!("cannot write {}", path.display()))?;
-        sync_dir(&self.dir)
-    }
-
-    /// Appends the output staged in a committed snapshot to `output`, then logs it.
-    /// Idempotent with [`SnapshotStore::reconcile_output`]: a crash before the log line is
-    /// written is undone by truncating to the last logged length.
-    pub fn publish(&self, manifest: &Manifest, output: &Path) -> anyhow::Result<()> {
-        // Not opened for appending: the kernel copies into a file only at an explicit offset.
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(output)
-            .with_context(|| format!("cannot open output file {}", output.display()))?;
-        file.seek(SeekFrom::End(0))
-            .with_context(|| format!("cannot write output file {}", output.display()))?;
-        let mut parts: Vec<_> = manifest
-            .parts
-            .iter()
-            .filter(|p| p.kind == PartKind::Output)
-            .filter_map(|p| p.file.as_ref().map(|f| (p.worker, &p.operator, f)))
-            .collect();
-        parts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        for (index, (_, _, part)) in parts.iter().enumerate() {
-            // Copied by the kernel (copy_file_range where it can), not read and rewritten:
-            // publishing is on the path of every output byte. The size is checked here;
-            // checksums were checked when the part was written, and are again when a
-            // restore publishes what a crash left unpublished.
-            let path = self.epoch_dir(manifest.epoch).join(&part.name);
-            let mut staged = File::open(&path)
-                .with_context(|| format!("cannot read part {}", path.display()))?;
-            let length = staged.metadata()?.len();
-            if length != part.bytes {
-                bail!(
-                    "part {} has {length} bytes, the manifest says {} (truncated or damaged)",
-                    path.display(),
-                    part.bytes
-                );
-            }
-            std::io::copy(&mut staged, &mut file)
-                .with_context(|| format!("cannot write output file {}", output.display()))?;
-            if index == 0 {
-                fault_point("mid-publish");
-            }
-        }
-        file.sync_all()?;
-        let bytes = file.metadata()?.len();
-        drop(file);
-        let mut log = self.published()?;
-        log.push(Published {
-            epoch: manifest.epoch,
-            output: self.log_name(output)?,
-            bytes,
-        });
-        self.write_published(&log)
-    }
-
-    /// Makes `output` hold exactly the output of the epochs up to `epoch` (`None`: nothing),
-    /// before a restored job writes more: truncates to what was published by then and
-    /// publishes committed epochs that a crash left unpublished.
-    pub fn reconcile_output(
-        &self,
-        epoch: Option<Time>,
-        output: &Path,
-    ) -> anyhow::Result<Vec<String>> {
-        let mut messages = Vec::new();
-        let mut log = self.published()?;
-        let wanted = absolute(output)?;
-        for entry in &log {
-            let logged = self.logged_output(entry)?;
-            if logged != wanted {
-                bail!(
-                    "the snapshots in {} publish to {}; restore with --output {}",
-                    self.dir.display(),
-                    logged.display(),
-                    logged.display()
-                );
-            }
-        }
-        log.retain(|p| epoch.is_some_and(|e| p.epoch <= e));
-        let length = log.last().map_or(0, |p| p.bytes);
-        let last_published = log.last().map(|p| p.epoch);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(output)
-            .with_context(|| format!("cannot open output file {}", output.display()))?;
-        let current = file.metadata()?.len();
-        if current < length {
-            bail!(
-                "output file {} has {current} bytes, fewer than the {length} already published: it was changed outside weir",
-                output.display()
-            );
-        }
-        if current > length {
-            messages.push(format!(
-                "removing {} bytes of output from {} that no committed snapshot covers",
-                current - length,
-                output.display()
-            ));
-        }
-        file.set_len(length)?;
-        file.sync_all()?;
-        drop(file);
-        self.write_published(&log)?;
-        if let Some(epoch) = epoch {
-            for entry in self.list()? {
-                if let EpochStatus::Complete(manifest) = entry.status {
-                    let pending =
-                        entry.epoch <= epoch && last_published.is_none_or(|p| entry.epoch > p);
-                    if pending {
-                        self.verify(&manifest).with_context(|| {
-                            format!(
-                                "cannot publish the output of committed snapshot {}",
-                                epoch_label(entry.epoch)
-                            )
-                        })?;
-                        messages.push(format!(
-                            "publishing the output of committed snapshot {} left unpublished by a crash",
-                            epoch_label(entry.epoch)
-                        ));
-                        self.publish(&manifest, output)?;
-                    }
-                }
-            }
-        }
-        Ok(messages)
-    }
-}
-
-/// `path` made absolute and free of `.` and `..`, without touching the file system (the
-/// file may not exist yet).
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    let path = std::path::absolute(path)
-        .with_context(|| format!("cannot resolve the path {}", path.display()))?;
-    let mut clean = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                clean.pop();
-            }
-            other => clean.push(other),
-        }
-    }
-    Ok(clean)
 }
 
 /// Makes a directory's entries durable.
-pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+pub fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync directory {}", dir.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(epoch: Time, bytes: u64) -> Published {
-        Published {
-            epoch,
-            output: "../out.jsonl".to_string(),
-            bytes,
-        }
-    }
-
-    #[test]
-    fn the_publication_log_names_outputs_relative_to_the_store() {
-        let root = tempfile::tempdir().expect("temp dir");
-        let store = SnapshotStore::new(root.path().join("snaps"));
-        fs::create_dir_all(store.dir()).expect("create store");
-        let output = root.path().join("results").join("out.jsonl");
-        assert_eq!(store.log_name(&output).unwrap(), "../results/out.jsonl");
-        let log = vec![Published {
-            epoch: 1000,
-            output: store.log_name(&output).unwrap(),
-            bytes: 7,
-        }];
-        store.write_published(&log).unwrap();
-        assert_eq!(store.published().unwrap(), log);
-        assert_eq!(
-            store.logged_output(&log[0]).unwrap(),
-            absolute(&output).unwrap()
-        );
-        // The same file named another way is the same output.
-        let roundabout = root
-            .path()
-            .join("snaps")
-            .join("..")
-            .join("results/./out.jsonl");
-        assert_eq!(absolute(&roundabout).unwrap(), absolute(&output).unwrap());
-    }
-
-    #[test]
-    fn a_damaged_publication_log_is_an_error() {
-        let root = tempfile::tempdir().expect("temp dir");
-        let store = SnapshotStore::new(root.path());
-        store
-            .write_published(&[entry(1000, 10), entry(2000, 25)])
-            .unwrap();
-        assert_eq!(store.published().unwrap().len(), 2);
-        let path = root.path().join(PUBLISHED);
-        let text = fs::read_to_string(&path).unwrap();
-        // A changed length, a lost line, a torn end: each is reported, none believed.
-        let damaged = [
-            text.replace("\"bytes\":25", "\"bytes\":26"),
-            text.lines()
-                .skip(1)
-                .map(|l| format!("{l}\n"))
-                .collect::<String>(),
-            text[..text.len() - 5].to_string(),
-        ];
-        for bad in damaged {
-            fs::write(&path, &bad).unwrap();
-            let error = format!("{:#}", store.published().unwrap_err());
-            assert!(error.contains("publication log"), "{error}");
-        }
-    }
 }

@@ -1,0 +1,342 @@
+//! The exactly-once file sink's commit side: publishing committed output into `--output
+//! FILE`, and bringing the file back in line with a restored snapshot.
+//!
+//! Staged parts are appended to the file (a kernel copy) when their snapshot commits, the
+//! file is synced, and its new length is logged in the publication log, `published.jsonl`
+//! in the snapshot directory: one `{"epoch":T,"output":FILE,"bytes":N}` line per publish,
+//! FILE relative to the snapshot directory, sealed with a checksum and rewritten whole
+//! (temp file, sync, rename). Recovery truncates the file to the length logged for the
+//! restored epoch and publishes committed epochs that a crash left unpublished: publishing
+//! is idempotent. A log that fails its checksum is an error, never trusted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{
+    epoch_label, fault_point, seal, staged_parts, sync_dir, unseal, CommittingSink, EpochStatus,
+    Manifest, SnapshotStore,
+};
+use crate::time::Time;
+
+/// The participant id of a job's exactly-once output.
+pub const OUTPUT_PARTICIPANT: &str = "output";
+
+const PUBLISHED: &str = "published.jsonl";
+
+/// One line of the publication log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The epoch whose output was published.
+    pub epoch: Time,
+    /// The output file, relative to the snapshot directory: a snapshot directory moved
+    /// together with its output (or mounted elsewhere on another host) still matches.
+    pub output: String,
+    /// The output file's length after publishing.
+    pub bytes: u64,
+}
+
+/// Exactly-once output to one file: the [`CommittingSink`] behind `--output FILE` in a job
+/// that snapshots.
+#[derive(Clone, Debug)]
+pub struct ExactlyOnceFile {
+    store: SnapshotStore,
+    output: PathBuf,
+    participant: String,
+}
+
+impl ExactlyOnceFile {
+    /// Publishes the parts of the job's `output` participant in `store` to `output`.
+    pub fn new(store: SnapshotStore, output: PathBuf) -> Self {
+        ExactlyOnceFile {
+            store,
+            output,
+            participant: OUTPUT_PARTICIPANT.to_string(),
+        }
+    }
+
+    /// The output file.
+    pub fn output(&self) -> &Path {
+        &self.output
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.store.dir().join(PUBLISHED)
+    }
+
+    /// The publication log. A log that fails its checksum is an error, never trusted: what
+    /// it says decides which output bytes are kept.
+    pub fn published(&self) -> anyhow::Result<Vec<Published>> {
+        let path = self.log_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let what = format!("the publication log {}", path.display());
+        let body = unseal(&text, &what)?;
+        body.lines()
+            .map(|line| {
+                serde_json::from_str::<Published>(line)
+                    .with_context(|| format!("{what} has a line that is not a publication: {line}"))
+            })
+            .collect()
+    }
+
+    /// `output` as the publication log names it: relative to the snapshot directory.
+    fn log_name(&self, output: &Path) -> anyhow::Result<String> {
+        let dir = absolute(self.store.dir())?;
+        let output = absolute(output)?;
+        let relative = pathdiff::diff_paths(&output, &dir).unwrap_or(output);
+        Ok(relative.display().to_string())
+    }
+
+    /// The output file a log entry names, as a path from the current directory.
+    fn logged_output(&self, entry: &Published) -> anyhow::Result<PathBuf> {
+        absolute(&self.store.dir().join(&entry.output))
+    }
+
+    fn write_published(&self, log: &[Published]) -> anyhow::Result<()> {
+        let path = self.log_path();
+        let temp = self.store.dir().join(format!("{PUBLISHED}.tmp"));
+        let mut body = String::new();
+        for entry in log {
+            body.push_str(&serde_json::to_string(entry)?);
+            body.push('\n');
+        }
+        let text = seal(&body);
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create(&temp)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            fs::rename(&temp, &path)
+        };
+        write().with_context(|| format!("cannot write {}", path.display()))?;
+        sync_dir(self.store.dir())
+    }
+
+    /// Appends the output staged in a committed snapshot to the file, then logs it.
+    fn append_committed(&self, manifest: &Manifest) -> anyhow::Result<()> {
+        let output = self.output.as_path();
+        // Not opened for appending: the kernel copies into a file only at an explicit offset.
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(output)
+            .with_context(|| format!("cannot open output file {}", output.display()))?;
+        file.seek(SeekFrom::End(0))
+            .with_context(|| format!("cannot write output file {}", output.display()))?;
+        let parts = staged_parts(manifest, &self.participant);
+        for (index, part) in parts.iter().filter_map(|p| p.file.as_ref()).enumerate() {
+            // Copied by the kernel (copy_file_range where it can), not read and rewritten:
+            // publishing is on the path of every output byte. The size is checked here;
+            // checksums were checked when the part was written, and are again when a
+            // restore publishes what a crash left unpublished.
+            let path = self.store.part_path(manifest.epoch, &part.name);
+            let mut staged = File::open(&path)
+                .with_context(|| format!("cannot read part {}", path.display()))?;
+            let length = staged.metadata()?.len();
+            if length != part.bytes {
+                bail!(
+                    "part {} has {length} bytes, the manifest says {} (truncated or damaged)",
+                    path.display(),
+                    part.bytes
+                );
+            }
+            std::io::copy(&mut staged, &mut file)
+                .with_context(|| format!("cannot write output file {}", output.display()))?;
+            if index == 0 {
+                fault_point("mid-publish");
+            }
+        }
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
+        drop(file);
+        let mut log = self.published()?;
+        log.push(Published {
+            epoch: manifest.epoch,
+            output: self.log_name(output)?,
+            bytes,
+        });
+        self.write_published(&log)
+    }
+
+    /// Makes `output` hold exactly the output of the epochs up to `epoch` (`None`: nothing),
+    /// before a restored job writes more: truncates to what was published by then and
+    /// publishes committed epochs that a crash left unpublished.
+    fn reconcile(&self, epoch: Option<Time>) -> anyhow::Result<Vec<String>> {
+        let output = self.output.as_path();
+        let mut messages = Vec::new();
+        let mut log = self.published()?;
+        let wanted = absolute(output)?;
+        for entry in &log {
+            let logged = self.logged_output(entry)?;
+            if logged != wanted {
+                bail!(
+                    "the snapshots in {} publish to {}; restore with --output {}",
+                    self.store.dir().display(),
+                    logged.display(),
+                    logged.display()
+                );
+            }
+        }
+        log.retain(|p| epoch.is_some_and(|e| p.epoch <= e));
+        let length = log.last().map_or(0, |p| p.bytes);
+        let last_published = log.last().map(|p| p.epoch);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(output)
+            .with_context(|| format!("cannot open output file {}", output.display()))?;
+        let current = file.metadata()?.len();
+        if current < length {
+            bail!(
+                "output file {} has {current} bytes, fewer than the {length} already published: it was changed outside weir",
+                output.display()
+            );
+        }
+        if current > length {
+            messages.push(format!(
+                "removing {} bytes of output from {} that no committed snapshot covers",
+                current - length,
+                output.display()
+            ));
+        }
+        file.set_len(length)?;
+        file.sync_all()?;
+        drop(file);
+        self.write_published(&log)?;
+        if let Some(epoch) = epoch {
+            for entry in self.store.list()? {
+                if let EpochStatus::Complete(manifest) = entry.status {
+                    let pending =
+                        entry.epoch <= epoch && last_published.is_none_or(|p| entry.epoch > p);
+                    if pending {
+                        self.store.verify(&manifest).with_context(|| {
+                            format!(
+                                "cannot publish the output of committed snapshot {}",
+                                epoch_label(entry.epoch)
+                            )
+                        })?;
+                        messages.push(format!(
+                            "publishing the output of committed snapshot {} left unpublished by a crash",
+                            epoch_label(entry.epoch)
+                        ));
+                        self.append_committed(&manifest)?;
+                    }
+                }
+            }
+        }
+        Ok(messages)
+    }
+}
+
+impl CommittingSink for ExactlyOnceFile {
+    fn participant(&self) -> &str {
+        &self.participant
+    }
+
+    fn has_published(&self) -> anyhow::Result<bool> {
+        Ok(!self.published()?.is_empty())
+    }
+
+    fn publish(&self, manifest: &Manifest) -> anyhow::Result<()> {
+        self.append_committed(manifest)
+    }
+
+    fn recover(&self, epoch: Option<Time>) -> anyhow::Result<Vec<String>> {
+        self.reconcile(epoch)
+    }
+}
+
+/// `path` made absolute and free of `.` and `..`, without touching the file system (the
+/// file may not exist yet).
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    let path = std::path::absolute(path)
+        .with_context(|| format!("cannot resolve the path {}", path.display()))?;
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(epoch: Time, bytes: u64) -> Published {
+        Published {
+            epoch,
+            output: "../out.jsonl".to_string(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn the_publication_log_names_outputs_relative_to_the_store() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let output = root.path().join("results").join("out.jsonl");
+        let store = ExactlyOnceFile::new(
+            SnapshotStore::new(root.path().join("snaps")),
+            output.clone(),
+        );
+        fs::create_dir_all(store.store.dir()).expect("create store");
+        assert_eq!(store.log_name(&output).unwrap(), "../results/out.jsonl");
+        let log = vec![Published {
+            epoch: 1000,
+            output: store.log_name(&output).unwrap(),
+            bytes: 7,
+        }];
+        store.write_published(&log).unwrap();
+        assert_eq!(store.published().unwrap(), log);
+        assert_eq!(
+            store.logged_output(&log[0]).unwrap(),
+            absolute(&output).unwrap()
+        );
+        // The same file named another way is the same output.
+        let roundabout = root
+            .path()
+            .join("snaps")
+            .join("..")
+            .join("results/./out.jsonl");
+        assert_eq!(absolute(&roundabout).unwrap(), absolute(&output).unwrap());
+    }
+
+    #[test]
+    fn a_damaged_publication_log_is_an_error() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let store = ExactlyOnceFile::new(SnapshotStore::new(root.path()), root.path().join("o"));
+        store
+            .write_published(&[entry(1000, 10), entry(2000, 25)])
+            .unwrap();
+        assert_eq!(store.published().unwrap().len(), 2);
+        let path = root.path().join(PUBLISHED);
+        let text = fs::read_to_string(&path).unwrap();
+        // A changed length, a lost line, a torn end: each is reported, none believed.
+        let damaged = [
+            text.replace("\"bytes\":25", "\"bytes\":26"),
+            text.lines()
+                .skip(1)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
+            text[..text.len() - 5].to_string(),
+        ];
+        for bad in damaged {
+            fs::write(&path, &bad).unwrap();
+            let error = format!("{:#}", store.published().unwrap_err());
+            assert!(error.contains("publication log"), "{error}");
+        }
+    }
+}
