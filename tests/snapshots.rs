@@ -315,10 +315,7 @@ fn a_manifest_of_another_job_is_skipped_or_refused() {
         every: other.every.clone(),
         stage_bytes: None,
     };
-    let refused = job.run(&["-w", "2", "--restore", "latest"], None);
-    let message = stderr(&refused);
-    assert!(!refused.status.success(), "restoring another job must fail");
-    assert!(!message.contains("panicked"), "{message}");
+    let message = job.restore_error(&["-w", "2"]);
     assert!(
         message.contains("another job") && message.contains("no usable snapshot"),
         "{message}"
@@ -390,10 +387,7 @@ fn a_damaged_publication_log_stops_a_restore_with_a_clear_error() {
     assert!(first.contains("\"output\":\"../out.jsonl\""), "{first}");
     let output_before = std::fs::read(&job.output).expect("output");
     std::fs::write(&log, text.replacen("\"bytes\":", "\"bytes\":1", 1)).expect("damage");
-    let failed = job.run(&["-w", "2", "--restore", "latest"], None);
-    let message = stderr(&failed);
-    assert!(!failed.status.success(), "{message}");
-    assert!(!message.contains("panicked"), "{message}");
+    let message = job.restore_error(&["-w", "2"]);
     assert!(
         message.contains("publication log") && message.contains("checksum"),
         "{message}"
@@ -411,10 +405,7 @@ fn every_snapshot_damaged_is_a_clear_error() {
         let text = std::fs::read_to_string(&manifest).expect("manifest");
         std::fs::write(&manifest, text.replace("\"workers\"", "\"wrkers\"")).expect("damage");
     }
-    let failed = job.run(&["-w", "2", "--restore", "latest"], None);
-    let message = stderr(&failed);
-    assert!(!failed.status.success(), "{message}");
-    assert!(!message.contains("panicked"), "{message}");
+    let message = job.restore_error(&["-w", "2"]);
     assert!(message.contains("no usable snapshot"), "{message}");
 }
 
@@ -433,10 +424,7 @@ fn a_snapshot_without_an_operator_of_the_job_is_refused() {
         manifest.parts.retain(|part| part.operator != "counts");
         store.commit(&manifest).expect("rewrite manifest");
     }
-    let refused = job.run(&["-w", "2", "--restore", "latest"], None);
-    let message = stderr(&refused);
-    assert!(!refused.status.success(), "{message}");
-    assert!(!message.contains("panicked"), "{message}");
+    let message = job.restore_error(&["-w", "2"]);
     assert!(
         message.contains("no state for operator \"counts\""),
         "{message}"

@@ -66,8 +66,6 @@ pub struct RoundReport {
     pub kills_at_moments: usize,
     /// Kills at fault points.
     pub kills_at_faults: usize,
-    /// Attempts that restored from a snapshot.
-    pub restores: usize,
     /// The shapes the round ran on.
     pub shapes: BTreeSet<Shape>,
     /// Lines published.
@@ -80,6 +78,12 @@ impl RoundReport {
     /// Kills of either kind.
     pub fn kills(&self) -> usize {
         self.kills_at_moments + self.kills_at_faults
+    }
+
+    /// Attempts that restored from a snapshot: one after every kill, the last of them run
+    /// to the end.
+    pub fn restores(&self) -> usize {
+        self.kills()
     }
 }
 
@@ -115,7 +119,6 @@ impl ChaosReport {
             text.push_str(&row(&(index + 1).to_string(), round));
             total.kills_at_moments += round.kills_at_moments;
             total.kills_at_faults += round.kills_at_faults;
-            total.restores += round.restores;
             total.shapes.extend(round.shapes.iter().copied());
             total.lines += round.lines;
             total.difference.lost += round.difference.lost;
@@ -138,7 +141,7 @@ fn row(name: &str, round: &RoundReport) -> String {
         round.kills(),
         round.kills_at_moments,
         round.kills_at_faults,
-        round.restores,
+        round.restores(),
         shapes.join(" "),
         round.lines,
         round.difference.lost,
@@ -240,7 +243,6 @@ fn run_round(
                     Kill::Fault { .. } => report.kills_at_faults += 1,
                     _ => report.kills_at_moments += 1,
                 }
-                report.restores += 1;
                 restore = true;
             }
         }

@@ -87,11 +87,11 @@ pub(crate) fn prepare(
     let mut messages = Vec::new();
     let manifest = match options.restore {
         None => {
-            let published = sinks
-                .iter()
-                .map(|sink| sink.has_published())
-                .collect::<anyhow::Result<Vec<bool>>>()?;
-            if !store.is_empty()? || published.contains(&true) {
+            let mut published = false;
+            for sink in &sinks {
+                published |= sink.has_published()?;
+            }
+            if !store.is_empty()? || published {
                 bail!(
                     "{} already holds snapshots of a job: pass --restore latest to resume it, or use an empty directory",
                     options.dir.display()

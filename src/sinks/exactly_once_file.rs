@@ -130,8 +130,7 @@ impl ExactlyOnceFile {
             .with_context(|| format!("cannot open output file {}", output.display()))?;
         file.seek(SeekFrom::End(0))
             .with_context(|| format!("cannot write output file {}", output.display()))?;
-        let parts = staged_parts(manifest, &self.participant);
-        for (index, part) in parts.iter().filter_map(|p| p.file.as_ref()).enumerate() {
+        for (index, part) in staged_parts(manifest, &self.participant).iter().enumerate() {
             // Copied by the kernel (copy_file_range where it can), not read and rewritten:
             // publishing is on the path of every output byte. The size is checked here;
             // checksums were checked when the part was written, and are again when a

@@ -6,7 +6,7 @@
 //! once the whole snapshot commits, the coordinator appends it to the output. A restored job
 //! re-creates exactly the lines at or after its epoch, so no line is lost or doubled.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use timely::dataflow::channels::pact::Pipeline;
@@ -34,6 +34,16 @@ fn stage_bytes() -> usize {
     })
 }
 
+/// One epoch's output while it is being staged.
+#[derive(Default)]
+struct EpochLines {
+    /// Lines not yet handed to the writer.
+    lines: Vec<u8>,
+    /// Whether some of its lines already went to its part on disk: that part must then be
+    /// finished and reported, whichever way the epoch ends.
+    on_disk: bool,
+}
+
 /// Extension trait for exactly-once JSON-lines output.
 pub trait StageJsonLines<'scope, D> {
     /// Stages every record as a line of JSON in the snapshots of the job `self` belongs to,
@@ -56,17 +66,15 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
         };
         let stage_bytes = stage_bytes();
         let mut next = participant.first_epoch();
-        let mut staged: BTreeMap<Time, Vec<u8>> = BTreeMap::new();
-        // Epochs some of whose lines already went to their staged part: that part must be
-        // finished and reported, whichever way the epoch ends.
-        let mut flushed: BTreeSet<Time> = BTreeSet::new();
+        let mut staged: BTreeMap<Time, EpochLines> = BTreeMap::new();
         let mut finished = false;
         self.sink(Pipeline, "StageJsonLines", move |(input, frontier)| {
             let mut written = 0u64;
             input.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
                 let epoch = participant.next_epoch_after(time);
-                let lines = staged.entry(epoch).or_default();
+                let staging = staged.entry(epoch).or_default();
+                let lines = &mut staging.lines;
                 for container in data {
                     for record in container.drain(..) {
                         if let Err(error) = encode_json(lines, &record) {
@@ -81,7 +89,7 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                 }
                 if lines.len() >= stage_bytes {
                     participant.append_output(epoch, std::mem::take(lines));
-                    flushed.insert(epoch);
+                    staging.on_disk = true;
                 }
             });
             Counters::add(&control.counters().records_out, written);
@@ -90,8 +98,7 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                 // An epoch with output stands for itself alone (its lines are published once);
                 // a run of epochs without output, up to the next with some, is one report.
                 let through = match staged.remove(&next) {
-                    Some(lines) => {
-                        flushed.remove(&next);
+                    Some(EpochLines { lines, .. }) => {
                         if !lines.is_empty() {
                             participant.append_output(next, lines);
                         }
@@ -117,8 +124,8 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                 // disk already is finished as it is and reported, and the coordinator
                 // publishes it with the next epoch it commits (it carries staged output of
                 // every epoch it cannot commit).
-                for (epoch, lines) in std::mem::take(&mut staged) {
-                    if epoch != FINAL_EPOCH && flushed.remove(&epoch) {
+                for (epoch, EpochLines { lines, on_disk }) in std::mem::take(&mut staged) {
+                    if on_disk && epoch != FINAL_EPOCH {
                         if !lines.is_empty() {
                             participant.append_output(epoch, lines);
                         }

@@ -13,7 +13,7 @@
 //! every sink registered in [`SnapshotSettings`](crate::snapshot::SnapshotSettings), which
 //! picks out its own parts (those of its participant id).
 
-use crate::snapshot::manifest::{Manifest, Part, PartKind};
+use crate::snapshot::manifest::{Manifest, PartFile, PartKind};
 use crate::time::Time;
 
 /// A sink that publishes staged output when the snapshot holding it commits.
@@ -35,13 +35,14 @@ pub trait CommittingSink: Send + Sync + std::fmt::Debug {
     fn recover(&self, epoch: Option<Time>) -> anyhow::Result<Vec<String>>;
 }
 
-/// The staged output parts of `participant` in `manifest`, in worker order.
-pub fn staged_parts<'a>(manifest: &'a Manifest, participant: &str) -> Vec<&'a Part> {
-    let mut parts: Vec<&Part> = manifest
+/// The files of the staged output parts of `participant` in `manifest`, in worker order.
+pub fn staged_parts<'a>(manifest: &'a Manifest, participant: &str) -> Vec<&'a PartFile> {
+    let mut parts: Vec<(usize, &PartFile)> = manifest
         .parts
         .iter()
-        .filter(|p| p.kind == PartKind::Output && p.operator == participant && p.file.is_some())
+        .filter(|p| p.kind == PartKind::Output && p.operator == participant)
+        .filter_map(|p| p.file.as_ref().map(|file| (p.worker, file)))
         .collect();
-    parts.sort_by_key(|p| p.worker);
-    parts
+    parts.sort_by_key(|(worker, _)| *worker);
+    parts.into_iter().map(|(_, file)| file).collect()
 }

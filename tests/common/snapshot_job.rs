@@ -125,6 +125,18 @@ impl Job {
         self.published()
     }
 
+    /// Restores with `extra` expecting a clear failure (non-zero, no panic); returns
+    /// standard error.
+    pub fn restore_error(&self, extra: &[&str]) -> String {
+        let mut args = vec!["--restore", "latest"];
+        args.extend(extra);
+        let output = self.run(&args, None);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "restoring should fail: {message}");
+        assert!(!message.contains("panicked"), "{message}");
+        message
+    }
+
     pub fn published(&self) -> Vec<String> {
         if self.output.exists() {
             read_lines(&self.output)
