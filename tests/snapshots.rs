@@ -98,12 +98,15 @@ fn wordcount_survives_fault_points() {
 fn wordcount_over_a_text_file_survives_a_crash_and_resumes_its_input() {
     let root = tempfile::tempdir().expect("temp dir");
     let input = root.path().join("words.txt");
-    let text: String = (0..20_000)
+    // A worker reads up to 8192 lines per step and one step may pass many epochs, so the
+    // file spans many steps: then the job commits several epochs before its end wherever
+    // the scheduler puts the steps, and the second manifest is one taken mid-file.
+    let text: String = (0..300_000)
         .map(|i| format!("w{} w{} common\n", i % 97, (i * 7) % 1013))
         .collect();
     std::fs::write(&input, text).expect("write input");
     let input = input.to_str().expect("utf-8 path");
-    let pipeline = ["run", "wordcount", "--input", input, "--event-rate", "5k"];
+    let pipeline = ["run", "wordcount", "--input", input, "--event-rate", "50k"];
     let expected = reference(root.path(), &[&pipeline[..], &["-w", "2"]].concat());
     for (fault, workers_after) in [("part-written:4", "2"), ("after-manifest:2", "3")] {
         let job = Job::new(root.path(), &pipeline);
