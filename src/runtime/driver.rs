@@ -67,7 +67,7 @@ pub(crate) fn gather(worker: &mut Worker, report: String) -> Vec<String> {
     input.send((index, report));
     input.close();
     while !probe.done() {
-        worker.step_or_park(None);
+        worker.step_or_park(Some(super::LONGEST_PARK));
     }
     let mut reports = gathered.take();
     reports.sort_by_key(|(index, _)| *index);
