@@ -11,8 +11,11 @@ use crate::time::Time;
 
 /// The version of the snapshot format; a manifest of another version is not restored.
 ///
-/// - 1: the first format.
-/// - 2: the publication log checksummed, with paths relative to the snapshot directory.
+/// - 1: key groups by foldhash of Rust's `Hash` (stable neither across Rust nor foldhash
+///   versions).
+/// - 2: key groups by XXH3-64 of weir's own key encoding
+///   ([`stable_hash`](crate::state::stable_hash)); the publication log checksummed, with
+///   paths relative to the snapshot directory.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// The epoch of the snapshot that commits what remains when the input ends.

@@ -1,9 +1,10 @@
 //! Key groups: the stable partition of the key space that state is kept and moved in.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{xxh3_64_with_seed, Xxh3};
 
 /// The number of key groups a job gets when none is configured.
 pub const DEFAULT_KEY_GROUPS: u32 = 256;
@@ -12,14 +13,142 @@ pub const DEFAULT_KEY_GROUPS: u32 = 256;
 /// format: snapshots taken with one seed cannot be restored with another.
 const KEY_HASH_SEED: u64 = 0x7765_6972_6b65_7973; // "weirkeys"
 
-/// Hashes a key the same way on every worker, process and run of the same build.
+/// Hashes a key the same way on every worker, process, machine, build and version of weir.
 ///
 /// Routing must agree between the worker that sends a record and the worker that owns its
-/// state, and between the run that wrote a snapshot and the run that restores it; the
-/// standard library's randomly seeded hasher gives neither.
+/// state, and between the run that wrote a snapshot and the run that restores it, which may
+/// be another build on another machine. So the hash is XXH3-64 (a fixed, specified function)
+/// of a fixed encoding of the key (see [`StableKeyHasher`]), never a hasher that promises
+/// no stability (the standard library's, or foldhash). The function is part of the snapshot
+/// format ([`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION) 2), and pinned by a test of
+/// known key → group values.
 #[inline]
 pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
-    foldhash::quality::FixedState::with_seed(KEY_HASH_SEED).hash_one(key)
+    let mut hasher = StableKeyHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Bytes of encoded key hashed in one call; longer keys go through XXH3's streaming state,
+/// which gives the same hash.
+const INLINE_KEY: usize = 64;
+
+/// A [`Hasher`] that encodes what a key's `Hash` feeds it in one fixed, platform-independent
+/// way and hashes the encoding with XXH3-64: integers little-endian at their own width
+/// (`usize` and `isize` as 64 bits, so 32- and 64-bit machines agree), byte strings as they
+/// are (a `str` as its UTF-8 bytes and `0xff`, as `Hash for str` writes it). Keys up to 64
+/// encoded bytes are hashed in one call from a stack buffer; longer ones stream. Neither
+/// allocates.
+pub struct StableKeyHasher {
+    inline: [u8; INLINE_KEY],
+    len: usize,
+    /// XXH3's streaming state, for keys longer than `inline` (kept inline too: no key
+    /// allocates).
+    stream: Option<Xxh3>,
+}
+
+impl StableKeyHasher {
+    /// A hasher with nothing written yet.
+    #[inline]
+    pub fn new() -> Self {
+        StableKeyHasher {
+            inline: [0; INLINE_KEY],
+            len: 0,
+            stream: None,
+        }
+    }
+}
+
+impl Default for StableKeyHasher {
+    fn default() -> Self {
+        StableKeyHasher::new()
+    }
+}
+
+impl Hasher for StableKeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(stream) = self.stream.as_mut() {
+            stream.update(bytes);
+        } else if self.len + bytes.len() <= INLINE_KEY {
+            self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            // Only keys longer than the buffer get here.
+            let mut stream = Xxh3::with_seed(KEY_HASH_SEED);
+            stream.update(&self.inline[..self.len]);
+            stream.update(bytes);
+            self.stream = Some(stream);
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write(&i.to_le_bytes());
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write(&i.to_le_bytes());
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.write(&i.to_le_bytes());
+    }
+
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.write(&i.to_le_bytes());
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    #[inline]
+    fn write_i8(&mut self, i: i8) {
+        self.write_u8(i as u8);
+    }
+
+    #[inline]
+    fn write_i16(&mut self, i: i16) {
+        self.write_u16(i as u16);
+    }
+
+    #[inline]
+    fn write_i32(&mut self, i: i32) {
+        self.write_u32(i as u32);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+
+    #[inline]
+    fn write_i128(&mut self, i: i128) {
+        self.write_u128(i as u128);
+    }
+
+    #[inline]
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as i64 as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        match &self.stream {
+            Some(stream) => stream.digest(),
+            None => xxh3_64_with_seed(&self.inline[..self.len], KEY_HASH_SEED),
+        }
+    }
 }
 
 /// One of the `G` groups that the key space is divided into.
@@ -132,11 +261,36 @@ mod tests {
     }
 
     #[test]
-    fn hash_is_stable_and_spreads_keys_over_groups() {
-        // Fixed expectations: if these change, keys route differently than in snapshots
-        // written by earlier builds, which then no longer restore correctly.
-        assert_eq!(stable_hash(&42u64), 14925320646825677174);
-        assert_eq!(stable_hash("weir"), 4206404549768009776);
+    fn known_keys_hash_to_known_groups() {
+        // Computed outside weir, with Python's `xxhash` package over the encoding that
+        // `StableKeyHasher` documents. If these change, keys route differently than in
+        // snapshots written by earlier builds, which then no longer restore correctly: bump
+        // the snapshot format version.
+        let long_key = "x".repeat(100);
+        let known: [(u64, u64, u32); 6] = [
+            (stable_hash(&42u64), 73783824464309080, 1),
+            (stable_hash(&0u64), 3838304417992419352, 53),
+            (stable_hash(&-1i64), 373736420503647303, 5),
+            (stable_hash("weir"), 17756676760608103259, 246),
+            (
+                stable_hash(&(7u32, "auction".to_string())),
+                10890087785307844292,
+                151,
+            ),
+            (stable_hash(long_key.as_str()), 2938277232232173366, 40),
+        ];
+        let groups = KeyGroups::new(256);
+        for (index, (hash, expected_hash, expected_group)) in known.into_iter().enumerate() {
+            assert_eq!(hash, expected_hash, "key {index}");
+            assert_eq!(groups.group_of_hash(hash).0, expected_group, "key {index}");
+        }
+        // `usize` is hashed as 64 bits, so 32- and 64-bit machines agree.
+        assert_eq!(stable_hash(&42usize), stable_hash(&42u64));
+        assert_eq!(stable_hash(&-1isize), stable_hash(&-1i64));
+    }
+
+    #[test]
+    fn hash_spreads_keys_over_groups() {
         let groups = KeyGroups::new(16);
         let mut counts = [0usize; 16];
         for key in 0..16_000u64 {
@@ -144,6 +298,13 @@ mod tests {
         }
         for count in counts {
             assert!((800..1200).contains(&count), "uneven spread: {counts:?}");
+        }
+        let mut strings = [0usize; 16];
+        for key in 0..16_000u64 {
+            strings[groups.group_of(format!("key-{key}").as_str()).0 as usize] += 1;
+        }
+        for count in strings {
+            assert!((800..1200).contains(&count), "uneven spread: {strings:?}");
         }
     }
 }

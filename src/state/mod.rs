@@ -7,7 +7,7 @@
 
 mod key_group;
 
-pub use key_group::{stable_hash, KeyGroup, KeyGroups, DEFAULT_KEY_GROUPS};
+pub use key_group::{stable_hash, KeyGroup, KeyGroups, StableKeyHasher, DEFAULT_KEY_GROUPS};
 
 /// The hash map keyed state is kept in: fast, randomly seeded (its iteration order is never
 /// relied on), and distinct from the stable hash that routes keys.
