@@ -83,7 +83,7 @@ pub(crate) fn prepare(
     let store = SnapshotStore::new(&options.dir);
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("cannot create snapshot directory {}", options.dir.display()))?;
-    let sinks = committing_sinks(&store, output);
+    let sinks = committing_sinks(&store, options, output);
     let mut messages = Vec::new();
     let manifest = match options.restore {
         None => {
@@ -151,7 +151,7 @@ pub(crate) fn follow(
         }
     };
     Ok(Recovery {
-        sinks: committing_sinks(&store, output),
+        sinks: committing_sinks(&store, options, output),
         store,
         manifest,
         messages: Vec::new(),
@@ -159,6 +159,14 @@ pub(crate) fn follow(
 }
 
 /// The committing sinks of a job that publishes to `output`.
-fn committing_sinks(store: &SnapshotStore, output: PathBuf) -> Vec<Arc<dyn CommittingSink>> {
-    vec![Arc::new(ExactlyOnceFile::new(store.clone(), output))]
+fn committing_sinks(
+    store: &SnapshotStore,
+    options: &SnapshotOptions,
+    output: PathBuf,
+) -> Vec<Arc<dyn CommittingSink>> {
+    vec![Arc::new(ExactlyOnceFile::new(
+        store.clone(),
+        options.dir.clone(),
+        output,
+    ))]
 }

@@ -44,15 +44,19 @@ pub struct Published {
 #[derive(Clone, Debug)]
 pub struct ExactlyOnceFile {
     store: SnapshotStore,
+    /// Where the publication log is kept: the snapshot directory.
+    log_dir: PathBuf,
     output: PathBuf,
     participant: String,
 }
 
 impl ExactlyOnceFile {
-    /// Publishes the parts of the job's `output` participant in `store` to `output`.
-    pub fn new(store: SnapshotStore, output: PathBuf) -> Self {
+    /// Publishes the parts of the job's `output` participant in `store` to `output`,
+    /// logging what it published in `log_dir`.
+    pub fn new(store: SnapshotStore, log_dir: PathBuf, output: PathBuf) -> Self {
         ExactlyOnceFile {
             store,
+            log_dir,
             output,
             participant: OUTPUT_PARTICIPANT.to_string(),
         }
@@ -64,7 +68,7 @@ impl ExactlyOnceFile {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.store.dir().join(PUBLISHED)
+        self.log_dir.join(PUBLISHED)
     }
 
     /// The publication log. A log that fails its checksum is an error, never trusted: what
@@ -88,7 +92,7 @@ impl ExactlyOnceFile {
 
     /// `output` as the publication log names it: relative to the snapshot directory.
     fn log_name(&self, output: &Path) -> anyhow::Result<String> {
-        let dir = absolute(self.store.dir())?;
+        let dir = absolute(&self.log_dir)?;
         let output = absolute(output)?;
         let relative = pathdiff::diff_paths(&output, &dir).unwrap_or(output);
         Ok(relative.display().to_string())
@@ -96,12 +100,12 @@ impl ExactlyOnceFile {
 
     /// The output file a log entry names, as a path from the current directory.
     fn logged_output(&self, entry: &Published) -> anyhow::Result<PathBuf> {
-        absolute(&self.store.dir().join(&entry.output))
+        absolute(&self.log_dir.join(&entry.output))
     }
 
     fn write_published(&self, log: &[Published]) -> anyhow::Result<()> {
         let path = self.log_path();
-        let temp = self.store.dir().join(format!("{PUBLISHED}.tmp"));
+        let temp = self.log_dir.join(format!("{PUBLISHED}.tmp"));
         let mut body = String::new();
         for entry in log {
             body.push_str(&serde_json::to_string(entry)?);
@@ -115,7 +119,7 @@ impl ExactlyOnceFile {
             fs::rename(&temp, &path)
         };
         write().with_context(|| format!("cannot write {}", path.display()))?;
-        sync_dir(self.store.dir())
+        Ok(sync_dir(&self.log_dir)?)
     }
 
     /// Appends the output staged in a committed snapshot to the file, then logs it.
@@ -135,18 +139,8 @@ impl ExactlyOnceFile {
             // publishing is on the path of every output byte. The size is checked here;
             // checksums were checked when the part was written, and are again when a
             // restore publishes what a crash left unpublished.
-            let path = self.store.part_path(manifest.epoch, &part.name);
-            let mut staged = File::open(&path)
-                .with_context(|| format!("cannot read part {}", path.display()))?;
-            let length = staged.metadata()?.len();
-            if length != part.bytes {
-                bail!(
-                    "part {} has {length} bytes, the manifest says {} (truncated or damaged)",
-                    path.display(),
-                    part.bytes
-                );
-            }
-            std::io::copy(&mut staged, &mut file)
+            self.store
+                .copy_part_to(manifest.epoch, part, &mut file)
                 .with_context(|| format!("cannot write output file {}", output.display()))?;
             if index == 0 {
                 fault_point("mid-publish");
@@ -177,7 +171,7 @@ impl ExactlyOnceFile {
             if logged != wanted {
                 bail!(
                     "the snapshots in {} publish to {}; restore with --output {}",
-                    self.store.dir().display(),
+                    self.log_dir.display(),
                     logged.display(),
                     logged.display()
                 );
@@ -287,11 +281,9 @@ mod tests {
     fn the_publication_log_names_outputs_relative_to_the_store() {
         let root = tempfile::tempdir().expect("temp dir");
         let output = root.path().join("results").join("out.jsonl");
-        let store = ExactlyOnceFile::new(
-            SnapshotStore::new(root.path().join("snaps")),
-            output.clone(),
-        );
-        fs::create_dir_all(store.store.dir()).expect("create store");
+        let snaps = root.path().join("snaps");
+        let store = ExactlyOnceFile::new(SnapshotStore::new(&snaps), snaps.clone(), output.clone());
+        fs::create_dir_all(&snaps).expect("create store");
         assert_eq!(store.log_name(&output).unwrap(), "../results/out.jsonl");
         let log = vec![Published {
             epoch: 1000,
@@ -316,7 +308,11 @@ mod tests {
     #[test]
     fn a_damaged_publication_log_is_an_error() {
         let root = tempfile::tempdir().expect("temp dir");
-        let store = ExactlyOnceFile::new(SnapshotStore::new(root.path()), root.path().join("o"));
+        let store = ExactlyOnceFile::new(
+            SnapshotStore::new(root.path()),
+            root.path().to_path_buf(),
+            root.path().join("o"),
+        );
         store
             .write_published(&[entry(1000, 10), entry(2000, 25)])
             .unwrap();

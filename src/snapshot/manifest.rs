@@ -1,7 +1,5 @@
 //! The manifest: the record, written last, that makes a snapshot complete.
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
@@ -104,13 +102,6 @@ impl Manifest {
             );
         }
         Ok(manifest)
-    }
-
-    /// Reads and checks the manifest at `path`.
-    pub fn read(path: &Path) -> anyhow::Result<Manifest> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        Manifest::from_text(&text)
     }
 
     /// The parts of one participant.

@@ -20,6 +20,7 @@ mod part;
 mod publisher;
 mod sealed;
 mod shadow;
+mod storage;
 mod store;
 mod writer;
 
@@ -39,5 +40,8 @@ pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH,
 pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
 pub(crate) use sealed::{seal, unseal};
 pub use shadow::{Shadow, Stamped};
-pub use store::{sync_dir, EpochEntry, EpochStatus, RestoreFrom, SnapshotStore};
+pub use storage::{sync_dir, LocalDirectory, PartWriter, SnapshotStorage, StoredEpoch};
+pub use store::{
+    choose_snapshot, entries_of, stale_epochs, EpochEntry, EpochStatus, RestoreFrom, SnapshotStore,
+};
 pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};

@@ -3,7 +3,6 @@
 //! durable, then its staged output is appended to the output file and logged.
 
 use std::collections::HashMap;
-use std::fs;
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -14,7 +13,6 @@ use anyhow::Context;
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::hub::{Report, SnapshotHub};
 use crate::snapshot::manifest::{epoch_label, Manifest, FINAL_EPOCH, FORMAT_VERSION};
-use crate::snapshot::writer::create_epoch_dir;
 use crate::time::Time;
 
 /// The publisher thread, as the writer sees it.
@@ -74,8 +72,7 @@ struct Committer {
 impl Committer {
     /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
     /// it belongs to as well (a state part standing for later epochs, or output staged for
-    /// an epoch that was not committed): a hard link where the file system allows, a copy
-    /// where not. Returns its name there, prefixed with `written` so that parts from several
+    /// an epoch that was not committed). Returns its name there, prefixed with `written` so that parts from several
     /// epochs cannot collide.
     fn carry(&mut self, written: Time, epoch: Time, name: &str) -> anyhow::Result<String> {
         let key = (written, name.to_string());
@@ -84,15 +81,11 @@ impl Committer {
             .get(&key)
             .cloned()
             .unwrap_or_else(|| (written, name.to_string()));
-        let store = &self.hub.settings().store;
-        let from = store.epoch_dir(from_epoch).join(&from_name);
         let carried_name = format!("e{written}-{name}");
-        let to = create_epoch_dir(&self.hub, epoch)?.join(&carried_name);
-        if fs::hard_link(&from, &to).is_err() {
-            fs::copy(&from, &to).with_context(|| {
-                format!("cannot carry {} into {}", from.display(), to.display())
-            })?;
-        }
+        self.hub
+            .settings()
+            .store
+            .link_part(from_epoch, &from_name, epoch, &carried_name)?;
         self.carried.insert(key, (epoch, carried_name.clone()));
         Ok(carried_name)
     }

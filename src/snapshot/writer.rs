@@ -8,9 +8,6 @@
 //! half-written is ever committed.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -23,6 +20,7 @@ use crate::snapshot::hub::{PartTiming, Report, SnapshotHub};
 use crate::snapshot::manifest::{PartFile, FORMAT_VERSION};
 use crate::snapshot::part::PartHeader;
 use crate::snapshot::publisher::Publisher;
+use crate::snapshot::storage::PartWriter;
 use crate::state::KeyGroups;
 use crate::time::Time;
 
@@ -58,7 +56,7 @@ pub(crate) enum WriterJob {
 }
 
 struct Staged {
-    file: File,
+    file: Box<dyn PartWriter>,
     crc: crc32fast::Hasher,
     bytes: u64,
 }
@@ -195,14 +193,11 @@ impl Writer {
         .to_bytes()?;
         let body = encode(&groups)?;
         let encoded = start.elapsed();
-        let path = create_epoch_dir(&self.hub, report.epoch)?.join(name);
-        let mut file =
-            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        file.write_all(&header)
-            .and_then(|()| file.write_all(&body))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot sync {}", path.display()))?;
+        let mut file = self.hub.settings().store.create_part(report.epoch, name)?;
+        file.write(&header)
+            .and_then(|()| file.write(&body))
+            .and_then(|()| file.finish())
+            .with_context(|| format!("cannot write snapshot part {name}"))?;
         fault_point("part-written");
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header);
@@ -218,13 +213,7 @@ impl Writer {
     fn append(&mut self, epoch: Time, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let key = (epoch, name.to_string());
         if !self.staged.contains_key(&key) {
-            let path = create_epoch_dir(&self.hub, epoch)?.join(name);
-            let file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .open(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let file = self.hub.settings().store.create_part(epoch, name)?;
             self.staged.insert(
                 key.clone(),
                 Staged {
@@ -235,10 +224,7 @@ impl Writer {
             );
         }
         if let Some(staged) = self.staged.get_mut(&key) {
-            staged
-                .file
-                .write_all(bytes)
-                .context("cannot stage output")?;
+            staged.file.write(bytes).context("cannot stage output")?;
             staged.crc.update(bytes);
             staged.bytes += bytes.len() as u64;
         }
@@ -250,22 +236,11 @@ impl Writer {
         let Some(staged) = self.staged.remove(&(epoch, name.to_string())) else {
             return Ok(None);
         };
-        staged
-            .file
-            .sync_all()
-            .context("cannot sync staged output")?;
+        staged.file.finish().context("cannot sync staged output")?;
         Ok(Some(PartFile {
             name: name.to_string(),
             bytes: staged.bytes,
             crc32: staged.crc.finalize(),
         }))
     }
-}
-
-/// The directory of `epoch`, created if need be.
-pub(crate) fn create_epoch_dir(hub: &SnapshotHub, epoch: Time) -> anyhow::Result<PathBuf> {
-    let dir = hub.settings().store.epoch_dir(epoch);
-    fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create snapshot directory {}", dir.display()))?;
-    Ok(dir)
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 
-use weir::snapshot::{EpochStatus, SnapshotStore, FINAL_EPOCH};
+use weir::snapshot::{EpochStatus, LocalDirectory, SnapshotStore, FINAL_EPOCH};
 
 use super::{free_ports, read_lines, unique, weir};
 
@@ -147,6 +147,11 @@ impl Job {
 
     pub fn store(&self) -> SnapshotStore {
         SnapshotStore::new(&self.snapshots)
+    }
+
+    /// The directory of `epoch`'s snapshot, to damage it.
+    pub fn epoch_dir(&self, epoch: u64) -> PathBuf {
+        LocalDirectory::new(&self.snapshots).epoch_dir(epoch)
     }
 
     /// The complete, non-final snapshots, oldest first.
