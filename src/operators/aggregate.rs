@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Pipeline;
@@ -21,12 +22,10 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::routing::by_key_group;
-use crate::operators::stash::{frontier_time, is_ready, TimeStash};
+use crate::operators::drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
+use crate::operators::stash::frontier_time;
 use crate::operators::Aggregator;
-use crate::snapshot::{
-    restore_state, snapshot_state, PaneState, Panes, SnapshotHub, Stamped, StateEpochs,
-};
+use crate::snapshot::{PaneState, Panes, SnapshotHub, Stamped};
 use crate::state::StateMap;
 use crate::time::{Time, Window, WindowBounds};
 
@@ -105,133 +104,129 @@ where
             window,
             aggregator.clone(),
         );
-        let scope = partials.scope();
-        let pact = by_key_group(&scope);
-        let mut epochs = StateEpochs::register(&scope, name);
-        partials.unary_frontier(pact, name, move |initial, _| {
-            let mut state: PaneState<K, A::Acc> = PaneState::default();
-            let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
-            let shadow = epochs.as_ref().map(|epochs| {
-                let shadow = restore_state(&mut state, epochs.participant());
-                let epoch = epochs.participant().hub().restored_epoch().unwrap_or(0);
-                // Windows that ended by the epoch reported before it; the rest are due.
-                for &pane in state.panes.keys() {
-                    for end in window.window_ends_of_pane(pane).filter(|&end| end > epoch) {
-                        pending
-                            .entry(end)
-                            .or_insert_with(|| initial.delayed(&(end - 1)));
-                    }
+        partials.drive_keyed(
+            name,
+            Panewise {
+                aggregator,
+                window,
+                pending: BTreeMap::new(),
+                _record: PhantomData,
+            },
+        )
+    }
+}
+
+/// The second phase of `aggregate` on the keyed driver: partials merged into panes, and the
+/// windows that have something to report, by end, each with a capability for `end - 1`.
+struct Panewise<A, V> {
+    aggregator: A,
+    window: Window,
+    pending: BTreeMap<Time, Capability<Time>>,
+    _record: PhantomData<fn(V)>,
+}
+
+impl<K, V, A> KeyedLogic<(K, (Time, A::Acc))> for Panewise<A, V>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: 'static,
+    A: Aggregator<V>,
+{
+    type State = PaneState<K, A::Acc>;
+    type Output = Windowed<K, A::Output>;
+
+    fn restored(&mut self, state: &mut Self::State, epoch: Time, cap: &Capability<Time>) {
+        // Windows that ended by the epoch reported before it; the rest are due.
+        for &pane in state.panes.keys() {
+            for end in self
+                .window
+                .window_ends_of_pane(pane)
+                .filter(|&end| end > epoch)
+            {
+                self.pending
+                    .entry(end)
+                    .or_insert_with(|| cap.delayed(&(end - 1)));
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        state: &mut Self::State,
+        cap: &Capability<Time>,
+        records: &mut Vec<(K, (Time, A::Acc))>,
+        _output: &mut KeyedOutput<'_, Self::Output>,
+    ) {
+        merge_partials(
+            &self.aggregator,
+            self.window,
+            &mut state.panes,
+            &mut self.pending,
+            cap,
+            records,
+            state.stamp,
+        );
+    }
+
+    /// Reports every window that ends at or before `time`, and closes the panes whose last
+    /// window that was.
+    fn fire_through(
+        &mut self,
+        state: &mut Self::State,
+        time: Time,
+        output: &mut KeyedOutput<'_, Self::Output>,
+    ) {
+        let (window, aggregator) = (self.window, &self.aggregator);
+        while let Some(entry) = self.pending.first_entry() {
+            let end = *entry.key();
+            if time < end {
+                break;
+            }
+            let cap = entry.remove();
+            let bounds = window.ending_at(end);
+            let mut session = output.session(&cap);
+            if window.size() == window.pane() {
+                // The window is one pane: its accumulators are final as they are.
+                let pane = end.saturating_sub(window.pane());
+                for (key, acc) in state.panes.remove(&pane).unwrap_or_default() {
+                    let value = aggregator.result(&acc.0);
+                    session.give(Windowed {
+                        key,
+                        window: bounds,
+                        value,
+                    });
                 }
-                shadow
-            });
-            drop(initial);
-            let mut stash: TimeStash<(K, (Time, A::Acc))> = TimeStash::new();
-            move |(input, frontier), output| {
-                let frontier = frontier_time(frontier);
-                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
-                    while let Some(epoch) = epochs.due(frontier) {
-                        while let Some((cap, mut records)) = stash.pop_before(epoch) {
-                            merge_partials(
-                                &aggregator,
-                                window,
-                                &mut state.panes,
-                                &mut pending,
-                                &cap,
-                                &mut records,
-                                state.stamp,
-                            );
-                        }
-                        let through = epochs.through(frontier, stash.earliest());
-                        snapshot_state(&mut state, shadow, epochs.participant(), epoch, through);
-                        epochs.captured(through);
-                    }
-                }
-                while let Some((cap, mut records)) = stash.pop_ready(frontier) {
-                    merge_partials(
-                        &aggregator,
-                        window,
-                        &mut state.panes,
-                        &mut pending,
-                        &cap,
-                        &mut records,
-                        state.stamp,
-                    );
-                }
-                input.for_each_stamp(|cap, data| {
-                    let Some(&time) = cap.least() else { return };
-                    if is_ready(frontier, time) {
-                        let cap = cap.delayed(&time, 0);
-                        for batch in data {
-                            merge_partials(
-                                &aggregator,
-                                window,
-                                &mut state.panes,
-                                &mut pending,
-                                &cap,
-                                batch,
-                                state.stamp,
-                            );
-                        }
-                    } else {
-                        stash.stash(&cap, time, data);
-                    }
-                });
-                while let Some(entry) = pending.first_entry() {
-                    let end = *entry.key();
-                    if frontier.is_some_and(|f| f < end) {
-                        break;
-                    }
-                    let cap = entry.remove();
-                    let bounds = window.ending_at(end);
-                    let mut session = output.session(&cap);
-                    if window.size() == window.pane() {
-                        // The window is one pane: its accumulators are final as they are.
-                        let pane = end.saturating_sub(window.pane());
-                        for (key, acc) in state.panes.remove(&pane).unwrap_or_default() {
-                            let value = aggregator.result(&acc.0);
-                            session.give(Windowed {
-                                key,
-                                window: bounds,
-                                value,
-                            });
-                        }
-                    } else {
-                        let mut merged: StateMap<K, A::Acc> = StateMap::default();
-                        for (_, accs) in state.panes.range(bounds.start..end) {
-                            for (key, acc) in accs {
-                                match merged.get_mut(key) {
-                                    Some(into) => aggregator.merge(into, &acc.0),
-                                    None => {
-                                        merged.insert(key.clone(), acc.0.clone());
-                                    }
-                                }
-                            }
-                        }
-                        for (key, acc) in merged {
-                            let value = aggregator.result(&acc);
-                            session.give(Windowed {
-                                key,
-                                window: bounds,
-                                value,
-                            });
-                        }
-                        // A pane's last window ends `size` after the pane starts.
-                        if let Some(last) = end.checked_sub(window.size()) {
-                            while state
-                                .panes
-                                .first_key_value()
-                                .is_some_and(|(&pane, _)| pane <= last)
-                            {
-                                state.panes.pop_first();
+            } else {
+                let mut merged: StateMap<K, A::Acc> = StateMap::default();
+                for (_, accs) in state.panes.range(bounds.start..end) {
+                    for (key, acc) in accs {
+                        match merged.get_mut(key) {
+                            Some(into) => aggregator.merge(into, &acc.0),
+                            None => {
+                                merged.insert(key.clone(), acc.0.clone());
                             }
                         }
                     }
                 }
-                if let Some(epochs) = epochs.as_mut() {
-                    epochs.finish_if_done(frontier);
+                for (key, acc) in merged {
+                    let value = aggregator.result(&acc);
+                    session.give(Windowed {
+                        key,
+                        window: bounds,
+                        value,
+                    });
+                }
+                // A pane's last window ends `size` after the pane starts.
+                if let Some(last) = end.checked_sub(window.size()) {
+                    while state
+                        .panes
+                        .first_key_value()
+                        .is_some_and(|(&pane, _)| pane <= last)
+                    {
+                        state.panes.pop_first();
+                    }
                 }
             }
-        })
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod aggregate;
 mod aggregator;
+mod drive_keyed;
 mod fold_per_time;
 mod join;
 mod key_by;
@@ -23,6 +24,7 @@ mod window_join;
 
 pub use aggregate::{Aggregate, Windowed};
 pub use aggregator::{Aggregator, Count, Max, Sum};
+pub use drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
 pub use fold_per_time::FoldPerTime;
 pub use join::{Join, JoinSides};
 pub use key_by::KeyBy;

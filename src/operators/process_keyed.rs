@@ -16,15 +16,14 @@ use std::hash::Hash;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::generic::{Operator, OutputBuilderSession};
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::routing::{by_key_group, KeyedRecord};
-use crate::operators::stash::{frontier_time, is_ready, TimeStash, TimedQueue};
-use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
+use crate::operators::drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
+use crate::operators::routing::KeyedRecord;
+use crate::operators::stash::TimedQueue;
+use crate::snapshot::{KeyedState, Stamped};
 use crate::time::Time;
 
 /// What [`ProcessKeyed::process_keyed`] does per key.
@@ -153,133 +152,83 @@ where
 fn process_records<'scope, R, P>(
     stream: StreamVec<'scope, Time, R>,
     name: &str,
-    mut process: P,
+    process: P,
 ) -> StreamVec<'scope, Time, P::Output>
 where
     R: KeyedRecord,
     R::Key: ExchangeData + Hash + Eq + Clone,
     P: KeyedProcess<R::Key, R::Value>,
 {
-    let scope = stream.scope();
-    let pact = by_key_group(&scope);
-    let mut epochs = StateEpochs::register(&scope, name);
-    stream.unary_frontier(pact, name, move |initial, _| {
-        let mut states: KeyedState<R::Key, Scheduled<P::State>> = KeyedState::default();
-        let mut due: Due<R::Key> = Due(TimedQueue::new());
-        let shadow = epochs.as_ref().map(|epochs| {
-            let shadow = restore_state(&mut states, epochs.participant());
-            for (key, state) in states.map.iter() {
-                if let Some(deadline) = state.0.deadline {
-                    due.schedule(deadline, &initial, key.clone());
-                }
-            }
-            shadow
-        });
-        drop(initial);
-        let mut stash = TimeStash::new();
-        let mut outputs = Vec::new();
-        move |(input, frontier), output| {
-            let frontier = frontier_time(frontier);
-            let mut keyed = Keyed {
-                process: &mut process,
-                states: &mut states,
-                due: &mut due,
-                outputs: &mut outputs,
-            };
-            if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
-                while let Some(epoch) = epochs.due(frontier) {
-                    keyed.apply_stashed(|| stash.pop_before(epoch), output);
-                    // Deadlines up to the epoch need only input before it.
-                    keyed.fire_through(epoch, output);
-                    let through = epochs.through(frontier, stash.earliest());
-                    snapshot_state(keyed.states, shadow, epochs.participant(), epoch, through);
-                    epochs.captured(through);
-                }
-            }
-            keyed.apply_stashed(|| stash.pop_ready(frontier), output);
-            input.for_each_stamp(|cap, data| {
-                let Some(&time) = cap.least() else { return };
-                if R::OWN_TIME {
-                    stash.stash_by_own_time(&cap, data, |record| record.time(time));
-                } else if is_ready(frontier, time) {
-                    let cap = cap.delayed(&time, 0);
-                    keyed.fire_through(time, output);
-                    keyed.apply(&cap, data.map(std::mem::take), output);
-                } else {
-                    stash.stash(&cap, time, data);
-                }
-            });
-            // Records with times of their own were all stashed; those at the frontier apply.
-            keyed.apply_stashed(|| stash.pop_ready(frontier), output);
-            keyed.fire_through(frontier.unwrap_or(Time::MAX), output);
-            if let Some(epochs) = epochs.as_mut() {
-                epochs.finish_if_done(frontier);
-            }
-        }
-    })
+    stream.drive_keyed(
+        name,
+        Deadlines {
+            process,
+            due: Due(TimedQueue::new()),
+            outputs: Vec::new(),
+        },
+    )
 }
 
-/// The operator's state while it runs.
-struct Keyed<'a, K, P: KeyedProcess<K, V>, V> {
-    process: &'a mut P,
-    states: &'a mut KeyedState<K, Scheduled<P::State>>,
-    due: &'a mut Due<K>,
-    outputs: &'a mut Vec<P::Output>,
+/// `process_keyed` on the keyed driver: the process, and the keys due at each deadline.
+struct Deadlines<K, P: KeyedProcess<K, V>, V> {
+    process: P,
+    due: Due<K>,
+    outputs: Vec<P::Output>,
 }
 
-type Session<'a, O> = OutputBuilderSession<'a, Time, CapacityContainerBuilder<Vec<O>>>;
-
-impl<K, V, P> Keyed<'_, K, P, V>
+impl<R, P> KeyedLogic<R> for Deadlines<R::Key, P, R::Value>
 where
-    K: Hash + Eq + Clone,
-    P: KeyedProcess<K, V>,
+    R: KeyedRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
+    P: KeyedProcess<R::Key, R::Value>,
 {
-    /// Applies batches of records at `cap`'s time, in order.
-    fn apply<R: KeyedRecord<Key = K, Value = V>>(
-        &mut self,
-        cap: &Capability<Time>,
-        batches: impl IntoIterator<Item = Vec<R>>,
-        output: &mut Session<'_, P::Output>,
-    ) {
-        let stamp = self.states.stamp;
-        for batch in batches {
-            for (key, value) in batch.into_iter().map(R::into_pair) {
-                let (process, due, outputs) =
-                    (&mut *self.process, &mut *self.due, &mut *self.outputs);
-                if let Some(state) = self.states.map.get_mut(&key) {
-                    state.1 = stamp;
-                    apply_one(process, due, outputs, cap, &key, &mut state.0, value);
-                } else {
-                    let mut state = Stamped(Scheduled::default(), stamp);
-                    apply_one(process, due, outputs, cap, &key, &mut state.0, value);
-                    self.states.map.insert(key, state);
-                }
+    type State = KeyedState<R::Key, Scheduled<P::State>>;
+    type Output = P::Output;
+
+    fn restored(&mut self, states: &mut Self::State, _epoch: Time, cap: &Capability<Time>) {
+        for (key, state) in states.map.iter() {
+            if let Some(deadline) = state.0.deadline {
+                self.due.schedule(deadline, cap, key.clone());
             }
-        }
-        if !self.outputs.is_empty() {
-            output.session(cap).give_container(self.outputs);
         }
     }
 
-    /// Applies the stashed input that `pop` takes out, a time at a time, each after the
-    /// deadlines up to it.
-    fn apply_stashed<R: KeyedRecord<Key = K, Value = V>>(
+    /// Applies records at `cap`'s time, in order.
+    fn apply(
         &mut self,
-        mut pop: impl FnMut() -> Option<(Capability<Time>, Vec<R>)>,
-        output: &mut Session<'_, P::Output>,
+        states: &mut Self::State,
+        cap: &Capability<Time>,
+        records: &mut Vec<R>,
+        output: &mut KeyedOutput<'_, P::Output>,
     ) {
-        while let Some((cap, records)) = pop() {
-            self.fire_through(*cap.time(), output);
-            self.apply(&cap, [records], output);
+        let stamp = states.stamp;
+        for (key, value) in records.drain(..).map(R::into_pair) {
+            let (process, due, outputs) = (&mut self.process, &mut self.due, &mut self.outputs);
+            if let Some(state) = states.map.get_mut(&key) {
+                state.1 = stamp;
+                apply_one(process, due, outputs, cap, &key, &mut state.0, value);
+            } else {
+                let mut state = Stamped(Scheduled::default(), stamp);
+                apply_one(process, due, outputs, cap, &key, &mut state.0, value);
+                states.map.insert(key, state);
+            }
+        }
+        if !self.outputs.is_empty() {
+            output.session(cap).give_container(&mut self.outputs);
         }
     }
 
     /// Runs every deadline at or before `time`, earliest first.
-    fn fire_through(&mut self, time: Time, output: &mut Session<'_, P::Output>) {
+    fn fire_through(
+        &mut self,
+        states: &mut Self::State,
+        time: Time,
+        output: &mut KeyedOutput<'_, P::Output>,
+    ) {
         while let Some((deadline, cap, keys)) = self.due.pop_through(time) {
-            let stamp = self.states.stamp;
+            let stamp = states.stamp;
             for key in keys {
-                let Some(state) = self.states.map.get_mut(&key) else {
+                let Some(state) = states.map.get_mut(&key) else {
                     continue;
                 };
                 if state.0.deadline != Some(deadline) {
@@ -289,9 +238,9 @@ where
                 state.0.deadline = None;
                 let keep =
                     self.process
-                        .on_deadline(&key, &mut state.0.state, deadline, self.outputs);
+                        .on_deadline(&key, &mut state.0.state, deadline, &mut self.outputs);
                 if !keep {
-                    self.states.remove(&key);
+                    states.remove(&key);
                     continue;
                 }
                 if let Some(next) = self.process.deadline(&state.0.state) {
@@ -302,7 +251,7 @@ where
                 }
             }
             if !self.outputs.is_empty() {
-                output.session(&cap).give_container(self.outputs);
+                output.session(&cap).give_container(&mut self.outputs);
             }
         }
     }

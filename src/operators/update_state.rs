@@ -4,13 +4,14 @@ use std::hash::Hash;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use timely::dataflow::operators::generic::Operator;
+use std::marker::PhantomData;
+
+use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::routing::by_key_group;
-use crate::operators::stash::{frontier_time, is_ready, TimeStash};
-use crate::snapshot::{restore_state, snapshot_state, KeyedState, Stamped, StateEpochs};
+use crate::operators::drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
+use crate::snapshot::{KeyedState, Stamped};
 use crate::time::Time;
 
 /// Extension trait for per-key state transitions.
@@ -61,59 +62,52 @@ where
     K: ExchangeData + Hash + Eq + Clone,
     V: ExchangeData,
 {
-    fn update_state<S, I, F>(self, name: &str, mut logic: F) -> StreamVec<'scope, Time, I::Item>
+    fn update_state<S, I, F>(self, name: &str, logic: F) -> StreamVec<'scope, Time, I::Item>
     where
         S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         I: IntoIterator,
         I::Item: 'static,
         F: FnMut(&K, &mut S, V) -> I + 'static,
     {
-        let scope = self.scope();
-        let pact = by_key_group(&scope);
-        let mut epochs = StateEpochs::register(&scope, name);
-        self.unary_frontier(pact, name, move |_, _| {
-            let mut states: KeyedState<K, S> = KeyedState::default();
-            let shadow = epochs
-                .as_ref()
-                .map(|epochs| restore_state(&mut states, epochs.participant()));
-            let mut stash = TimeStash::new();
-            let mut outputs = Vec::new();
-            move |(input, frontier), output| {
-                let frontier = frontier_time(frontier);
-                if let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) {
-                    while let Some(epoch) = epochs.due(frontier) {
-                        // The state as of the epoch: exactly the input before it, applied.
-                        while let Some((cap, mut records)) = stash.pop_before(epoch) {
-                            apply(&mut states, &mut logic, &mut records, &mut outputs);
-                            output.session(&cap).give_container(&mut outputs);
-                        }
-                        let through = epochs.through(frontier, stash.earliest());
-                        snapshot_state(&mut states, shadow, epochs.participant(), epoch, through);
-                        epochs.captured(through);
-                    }
-                }
-                // Earlier arrivals first, so that a time's records keep their arrival order.
-                while let Some((cap, mut records)) = stash.pop_ready(frontier) {
-                    apply(&mut states, &mut logic, &mut records, &mut outputs);
-                    output.session(&cap).give_container(&mut outputs);
-                }
-                input.for_each_stamp(|cap, data| {
-                    let Some(&time) = cap.least() else { return };
-                    if is_ready(frontier, time) {
-                        // The stash holds nothing at or before `frontier` by now.
-                        for batch in data {
-                            apply(&mut states, &mut logic, batch, &mut outputs);
-                        }
-                        output.session(&cap).give_container(&mut outputs);
-                    } else {
-                        stash.stash(&cap, time, data);
-                    }
-                });
-                if let Some(epochs) = epochs.as_mut() {
-                    epochs.finish_if_done(frontier);
-                }
-            }
-        })
+        self.drive_keyed(
+            name,
+            Transition {
+                logic,
+                outputs: Vec::new(),
+                _state: PhantomData,
+            },
+        )
+    }
+}
+
+/// `update_state` on the keyed driver.
+struct Transition<S, F, O> {
+    logic: F,
+    outputs: Vec<O>,
+    _state: PhantomData<S>,
+}
+
+impl<K, V, S, I, F> KeyedLogic<(K, V)> for Transition<S, F, I::Item>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: ExchangeData,
+    S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
+    I: IntoIterator,
+    I::Item: 'static,
+    F: FnMut(&K, &mut S, V) -> I + 'static,
+{
+    type State = KeyedState<K, S>;
+    type Output = I::Item;
+
+    fn apply(
+        &mut self,
+        state: &mut Self::State,
+        cap: &Capability<Time>,
+        records: &mut Vec<(K, V)>,
+        output: &mut KeyedOutput<'_, I::Item>,
+    ) {
+        apply(state, &mut self.logic, records, &mut self.outputs);
+        output.session(cap).give_container(&mut self.outputs);
     }
 }
 

@@ -25,7 +25,7 @@ pub trait StateBackend {
     /// One entry of a snapshot part.
     type Entry: Serialize + DeserializeOwned;
     /// The state as the snapshot writer keeps it.
-    type Copy: Send + 'static;
+    type Copy: Default + Send + 'static;
     /// What changed in the state since the previous capture.
     type Changes: Send + 'static;
 
@@ -43,10 +43,10 @@ pub trait StateBackend {
 
 /// Restores `backend` from the snapshot being restored (if any) and returns the writer's
 /// copy to snapshot it with; a damaged part fails the job through `participant`.
-pub fn restore_state<B: StateBackend>(backend: &mut B, participant: &Participant) -> Shadow<B::Copy>
-where
-    B::Copy: Default,
-{
+pub fn restore_state<B: StateBackend>(
+    backend: &mut B,
+    participant: &Participant,
+) -> Shadow<B::Copy> {
     match participant.restore_state::<B::Entry>() {
         Ok(entries) => Shadow::new(backend.restore(entries)),
         Err(error) => {
@@ -101,6 +101,21 @@ impl<K, S> Default for KeyedState<K, S> {
 }
 
 impl<K: Hash + Eq, S> KeyedState<K, S> {
+    /// The state of `key` (`S::default()` for a new key), marked as changed in this epoch so
+    /// that the next capture includes it.
+    pub fn changed(&mut self, key: K) -> &mut S
+    where
+        S: Default,
+    {
+        let stamp = self.stamp;
+        let state = self
+            .map
+            .entry(key)
+            .or_insert_with(|| Stamped(S::default(), stamp));
+        state.1 = stamp;
+        &mut state.0
+    }
+
     /// Removes `key`'s state, remembering the removal for the next capture.
     pub fn remove(&mut self, key: &K) -> Option<S>
     where
