@@ -12,6 +12,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::JobControl;
+pub use crate::identity::JobIdentity;
 use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
 use crate::sources::{
@@ -46,64 +47,39 @@ pub struct JobConfig {
     pub key_groups: u32,
 }
 
-/// What makes two runs the same job, so that one may restore the other's snapshots: the
-/// pipeline and every parameter that shapes its results, but not how many workers run it,
-/// how fast input is paced, or where output goes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobIdentity {
-    /// The pipeline.
-    pub pipeline: String,
-    /// Records generated.
-    pub events: u64,
-    /// Records per second of event time.
-    pub event_rate: f64,
-    /// Seed of generated input.
-    pub seed: u64,
-    /// Distinct keys of generated input.
-    pub keys: u64,
-    /// The input read instead of generated records.
-    pub input: Option<LineInput>,
-    /// Whether malformed lines are skipped.
-    pub skip_bad_input: bool,
-    /// The out-of-orderness bound.
-    pub out_of_orderness: Time,
-    /// The number of key groups.
-    pub key_groups: u32,
-}
-
-impl JobIdentity {
-    /// A short fingerprint of the identity, for names and messages.
-    pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        format!("{:08x}", crc32fast::hash(json.as_bytes()))
-    }
-
-    /// The identity in a few words.
-    pub fn describe(&self) -> String {
-        let input = match &self.input {
-            Some(input) => format!("--input {}", input.describe()),
-            None => format!(
-                "--events {} --seed {} --keys {}",
-                self.events, self.seed, self.keys
-            ),
-        };
-        format!("{} {input}, G={}", self.pipeline, self.key_groups)
-    }
-}
-
 impl JobConfig {
     /// What makes this run the same job as another.
+    ///
+    /// Every field is named here, so that a parameter added to the configuration does not
+    /// compile until it is said whether it shapes results (and so belongs to the identity)
+    /// or not: the two cannot drift apart.
     pub fn identity(&self) -> JobIdentity {
+        let JobConfig {
+            pipeline,
+            events,
+            // How long generation runs is a wall-clock bound: it changes how much input
+            // there is, but a run bounded by it is not restored as the same input.
+            duration: _,
+            // Pacing changes when records come, never what the results are.
+            rate: _,
+            event_rate,
+            seed,
+            keys,
+            input,
+            skip_bad_input,
+            out_of_orderness,
+            key_groups,
+        } = self;
         JobIdentity {
-            pipeline: self.pipeline.clone(),
-            events: self.events,
-            event_rate: self.event_rate,
-            seed: self.seed,
-            keys: self.keys,
-            input: self.input.clone(),
-            skip_bad_input: self.skip_bad_input,
-            out_of_orderness: self.out_of_orderness,
-            key_groups: self.key_groups,
+            pipeline: pipeline.clone(),
+            events: *events,
+            event_rate: *event_rate,
+            seed: *seed,
+            keys: *keys,
+            input: input.clone(),
+            skip_bad_input: *skip_bad_input,
+            out_of_orderness: *out_of_orderness,
+            key_groups: *key_groups,
         }
     }
 
@@ -275,4 +251,31 @@ impl<'scope> Job<'scope> {
             crate::snapshot::attach_coordinator(self.scope, hub);
         }
     }
+}
+
+/// What kind of `--input` a pipeline reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// The pipeline only generates its input.
+    None,
+    /// Plain text lines.
+    Text,
+    /// JSON lines.
+    JsonLines,
+}
+
+/// A registered pipeline.
+pub struct Pipeline {
+    /// The name `weir run` knows it by.
+    pub name: &'static str,
+    /// One line on what it computes and outputs.
+    pub about: &'static str,
+    /// Records generated when `--events` is not given.
+    pub default_events: u64,
+    /// Records per second of event time when `--event-rate` is not given.
+    pub default_event_rate: f64,
+    /// What `--input` it accepts.
+    pub input: InputFormat,
+    /// Builds the dataflow.
+    pub build: for<'scope> fn(&mut Job<'scope>) -> anyhow::Result<()>,
 }

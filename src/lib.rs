@@ -35,6 +35,7 @@
 pub mod chaos;
 pub mod control;
 pub mod harness;
+pub mod identity;
 pub mod job;
 pub mod nexmark;
 pub mod operators;

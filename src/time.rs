@@ -6,6 +6,7 @@
 //! same record has the same time on any number of workers.
 
 use serde::{Deserialize, Serialize};
+use timely::progress::frontier::MutableAntichain;
 
 /// Event time in milliseconds: the timestamp of every weir stream.
 pub type Time = u64;
@@ -211,4 +212,10 @@ impl Window {
         };
         (0..count).map(move |i| first.saturating_add(i * step))
     }
+}
+
+/// The earliest time that may still arrive at an input, or `None` once the input is complete.
+#[inline]
+pub(crate) fn frontier_time(frontier: &MutableAntichain<Time>) -> Option<Time> {
+    frontier.frontier().first().copied()
 }

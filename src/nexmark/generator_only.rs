@@ -6,8 +6,8 @@
 //! is the cost of making the events and nothing else.
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{events, pipeline};
-use crate::pipelines::Pipeline;
 
 /// `nexmark-generator`.
 pub const GENERATOR: Pipeline = pipeline(

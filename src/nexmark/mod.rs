@@ -24,7 +24,7 @@ pub use event::{Auction, Bid, Event, Person};
 pub use generator::NexmarkGenerator;
 
 use crate::job::Job;
-use crate::pipelines::{InputFormat, Pipeline};
+use crate::job::{InputFormat, Pipeline};
 use crate::sources::Chain;
 
 /// Events per second of event time when `--event-rate` is not given (docs/nexmark.md).

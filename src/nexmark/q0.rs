@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{bids, pipeline};
-use crate::pipelines::Pipeline;
 
 /// `nexmark-q0`.
 pub const Q0: Pipeline = pipeline("nexmark-q0", "NEXMark q0: every bid passed through", q0);

@@ -1,9 +1,9 @@
 //! q1, currency conversion: every bid with its price in euros, `price * 908 / 1000`.
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::q0::BidLine;
 use crate::nexmark::{bids, pipeline};
-use crate::pipelines::Pipeline;
 
 /// `nexmark-q1`.
 pub const Q1: Pipeline = pipeline(

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{bids, pipeline};
-use crate::pipelines::Pipeline;
 
 /// `nexmark-q2`.
 pub const Q2: Pipeline = pipeline(

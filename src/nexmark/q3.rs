@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{events, pipeline, Event};
 use crate::operators::{JoinSides, Side};
-use crate::pipelines::Pipeline;
 
 /// `nexmark-q3`.
 pub const Q3: Pipeline = pipeline(

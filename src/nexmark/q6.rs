@@ -5,10 +5,10 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::winning_bids::WinningBids;
 use crate::nexmark::{events, pipeline};
 use crate::operators::FoldPerTime;
-use crate::pipelines::Pipeline;
 use crate::time::Time;
 
 /// `nexmark-q6`.

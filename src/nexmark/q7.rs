@@ -4,9 +4,9 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{bids, pipeline};
 use crate::operators::{Aggregate, TopK};
-use crate::pipelines::Pipeline;
 use crate::time::Window;
 
 /// `nexmark-q7`.

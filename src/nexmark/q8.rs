@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::job::Job;
+use crate::job::Pipeline;
 use crate::nexmark::{events, pipeline, Event};
 use crate::operators::{Side, WindowCogroupSides};
-use crate::pipelines::Pipeline;
 use crate::time::Window;
 
 /// `nexmark-q8`.

@@ -33,7 +33,6 @@ pub use reduce::Reduce;
 pub use routing::{key_groups_of, KeyedRecord};
 pub use session_window::SessionWindows;
 pub use side::Side;
-pub(crate) use stash::frontier_time;
 pub use top_k::{TopK, TopKPerWindow};
 pub use update_state::UpdateState;
 pub use window_join::{WindowCogroupSides, WindowJoin};

@@ -15,15 +15,9 @@
 use std::collections::BTreeMap;
 
 use timely::dataflow::operators::{Capability, InputCapability};
-use timely::progress::frontier::MutableAntichain;
 
+pub(crate) use crate::time::frontier_time;
 use crate::time::Time;
-
-/// The earliest time that may still arrive at an input, or `None` once the input is complete.
-#[inline]
-pub(crate) fn frontier_time(frontier: &MutableAntichain<Time>) -> Option<Time> {
-    frontier.frontier().first().copied()
-}
 
 /// Whether input at `time` may be applied, given the input frontier.
 #[inline]

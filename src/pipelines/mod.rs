@@ -8,34 +8,7 @@ pub mod wordcount;
 
 use anyhow::bail;
 
-use crate::job::Job;
-
-/// What kind of `--input` a pipeline reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputFormat {
-    /// The pipeline only generates its input.
-    None,
-    /// Plain text lines.
-    Text,
-    /// JSON lines.
-    JsonLines,
-}
-
-/// A registered pipeline.
-pub struct Pipeline {
-    /// The name `weir run` knows it by.
-    pub name: &'static str,
-    /// One line on what it computes and outputs.
-    pub about: &'static str,
-    /// Records generated when `--events` is not given.
-    pub default_events: u64,
-    /// Records per second of event time when `--event-rate` is not given.
-    pub default_event_rate: f64,
-    /// What `--input` it accepts.
-    pub input: InputFormat,
-    /// Builds the dataflow.
-    pub build: for<'scope> fn(&mut Job<'scope>) -> anyhow::Result<()>,
-}
+pub use crate::job::{InputFormat, Pipeline};
 
 /// Every registered pipeline.
 pub static PIPELINES: &[Pipeline] = &[

@@ -5,8 +5,8 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
+use crate::job::{InputFormat, Pipeline};
 use crate::operators::{KeyBy, UpdateState};
-use crate::pipelines::{InputFormat, Pipeline};
 use crate::sources::random_of;
 
 /// `{"value":2x}` for every generated integer `x` in `0..N`.

@@ -8,8 +8,8 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
+use crate::job::{InputFormat, Pipeline};
 use crate::operators::{Aggregate, Count};
-use crate::pipelines::{InputFormat, Pipeline};
 use crate::sources::random_of;
 use crate::time::Window;
 

@@ -14,9 +14,9 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
 use crate::control::{Counters, JobControl};
-use crate::operators::frontier_time;
 use crate::sinks::{encode_json, OUTPUT_PARTICIPANT};
 use crate::snapshot::{PartKind, Participant, FINAL_EPOCH};
+use crate::time::frontier_time;
 use crate::time::Time;
 
 /// Bytes of one epoch's lines held before they go to the staged part.

@@ -15,10 +15,11 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Scope;
 
-use crate::operators::frontier_time;
-use crate::snapshot::hub::{Report, SnapshotHub};
+use crate::snapshot::hub::SnapshotHub;
 use crate::snapshot::manifest::{PartKind, FINAL_EPOCH};
-use crate::snapshot::writer::WriterJob;
+use crate::snapshot::messages::Report;
+use crate::snapshot::messages::WriterJob;
+use crate::time::frontier_time;
 use crate::time::Time;
 
 /// Adds the forwarder and the coordinator to a job's dataflow, after all its participants

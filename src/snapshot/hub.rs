@@ -13,17 +13,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+
 use timely::dataflow::Scope;
 use timely::scheduling::SyncActivator;
 
 use crate::control::JobControl;
-use crate::job::JobIdentity;
+use crate::identity::JobIdentity;
 use crate::snapshot::commit::CommittingSink;
 use crate::snapshot::manifest::{Manifest, Part, PartKind};
+use crate::snapshot::messages::{FutureReports, PartTiming, Report, RestoreTiming, WriterJob};
 use crate::snapshot::part::decode_groups;
 use crate::snapshot::store::SnapshotStore;
-use crate::snapshot::writer::WriterJob;
 use crate::state::KeyGroups;
 use crate::time::Time;
 
@@ -41,71 +41,6 @@ pub struct SnapshotSettings {
     pub keep: usize,
     /// The sinks that publish committed output.
     pub sinks: Vec<Arc<dyn CommittingSink>>,
-}
-
-/// What a participant's reports say about epochs after its last one, once it has finished.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FutureReports {
-    /// Inline data for particular ranges of later epochs: `(first, last, inline)`.
-    pub known: Vec<(Time, Time, Option<String>)>,
-    /// Inline data for every other later epoch.
-    pub beyond: Option<String>,
-}
-
-/// Timings of one state part, for reports and benchmarks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartTiming {
-    /// The epoch.
-    pub epoch: Time,
-    /// The participant.
-    pub operator: String,
-    /// The worker.
-    pub worker: usize,
-    /// Bytes written.
-    pub bytes: u64,
-    /// Time the worker spent capturing (copying) the state, on the record path.
-    pub capture: Duration,
-    /// Time the writer spent encoding it.
-    pub encode: Duration,
-    /// Time the writer spent writing and syncing it.
-    pub write: Duration,
-}
-
-/// Timings of restoring one participant on one worker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RestoreTiming {
-    /// The participant.
-    pub operator: String,
-    /// The worker.
-    pub worker: usize,
-    /// Entries restored.
-    pub entries: usize,
-    /// Time spent reading, checking and decoding parts.
-    pub duration: Duration,
-}
-
-/// A participant's word that its part of an epoch is durable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    /// The epoch, or [`FINAL_EPOCH`](crate::snapshot::FINAL_EPOCH).
-    pub epoch: Time,
-    /// The last epoch this part also stands for: nothing reached the participant between
-    /// `epoch` and `through`, so its part as of every epoch in that range is this one. Lets
-    /// a frontier that jumps far ahead (a gap in event time, the end of a global window)
-    /// pass a whole range of epochs with one report instead of one per epoch.
-    pub through: Time,
-    /// The epoch whose directory holds the part's file: `epoch`, unless the report stands
-    /// for a later epoch than the one it was written for.
-    pub written: Time,
-    /// The participant's index among its worker's participants.
-    pub participant: usize,
-    /// The part, as the manifest will list it.
-    pub part: Part,
-    /// For a final report: the participant stopped early (an error, or a stop request), so
-    /// the job must not be committed as finished.
-    pub aborted: bool,
-    /// For a final report: how to answer for later epochs without the participant.
-    pub future: Option<FutureReports>,
 }
 
 #[derive(Default)]

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::job::JobIdentity;
+use crate::identity::JobIdentity;
 use crate::snapshot::sealed::{seal, unseal};
 use crate::time::Time;
 

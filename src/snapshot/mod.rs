@@ -16,6 +16,7 @@ mod epochs;
 mod fault;
 mod hub;
 mod manifest;
+mod messages;
 mod part;
 mod publisher;
 mod sealed;
@@ -32,11 +33,10 @@ pub use commit::{staged_parts, CommittingSink};
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
 pub use fault::{fault_point, FAULT_POINTS};
-pub use hub::{
-    FutureReports, PartTiming, Participant, Report, RestoreTiming, SnapshotHub, SnapshotSettings,
-    HUB_KEY,
-};
+pub use hub::{Participant, SnapshotHub, SnapshotSettings, HUB_KEY};
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
+pub(crate) use messages::channel as writer_channel;
+pub use messages::{FutureReports, PartTiming, Report, RestoreTiming};
 pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
 pub(crate) use sealed::{seal, unseal};
 pub use shadow::{Shadow, Stamped};
@@ -44,4 +44,4 @@ pub use storage::{sync_dir, LocalDirectory, PartWriter, SnapshotStorage, StoredE
 pub use store::{
     choose_snapshot, entries_of, stale_epochs, EpochEntry, EpochStatus, RestoreFrom, SnapshotStore,
 };
-pub(crate) use writer::{channel as writer_channel, spawn as spawn_writer};
+pub(crate) use writer::spawn as spawn_writer;

@@ -11,8 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 
 use crate::snapshot::fault::fault_point;
-use crate::snapshot::hub::{Report, SnapshotHub};
+use crate::snapshot::hub::SnapshotHub;
 use crate::snapshot::manifest::{epoch_label, Manifest, FINAL_EPOCH, FORMAT_VERSION};
+use crate::snapshot::messages::Report;
 use crate::time::Time;
 
 /// The publisher thread, as the writer sees it.

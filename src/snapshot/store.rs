@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::job::JobIdentity;
+use crate::identity::JobIdentity;
 use crate::snapshot::manifest::{epoch_label, Manifest, PartFile, PartKind};
 use crate::snapshot::part::read_header;
 use crate::snapshot::storage::{LocalDirectory, PartWriter, SnapshotStorage, StoredEpoch};

@@ -8,7 +8,7 @@
 //! half-written is ever committed.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,45 +16,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::snapshot::fault::fault_point;
-use crate::snapshot::hub::{PartTiming, Report, SnapshotHub};
+use crate::snapshot::hub::SnapshotHub;
 use crate::snapshot::manifest::{PartFile, FORMAT_VERSION};
+use crate::snapshot::messages::{Encode, PartTiming, Report, WriterJob};
 use crate::snapshot::part::PartHeader;
 use crate::snapshot::publisher::Publisher;
 use crate::snapshot::storage::PartWriter;
-use crate::state::KeyGroups;
 use crate::time::Time;
 
 /// Encodes captured state into a part's bytes.
-pub(crate) type Encode = Box<dyn FnOnce(&KeyGroups) -> anyhow::Result<Vec<u8>> + Send>;
-
-/// Work for the writer thread.
-pub(crate) enum WriterJob {
-    /// Encode, write and sync a state part, then report it.
-    WriteState {
-        report: Report,
-        worker: usize,
-        file: String,
-        capture: Duration,
-        encode: Encode,
-    },
-    /// Pass a report on (after everything the participant asked for before it).
-    Report { report: Report, worker: usize },
-    /// Append lines to a staged output part.
-    AppendOutput {
-        epoch: Time,
-        file: String,
-        bytes: Vec<u8>,
-    },
-    /// Sync a staged output part and report it.
-    FinishOutput {
-        report: Report,
-        worker: usize,
-        file: String,
-    },
-    /// Commit an epoch whose every part is durable (coordinating process only).
-    Commit { epoch: Time, reports: Vec<Report> },
-}
-
 struct Staged {
     file: Box<dyn PartWriter>,
     crc: crc32fast::Hasher,
@@ -67,11 +37,6 @@ pub(crate) fn spawn(hub: Arc<SnapshotHub>, jobs: Receiver<WriterJob>) -> JoinHan
         .name("weir:snapshots".to_string())
         .spawn(move || Writer::new(hub).run(jobs))
         .unwrap_or_else(|e| panic!("cannot start the snapshot writer thread: {e}"))
-}
-
-/// A channel for writer jobs.
-pub(crate) fn channel() -> (mpsc::Sender<WriterJob>, Receiver<WriterJob>) {
-    mpsc::channel()
 }
 
 struct Writer {

@@ -4,7 +4,8 @@ use serde::de::DeserializeOwned;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::JobControl;
-use crate::sources::lines::{line_source, LineInput, LineSourceSpec};
+use crate::identity::LineInput;
+use crate::sources::lines::{line_source, LineSourceSpec};
 use crate::time::Time;
 
 /// How to read a JSON-lines input.

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use anyhow::Context;
@@ -14,38 +13,11 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::{Counters, JobControl};
+use crate::identity::LineInput;
 use crate::snapshot::FutureReports;
 use crate::sources::epochs::SourceEpochs;
 use crate::sources::BATCH;
 use crate::time::Time;
-
-/// Where lines come from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LineInput {
-    /// A file, read by every worker for its own lines.
-    File(PathBuf),
-    /// Standard input, read by worker 0.
-    Stdin,
-}
-
-impl LineInput {
-    /// How error messages name the input.
-    pub fn describe(&self) -> String {
-        match self {
-            LineInput::File(path) => path.display().to_string(),
-            LineInput::Stdin => "standard input".to_string(),
-        }
-    }
-
-    /// Checks that the input can be read, before any worker starts.
-    pub fn check(&self) -> anyhow::Result<()> {
-        if let LineInput::File(path) = self {
-            File::open(path)
-                .with_context(|| format!("cannot read input file {}", path.display()))?;
-        }
-        Ok(())
-    }
-}
 
 /// The next line a worker should process.
 pub(crate) enum Next<'a> {

@@ -14,10 +14,10 @@ mod lines;
 mod text;
 mod timed;
 
+pub use crate::identity::LineInput;
 pub use chain::{Chain, IntoChain};
 pub use generator::{random_of, Generate, GeneratorSpec};
 pub use json_lines::{JsonLines, JsonLinesSpec};
-pub use lines::LineInput;
 pub use text::TextLines;
 pub use timed::ToTimedStream;
 

@@ -5,7 +5,8 @@ use anyhow::Context;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::JobControl;
-use crate::sources::lines::{line_source, LineInput, LineSourceSpec};
+use crate::identity::LineInput;
+use crate::sources::lines::{line_source, LineSourceSpec};
 use crate::time::{EventClock, Time};
 
 /// Extension trait for text-line sources.
