@@ -598,3 +598,24 @@ fn a_chained_query_publishes_exactly_once_across_a_crash() {
     let published = job.restore_to_end(&["-w", "3"]);
     assert_same_multiset(&published, &expected, "nexmark-q1 after a crash");
 }
+
+/// The publication log is rewritten at every publish, so it must stay as short as the
+/// snapshots kept, however many epochs the job committed, and a crash and restore at the
+/// end still publishes exactly the fault-free output.
+#[test]
+fn the_publication_log_stays_as_short_as_the_snapshots_kept() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let expected = reference(root.path(), SEED_STATE);
+    let job = Job::new(root.path(), SEED_STATE).every("5ms");
+    assert_killed(&job.run(&["-w", "2"], Some("after-publish:30")), "-w 2");
+    let published = job.restore_to_end(&["-w", "1"]);
+    assert_same_multiset(&published, &expected, "restored after 30 publishes");
+    let log = std::fs::read_to_string(job.snapshots.join("published.jsonl")).expect("log");
+    // JSON lines and the checksum line: at most the 3 kept snapshots, the entry before
+    // them and the final one.
+    let entries = log.lines().count() - 1;
+    assert!(
+        (1..=5).contains(&entries),
+        "{entries} entries after 30+ publishes:\n{log}"
+    );
+}

@@ -5,7 +5,7 @@
 //! file is synced, and its new length is logged in the publication log, `published.jsonl`
 //! in the snapshot directory: one `{"epoch":T,"output":FILE,"bytes":N}` line per publish,
 //! FILE relative to the snapshot directory, sealed with a checksum and rewritten whole
-//! (temp file, sync, rename). Recovery truncates the file to the length logged for the
+//! (temp file, sync, rename), trimmed to what a restore at a kept snapshot needs. Recovery truncates the file to the length logged for the
 //! restored epoch and publishes committed epochs that a crash left unpublished: publishing
 //! is idempotent. A log that fails its checksum is an error, never trusted.
 
@@ -155,6 +155,10 @@ impl ExactlyOnceFile {
             output: self.log_name(output)?,
             bytes,
         });
+        let oldest = self.store.list()?.into_iter().find_map(|entry| {
+            matches!(entry.status, EpochStatus::Complete(_)).then_some(entry.epoch)
+        });
+        trim_log(&mut log, oldest);
         self.write_published(&log)
     }
 
@@ -247,6 +251,16 @@ impl CommittingSink for ExactlyOnceFile {
     }
 }
 
+/// Drops the publications no restore can need, so that the log, rewritten at every publish,
+/// stays as short as the snapshots kept: a restore at a kept epoch `e` cuts the output back
+/// to the newest publication at or before `e`, so the log keeps every entry from the oldest
+/// kept complete snapshot `oldest` on, and the last one before it.
+fn trim_log(log: &mut Vec<Published>, oldest: Option<Time>) {
+    let Some(oldest) = oldest else { return };
+    let before = log.iter().take_while(|p| p.epoch < oldest).count();
+    log.drain(..before.saturating_sub(1));
+}
+
 /// `path` made absolute and free of `.` and `..`, without touching the file system (the
 /// file may not exist yet).
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
@@ -303,6 +317,26 @@ mod tests {
             .join("..")
             .join("results/./out.jsonl");
         assert_eq!(absolute(&roundabout).unwrap(), absolute(&output).unwrap());
+    }
+
+    #[test]
+    fn the_log_keeps_what_a_restore_at_a_kept_snapshot_needs() {
+        let epochs = |log: &[Published]| log.iter().map(|p| p.epoch).collect::<Vec<_>>();
+        let full: Vec<Published> = (1..=6).map(|e| entry(e * 1000, e * 10)).collect();
+        let mut log = full.clone();
+        trim_log(&mut log, Some(4000));
+        assert_eq!(epochs(&log), vec![3000, 4000, 5000, 6000]);
+        // The oldest kept snapshot was never published (a crash): the last publication
+        // before it is what a restore there cuts back to.
+        let mut log = full.clone();
+        trim_log(&mut log, Some(4500));
+        assert_eq!(epochs(&log), vec![4000, 5000, 6000]);
+        let mut log = full.clone();
+        trim_log(&mut log, None);
+        assert_eq!(log, full);
+        let mut log = full.clone();
+        trim_log(&mut log, Some(500));
+        assert_eq!(log, full);
     }
 
     #[test]
