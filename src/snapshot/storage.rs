@@ -123,11 +123,6 @@ impl LocalDirectory {
         self.dir.join(format!("{EPOCH_PREFIX}{epoch:020}"))
     }
 
-    /// The path of the manifest of `epoch`.
-    pub fn manifest_path(&self, epoch: Time) -> PathBuf {
-        self.epoch_dir(epoch).join(MANIFEST)
-    }
-
     fn create_epoch_dir(&self, epoch: Time) -> io::Result<PathBuf> {
         let dir = self.epoch_dir(epoch);
         fs::create_dir_all(&dir).map_err(|e| with_path(e, "cannot create", &dir))?;

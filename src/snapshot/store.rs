@@ -6,7 +6,7 @@
 //! [`stale_epochs`]), tested without a disk. What sinks publish, and their logs of it, are
 //! theirs (`snapshot::commit`).
 
-use std::io::{Read, Seek};
+use std::io::Seek;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,11 +75,6 @@ impl SnapshotStore {
     /// Starts part `name` of `epoch`.
     pub fn create_part(&self, epoch: Time, name: &str) -> anyhow::Result<Box<dyn PartWriter>> {
         Ok(self.storage.create_part(epoch, name)?)
-    }
-
-    /// Opens part `name` of `epoch` as written, unchecked (staged output is streamed).
-    pub fn open_part(&self, epoch: Time, name: &str) -> anyhow::Result<Box<dyn Read + Send>> {
-        Ok(self.storage.open_part(epoch, name)?)
     }
 
     /// Appends part `file` of `epoch` to `output`, checking its size; on a wrong size the
