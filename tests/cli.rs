@@ -192,3 +192,35 @@ fn stdin_is_an_input() {
         ]
     );
 }
+
+#[test]
+fn several_outputs_each_receive_every_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a.jsonl");
+    let segments = dir.path().join("segments/");
+    let output = run(&[
+        "run",
+        "seed-map",
+        "--events",
+        "1000",
+        "-w",
+        "2",
+        "--quiet",
+        "--output",
+        file.to_str().expect("utf-8"),
+        "--output",
+        "-",
+        "--output",
+        segments.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success());
+    let printed = common::multiset(
+        &String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(printed.values().sum::<usize>(), 1000);
+    assert_eq!(common::multiset(&common::read_lines(&file)), printed);
+    let in_dir = common::read_lines(&segments.join("run-p0.jsonl"));
+    assert_eq!(common::multiset(&in_dir), printed);
+}

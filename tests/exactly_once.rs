@@ -2,8 +2,9 @@
 //! on an epoch boundary or not), event rate, keys, `--snapshot-every` from 1 ms to longer
 //! than the whole input, paced or not, one to three workers, one or two processes, with or
 //! without a crash at a random fault point and a restore onto another random shape, output
-//! staged to disk after 64 bytes to 1 MiB of an epoch's lines — each publish exactly the
-//! multiset of lines of the same job run without snapshots.
+//! staged to disk after 64 bytes to 1 MiB of an epoch's lines, published to a file, a
+//! directory of segments or both — each publish exactly the multiset of lines of the same
+//! job run without snapshots, to every output.
 //!
 //! The shapes come from a seed printed at the start and in every failure;
 //! `WEIR_SHAPES_SEED=N cargo test --profile release-thin --test exactly_once` draws the same
@@ -58,6 +59,8 @@ struct Shape {
     every_ms: u64,
     paced: Option<u64>,
     stage_bytes: Option<usize>,
+    /// Where it publishes: a file, a directory of segments, or both.
+    outputs: &'static [&'static str],
     layout: Layout,
     crash: Option<Crash>,
 }
@@ -101,6 +104,11 @@ impl Shape {
         let stage_bytes = rng
             .gen_bool(0.75)
             .then(|| log_uniform(rng, 64, 16_384) as usize);
+        let outputs: &[&str] = match rng.gen_range(0..4) {
+            0 | 1 => &["out.jsonl"],
+            2 => &["out/"],
+            _ => &["out/", "out.jsonl"],
+        };
         let layout = draw_layout(rng);
         let crash = rng.gen_bool(0.4).then(|| {
             let point = FAULT_POINTS[rng.gen_range(0..FAULT_POINTS.len())];
@@ -118,6 +126,7 @@ impl Shape {
             every_ms,
             paced,
             stage_bytes,
+            outputs,
             layout,
             crash,
         }
@@ -205,7 +214,8 @@ fn check_shapes(name: &str, count: usize) {
         let every = format!("{}ms", shape.every_ms);
         let job = Job::new(root.path(), &args)
             .every(&every)
-            .stage_bytes(shape.stage_bytes);
+            .stage_bytes(shape.stage_bytes)
+            .outputs(shape.outputs);
         let rate = shape.paced.map(|r| r.to_string());
         let mut extra: Vec<&str> = Vec::new();
         if let Some(rate) = &rate {
@@ -223,7 +233,9 @@ fn check_shapes(name: &str, count: usize) {
             expected.len(),
             if killed { "killed and restored, " } else { "" }
         );
-        assert_same_multiset(&job.published(), &expected, &what);
+        for (output, published) in job.published_each() {
+            assert_same_multiset(&published, &expected, &format!("{what}, {output:?}"));
+        }
     }
 }
 
@@ -296,4 +308,138 @@ fn runs_ending_mid_epoch_publish_every_line() {
             &format!("{args:?} -w {workers} --snapshot-every {every}"),
         );
     }
+}
+
+/// A directory of segments publishes each committed part by a hard link: the segment is the
+/// very file the writer thread synced into the snapshot, so no output byte is written twice.
+#[test]
+fn a_directory_output_links_committed_parts_instead_of_copying_them() {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().expect("temp dir");
+    let args = [
+        "run",
+        "seed-state",
+        "--events",
+        "80k",
+        "--keys",
+        "300",
+        "--seed",
+        "3",
+    ];
+    let expected = reference(root.path(), &args);
+    let job = Job::new(root.path(), &args)
+        .every("20ms")
+        .outputs(&["out/"]);
+    let output = job.run(&["-w", "2"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_same_multiset(&job.published(), &expected, "seed-state to out/");
+    let segments = weir::sinks::segments_of(&job.output).expect("segments");
+    assert!(segments.len() >= 4, "{segments:?}");
+    let mut linked = 0;
+    for epoch in job.complete_epochs() {
+        for part in std::fs::read_dir(job.epoch_dir(epoch)).expect("epoch dir") {
+            let part = part.expect("entry").path();
+            let name = part
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            if !name.contains("-output-") {
+                continue;
+            }
+            let segment = job.output.join(format!("{epoch:020}-{name}"));
+            let (part, segment) = (
+                std::fs::metadata(&part).expect("part"),
+                std::fs::metadata(&segment).expect("its segment"),
+            );
+            assert_eq!(part.ino(), segment.ino(), "{name} of {epoch} was copied");
+            linked += 1;
+        }
+    }
+    assert!(linked > 0, "no kept snapshot had output parts");
+}
+
+/// Two outputs of one job, a directory and a file, are each exactly-once across a crash in
+/// the middle of publishing; a restore that names another output is refused.
+#[test]
+fn two_outputs_are_each_exactly_once_across_a_crash() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let args = [
+        "run",
+        "seed-state",
+        "--events",
+        "60k",
+        "--event-rate",
+        "100k",
+        "--keys",
+        "2000",
+        "--seed",
+        "9",
+    ];
+    let expected = reference(root.path(), &args);
+    for fault in ["mid-publish:3", "after-manifest:2", "after-publish:4"] {
+        let job = Job::new(root.path(), &args)
+            .every("20ms")
+            .stage_bytes(Some(256))
+            .outputs(&["out/", "out.jsonl"]);
+        let crashed = job.run(&["-w", "2"], Some(fault));
+        common::snapshot_job::assert_killed(&crashed, fault);
+        let restored = job.run(&["-w", "3", "--restore", "latest"], None);
+        assert!(restored.status.success(), "{fault}: {}", stderr(&restored));
+        for (output, published) in job.published_each() {
+            assert_same_multiset(&published, &expected, &format!("{fault}, {output:?}"));
+        }
+    }
+    let job = Job::new(root.path(), &args).every("20ms");
+    common::snapshot_job::assert_killed(&job.run(&[], Some("after-publish:2")), "crash");
+    let elsewhere = Job {
+        snapshots: job.snapshots.clone(),
+        ..Job::new(root.path(), &args)
+            .every("20ms")
+            .outputs(&["other.jsonl"])
+    };
+    let message = elsewhere.restore_error(&[]);
+    assert!(
+        message.contains("restore with the --output flags"),
+        "{message}"
+    );
+}
+
+/// Output flags that cannot be exactly-once are refused before anything is written.
+#[test]
+fn outputs_that_cannot_be_exactly_once_are_refused_up_front() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let snapshots = root.path().join("snaps");
+    let snapshot_flags = ["--snapshot-dir", snapshots.to_str().expect("utf-8")];
+    let run = |extra: &[&str]| -> String {
+        let output = common::weir()
+            .args(["run", "seed-state", "--events", "1k", "--quiet"])
+            .args(snapshot_flags)
+            .args(extra)
+            .output()
+            .expect("weir runs");
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{extra:?} should fail");
+        assert!(!message.contains("panicked"), "{message}");
+        message
+    };
+    assert!(run(&[]).contains("needs --output FILE or --output DIR/"));
+    assert!(run(&["--output", "-"]).contains("standard output cannot take back"));
+    let file = root.path().join("o.jsonl");
+    let file = file.to_str().expect("utf-8");
+    assert!(run(&["--output", file, "--output", file]).contains("is given twice"));
+    assert!(
+        !snapshots.exists(),
+        "a refused job created its snapshot directory"
+    );
+    // A directory that holds published segments belongs to another job.
+    let taken = root.path().join("taken");
+    std::fs::create_dir_all(&taken).expect("dir");
+    std::fs::write(
+        taken.join("00000000000000001000-p01-output-w0.jsonl"),
+        "{}\n",
+    )
+    .expect("seg");
+    let message = run(&["--output", taken.to_str().expect("utf-8")]);
+    assert!(message.contains("already holds output"), "{message}");
 }

@@ -314,6 +314,7 @@ fn a_manifest_of_another_job_is_skipped_or_refused() {
         dir: other.dir.clone(),
         snapshots: other.snapshots.clone(),
         output: other.output.clone(),
+        outputs: other.outputs.clone(),
         every: other.every.clone(),
         stage_bytes: None,
     };

@@ -7,7 +7,7 @@
 //! point, in the middle of a snapshot, a commit or a publish — and the next attempt
 //! restores from the newest complete snapshot onto its own shape. Once the job has run to
 //! its end, its published output must be the reference's exactly, as a multiset: no line
-//! lost, none doubled. Rounds repeat with fresh snapshots until `kills` kills have been made.
+//! lost, none doubled, in each of its two outputs (a file and a directory of segments). Rounds repeat with fresh snapshots until `kills` kills have been made.
 //!
 //! Every random choice comes from one seed, printed with the report; timing still varies,
 //! so a moment's kill lands at a different place of the job from run to run.
@@ -221,10 +221,13 @@ fn run_round(
     expected: &str,
 ) -> anyhow::Result<RoundReport> {
     let snapshots = config.dir.join("snapshots");
+    // Two committing sinks publish the same output: a file and a directory of segments.
     let output = config.dir.join("output.jsonl");
-    if snapshots.exists() {
-        fs::remove_dir_all(&snapshots)
-            .with_context(|| format!("cannot clear {}", snapshots.display()))?;
+    let segments = config.dir.join("output/");
+    for dir in [&snapshots, &segments] {
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
     }
     if output.exists() {
         fs::remove_file(&output).with_context(|| format!("cannot clear {}", output.display()))?;
@@ -234,7 +237,7 @@ fn run_round(
     loop {
         let attempt = draw_attempt(rng, limits, *kills < config.kills);
         report.shapes.insert(attempt.shape);
-        let children = start_attempt(config, &attempt, restore, &snapshots, &output)?;
+        let children = start_attempt(config, &attempt, restore, &snapshots, &[&output, &segments])?;
         match wait_attempt(config, children, &attempt.kill)? {
             Outcome::Finished => break,
             Outcome::Killed => {
@@ -254,6 +257,19 @@ fn run_round(
     };
     report.lines = published.lines().count();
     report.difference = compare(expected.lines(), published.lines());
+    let mut in_segments = String::new();
+    for segment in crate::sinks::segments_of(&segments)? {
+        in_segments.push_str(&read_text(&segment)?);
+    }
+    let difference = compare(expected.lines(), in_segments.lines());
+    report.difference.lost += difference.lost;
+    report.difference.doubled += difference.doubled;
+    report.difference.examples.extend(
+        difference
+            .examples
+            .into_iter()
+            .map(|e| format!("{e} (in {})", segments.display())),
+    );
     Ok(report)
 }
 
@@ -263,7 +279,7 @@ fn start_attempt(
     attempt: &Attempt,
     restore: bool,
     snapshots: &Path,
-    output: &Path,
+    outputs: &[&Path],
 ) -> anyhow::Result<Vec<Child>> {
     let Shape { processes, workers } = attempt.shape;
     let hosts = config.dir.join("hosts.txt");
@@ -287,10 +303,11 @@ fn start_attempt(
                 .args(&config.run_flags)
                 .arg("--snapshot-dir")
                 .arg(snapshots)
-                .args(["--snapshot-every", &config.snapshot_every])
-                .arg("--output")
-                .arg(output)
-                .args(["--quiet", "-w", &workers.to_string()]);
+                .args(["--snapshot-every", &config.snapshot_every]);
+            for output in outputs {
+                command.arg("--output").arg(output);
+            }
+            command.args(["--quiet", "-w", &workers.to_string()]);
             if processes > 1 {
                 command
                     .args(["-n", &processes.to_string(), "-p", &process.to_string()])

@@ -56,10 +56,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "D", value_parser = parse_millis, default_value = "0ms")]
     out_of_orderness: u64,
 
-    /// Write output lines to FILE instead of standard output, e.g. --output out.jsonl;
-    /// with several processes, process I writes FILE.I.
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Write output lines to FILE instead of standard output, e.g. --output out.jsonl (with
+    /// several processes and no snapshots, process I writes FILE.I); to a directory of
+    /// segments with a trailing slash or an existing directory, e.g. --output out/ (in a job
+    /// that snapshots, each committed epoch's output is linked in, written once); `-` is
+    /// standard output. Given several times, every line goes to each.
+    #[arg(long, value_name = "FILE|DIR/|-")]
+    output: Vec<PathBuf>,
 
     #[command(flatten)]
     generated: GeneratedArgs,
@@ -148,10 +151,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.skip_bad_input = args.skip_bad_input;
     config.out_of_orderness = args.out_of_orderness;
 
-    let output = match &args.output {
-        Some(path) => OutputSpec::File(path.clone()),
-        None => OutputSpec::Stdout,
-    };
+    let output = OutputSpec::of_targets(&args.output);
 
     let snapshots = args.snapshots.options()?.map(|options| SnapshotOptions {
         restore: args.restore,

@@ -153,9 +153,10 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
         bar.set_message(format!("{} at {:.0} records/s", pipeline.name, spec.rate));
         bar
     });
-    // Snapshots need a file to stage output in; it lives with them.
+    // A job that snapshots publishes its output; it goes beside the snapshots, into a
+    // directory of segments, the sink that writes each byte once.
     let output = match &spec.snapshots {
-        Some(options) => OutputSpec::File(options.dir.join("bench-output.jsonl")),
+        Some(options) => OutputSpec::Directory(options.dir.join("bench-output")),
         None => OutputSpec::Discard,
     };
     let snapshots = spec.snapshots.clone().map(|mut options| {

@@ -102,14 +102,11 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     let (process, processes) = (workers.process(), workers.processes());
 
     // Recovery is decided by process 0 before the others can connect, then announced.
-    let snapshot_output = match &snapshots {
-        Some(_) => Some(recovery::check(&config, &output)?),
-        None => None,
-    };
-    let mut recovery = match (&snapshots, &snapshot_output) {
-        (Some(options), Some(path)) if process == 0 => {
-            Some(recovery::prepare(options, &config, path.clone())?)
-        }
+    if snapshots.is_some() {
+        recovery::check(&config)?;
+    }
+    let mut recovery = match &snapshots {
+        Some(options) if process == 0 => Some(recovery::prepare(options, &config, &output)?),
         _ => None,
     };
     let announcement = Announcement {
@@ -118,8 +115,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             .and_then(|r| r.manifest.as_ref().map(|m| m.epoch)),
     };
     let (builders, guard, announced) = allocators(&workers, announcement)?;
-    if let (Some(options), Some(path), None) = (&snapshots, &snapshot_output, &recovery) {
-        recovery = Some(recovery::follow(options, path.clone(), announced.restore)?);
+    if let (Some(options), None) = (&snapshots, &recovery) {
+        recovery = Some(recovery::follow(options, &output, announced.restore)?);
     }
 
     let mut report = RunReport::default();

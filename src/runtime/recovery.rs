@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use crate::job::JobConfig;
-use crate::sinks::{ExactlyOnceFile, OutputSpec};
+use crate::sinks::{OutputSpec, OUTPUT_PARTICIPANT};
 use crate::snapshot::{
     epoch_label, CommittingSink, EpochStatus, Manifest, RestoreFrom, SnapshotStore,
 };
@@ -49,7 +49,7 @@ impl SnapshotOptions {
 /// What recovery decided.
 pub(crate) struct Recovery {
     pub(crate) store: SnapshotStore,
-    /// The sinks that publish committed output: the job's `--output` file.
+    /// The sinks that publish committed output: one per `--output` destination.
     pub(crate) sinks: Vec<Arc<dyn CommittingSink>>,
     /// The snapshot to restore, if any.
     pub(crate) manifest: Option<Manifest>,
@@ -58,19 +58,13 @@ pub(crate) struct Recovery {
 }
 
 /// Checks that a job can snapshot at all.
-pub(crate) fn check(config: &JobConfig, output: &OutputSpec) -> anyhow::Result<PathBuf> {
+pub(crate) fn check(config: &JobConfig) -> anyhow::Result<()> {
     if config.input == Some(LineInput::Stdin) {
         bail!(
             "snapshots need input that can be read again; standard input cannot (use --input FILE)"
         );
     }
-    let OutputSpec::File(path) = output else {
-        bail!(
-            "--snapshot-dir needs --output FILE: output is published to a file as snapshots commit"
-        );
-    };
-    std::path::absolute(path)
-        .with_context(|| format!("cannot resolve output path {}", path.display()))
+    Ok(())
 }
 
 /// On process 0: chooses the snapshot to restore (or none), brings the output file in line
@@ -78,24 +72,28 @@ pub(crate) fn check(config: &JobConfig, output: &OutputSpec) -> anyhow::Result<P
 pub(crate) fn prepare(
     options: &SnapshotOptions,
     config: &JobConfig,
-    output: PathBuf,
+    output: &OutputSpec,
 ) -> anyhow::Result<Recovery> {
     let store = SnapshotStore::new(&options.dir);
+    let sinks = committing_sinks(&store, options, output)?;
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("cannot create snapshot directory {}", options.dir.display()))?;
-    let sinks = committing_sinks(&store, options, output);
     let mut messages = Vec::new();
     let manifest = match options.restore {
         None => {
-            let mut published = false;
-            for sink in &sinks {
-                published |= sink.has_published()?;
-            }
-            if !store.is_empty()? || published {
+            if !store.is_empty()? {
                 bail!(
                     "{} already holds snapshots of a job: pass --restore latest to resume it, or use an empty directory",
                     options.dir.display()
                 );
+            }
+            for sink in &sinks {
+                if sink.has_published()? {
+                    bail!(
+                        "{} already holds output that a job published as its snapshots committed: pass --restore latest to resume that job, or publish somewhere new",
+                        sink.describe()
+                    );
+                }
             }
             None
         }
@@ -132,7 +130,7 @@ pub(crate) fn prepare(
 /// On the other processes: the snapshot process 0 chose.
 pub(crate) fn follow(
     options: &SnapshotOptions,
-    output: PathBuf,
+    output: &OutputSpec,
     epoch: Option<Time>,
 ) -> anyhow::Result<Recovery> {
     let store = SnapshotStore::new(&options.dir);
@@ -151,22 +149,19 @@ pub(crate) fn follow(
         }
     };
     Ok(Recovery {
-        sinks: committing_sinks(&store, options, output),
+        sinks: committing_sinks(&store, options, output)?,
         store,
         manifest,
         messages: Vec::new(),
     })
 }
 
-/// The committing sinks of a job that publishes to `output`.
+/// The committing sinks of a job that publishes to `output`: one per destination, each
+/// publishing the parts its output stage writes.
 fn committing_sinks(
     store: &SnapshotStore,
     options: &SnapshotOptions,
-    output: PathBuf,
-) -> Vec<Arc<dyn CommittingSink>> {
-    vec![Arc::new(ExactlyOnceFile::new(
-        store.clone(),
-        options.dir.clone(),
-        output,
-    ))]
+    output: &OutputSpec,
+) -> anyhow::Result<Vec<Arc<dyn CommittingSink>>> {
+    output.committing_sinks(store, &options.dir, OUTPUT_PARTICIPANT)
 }

@@ -51,14 +51,14 @@ pub struct ExactlyOnceFile {
 }
 
 impl ExactlyOnceFile {
-    /// Publishes the parts of the job's `output` participant in `store` to `output`,
-    /// logging what it published in `log_dir`.
-    pub fn new(store: SnapshotStore, log_dir: PathBuf, output: PathBuf) -> Self {
+    /// Publishes the staged parts of `participant` in `store` to `output`, logging what it
+    /// published in `log_dir`. Several files may share one log: each entry names its file.
+    pub fn new(store: SnapshotStore, log_dir: PathBuf, output: PathBuf, participant: &str) -> Self {
         ExactlyOnceFile {
             store,
             log_dir,
             output,
-            participant: OUTPUT_PARTICIPANT.to_string(),
+            participant: participant.to_string(),
         }
     }
 
@@ -71,8 +71,8 @@ impl ExactlyOnceFile {
         self.log_dir.join(PUBLISHED)
     }
 
-    /// The publication log. A log that fails its checksum is an error, never trusted: what
-    /// it says decides which output bytes are kept.
+    /// The publication log, every file's entries. A log that fails its checksum is an
+    /// error, never trusted: what it says decides which output bytes are kept.
     pub fn published(&self) -> anyhow::Result<Vec<Published>> {
         let path = self.log_path();
         let text = match fs::read_to_string(&path) {
@@ -149,17 +149,33 @@ impl ExactlyOnceFile {
         file.sync_all()?;
         let bytes = file.metadata()?.len();
         drop(file);
-        let mut log = self.published()?;
+        let name = self.log_name(output)?;
+        let (mut log, others) = self.split_log(self.published()?)?;
         log.push(Published {
             epoch: manifest.epoch,
-            output: self.log_name(output)?,
+            output: name,
             bytes,
         });
         let oldest = self.store.list()?.into_iter().find_map(|entry| {
             matches!(entry.status, EpochStatus::Complete(_)).then_some(entry.epoch)
         });
         trim_log(&mut log, oldest);
-        self.write_published(&log)
+        self.write_published(&[others, log].concat())
+    }
+
+    /// The entries of a log that are this file's, and those of other files sharing it.
+    fn split_log(&self, log: Vec<Published>) -> anyhow::Result<(Vec<Published>, Vec<Published>)> {
+        let wanted = absolute(&self.output)?;
+        let mut mine = Vec::new();
+        let mut others = Vec::new();
+        for entry in log {
+            if self.logged_output(&entry)? == wanted {
+                mine.push(entry);
+            } else {
+                others.push(entry);
+            }
+        }
+        Ok((mine, others))
     }
 
     /// Makes `output` hold exactly the output of the epochs up to `epoch` (`None`: nothing),
@@ -168,16 +184,16 @@ impl ExactlyOnceFile {
     fn reconcile(&self, epoch: Option<Time>) -> anyhow::Result<Vec<String>> {
         let output = self.output.as_path();
         let mut messages = Vec::new();
-        let mut log = self.published()?;
-        let wanted = absolute(output)?;
-        for entry in &log {
-            let logged = self.logged_output(entry)?;
-            if logged != wanted {
+        let (mut log, others) = self.split_log(self.published()?)?;
+        if log.is_empty() {
+            if let Some(entry) = others.first() {
+                // Committed output went elsewhere: this file would miss what was published.
+                let logged = self.logged_output(entry)?;
                 bail!(
-                    "the snapshots in {} publish to {}; restore with --output {}",
+                    "the snapshots in {} publish to {}, not {}; restore with the --output flags of the job that took them",
                     self.log_dir.display(),
                     logged.display(),
-                    logged.display()
+                    output.display()
                 );
             }
         }
@@ -207,7 +223,7 @@ impl ExactlyOnceFile {
         file.set_len(length)?;
         file.sync_all()?;
         drop(file);
-        self.write_published(&log)?;
+        self.write_published(&[others, log].concat())?;
         if let Some(epoch) = epoch {
             for entry in self.store.list()? {
                 if let EpochStatus::Complete(manifest) = entry.status {
@@ -236,6 +252,10 @@ impl ExactlyOnceFile {
 impl CommittingSink for ExactlyOnceFile {
     fn participant(&self) -> &str {
         &self.participant
+    }
+
+    fn describe(&self) -> String {
+        self.output.display().to_string()
     }
 
     fn has_published(&self) -> anyhow::Result<bool> {
@@ -296,7 +316,12 @@ mod tests {
         let root = tempfile::tempdir().expect("temp dir");
         let output = root.path().join("results").join("out.jsonl");
         let snaps = root.path().join("snaps");
-        let store = ExactlyOnceFile::new(SnapshotStore::new(&snaps), snaps.clone(), output.clone());
+        let store = ExactlyOnceFile::new(
+            SnapshotStore::new(&snaps),
+            snaps.clone(),
+            output.clone(),
+            OUTPUT_PARTICIPANT,
+        );
         fs::create_dir_all(&snaps).expect("create store");
         assert_eq!(store.log_name(&output).unwrap(), "../results/out.jsonl");
         let log = vec![Published {
@@ -346,6 +371,7 @@ mod tests {
             SnapshotStore::new(root.path()),
             root.path().to_path_buf(),
             root.path().join("o"),
+            OUTPUT_PARTICIPANT,
         );
         store
             .write_published(&[entry(1000, 10), entry(2000, 25)])

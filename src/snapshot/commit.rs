@@ -10,8 +10,12 @@
 //! coordinator: the manifest is the commit record.
 //!
 //! The snapshot layer knows nothing of files or brokers: it hands a committed manifest to
-//! every sink registered in [`SnapshotSettings`](crate::snapshot::SnapshotSettings), which
-//! picks out its own parts (those of its participant id).
+//! every sink in [`SnapshotSettings`](crate::snapshot::SnapshotSettings) (the runtime makes
+//! one per `--output` destination, [`OutputSpec::committing_sinks`]), which picks out its
+//! own parts (those of its participant id). Several sinks may publish the same staged
+//! parts: `--output a.jsonl --output b/` stages each line once and publishes it twice.
+//!
+//! [`OutputSpec::committing_sinks`]: crate::sinks::OutputSpec::committing_sinks
 //!
 //! A sink that publishes each committed epoch's staged bytes to an in-memory topic, at most
 //! once per epoch however often a crash makes it publish again:
@@ -34,6 +38,9 @@
 //! impl CommittingSink for Topic {
 //!     fn participant(&self) -> &str {
 //!         "topic"
+//!     }
+//!     fn describe(&self) -> String {
+//!         "memory:topic".into()
 //!     }
 //!     fn has_published(&self) -> anyhow::Result<bool> {
 //!         Ok(!self.published.lock().unwrap().is_empty())
@@ -86,13 +93,16 @@
 //! assert!(!topic.has_published().unwrap());
 //! ```
 
-use crate::snapshot::manifest::{Manifest, PartFile, PartKind};
+use crate::snapshot::manifest::{Manifest, PartFile};
 use crate::time::Time;
 
 /// A sink that publishes staged output when the snapshot holding it commits.
 pub trait CommittingSink: Send + Sync + std::fmt::Debug {
     /// The participant id its staged parts carry in manifests (e.g. `output`).
     fn participant(&self) -> &str;
+
+    /// Where it publishes, for messages: a path or a URL.
+    fn describe(&self) -> String;
 
     /// Whether it has published anything: a job that starts afresh refuses a snapshot
     /// directory whose sinks have.
@@ -113,7 +123,7 @@ pub fn staged_parts<'a>(manifest: &'a Manifest, participant: &str) -> Vec<&'a Pa
     let mut parts: Vec<(usize, &PartFile)> = manifest
         .parts
         .iter()
-        .filter(|p| p.kind == PartKind::Output && p.operator == participant)
+        .filter(|p| p.kind.is_staged() && p.operator == participant)
         .filter_map(|p| p.file.as_ref().map(|file| (p.worker, file)))
         .collect();
     parts.sort_by_key(|(worker, _)| *worker);

@@ -5,7 +5,11 @@
 //! the reports at time `T` and moves on. All reports go to worker 0's coordinator, whose
 //! input frontier passing `T` therefore means that every part of `T`, on every worker and
 //! process, is durable: it asks the writer to commit the manifest. When every participant
-//! has finished, the final reports commit the output that remains.
+//! has finished, the final reports commit what remains. The coordinator knows no sink: it
+//! only hands parts staged for committing sinks ([`PartKind::is_staged`]) from an epoch
+//! that cannot commit on to the next one that does.
+//!
+//! [`PartKind::is_staged`]: crate::snapshot::PartKind::is_staged
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +20,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Scope;
 
 use crate::snapshot::hub::SnapshotHub;
-use crate::snapshot::manifest::{PartKind, FINAL_EPOCH};
+use crate::snapshot::manifest::FINAL_EPOCH;
 use crate::snapshot::messages::Report;
 use crate::snapshot::messages::WriterJob;
 use crate::time::frontier_time;
@@ -97,13 +101,13 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                 held.downgrade(&next);
             }
             if finals.iter().all(Option::is_some) {
-                // Output staged for epochs this worker can no longer complete goes on to the
-                // coordinator, which publishes it with the next epoch it commits.
+                // What was staged for epochs this worker can no longer complete goes on to
+                // the coordinator, which hands it to the next epoch it commits.
                 let stranded = std::mem::take(&mut pending)
                     .into_values()
                     .flatten()
                     .flatten()
-                    .filter(|r| r.part.kind == PartKind::Output && r.part.file.is_some());
+                    .filter(|r| r.part.is_staged_file());
                 let last: Vec<Report> = stranded
                     .chain(finals.iter_mut().filter_map(Option::take))
                     .collect();
@@ -153,13 +157,9 @@ pub(crate) fn attach(scope: Scope<'_, Time>, hub: Arc<SnapshotHub>) {
                 } else {
                     // A worker's operators finished before they could capture this epoch
                     // (their input ended and the frontier jumped past it): the epoch cannot
-                    // be restored, so it is not committed, and the output staged for it is
+                    // be restored, so it is not committed, and what was staged for it is
                     // published with the next epoch that is.
-                    unpublished.extend(
-                        reports
-                            .into_iter()
-                            .filter(|r| r.part.kind == PartKind::Output && r.part.file.is_some()),
-                    );
+                    unpublished.extend(reports.into_iter().filter(|r| r.part.is_staged_file()));
                 }
             }
         },
@@ -187,8 +187,8 @@ fn fill_in_standing(
     for (key, report) in standing.iter() {
         if !reported.contains(key) {
             let mut answer = relabel(report, epoch);
-            // Output staged once is published once: a standing output part adds none later.
-            if answer.part.kind == PartKind::Output {
+            // What is staged once is published once: a standing staged part adds none later.
+            if answer.part.kind.is_staged() {
                 answer.part.file = None;
             }
             reports.push(answer);

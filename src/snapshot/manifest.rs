@@ -27,8 +27,25 @@ pub enum PartKind {
     State,
     /// A source's resume position.
     Source,
-    /// Output staged by a sink, published when the snapshot commits.
+    /// Output staged for a committing sink, published when the snapshot commits.
     Output,
+}
+
+impl PartKind {
+    /// Whether parts of this kind are staged for committing sinks: each is published once,
+    /// with the first committed snapshot that lists it, so an epoch that cannot commit hands
+    /// its staged parts on to the next one that does. State and positions are instead
+    /// captured anew for every epoch, and an uncommitted epoch's are simply dropped.
+    pub fn is_staged(self) -> bool {
+        matches!(self, PartKind::Output)
+    }
+}
+
+impl Part {
+    /// Whether this part holds staged bytes for a committing sink to publish.
+    pub fn is_staged_file(&self) -> bool {
+        self.kind.is_staged() && self.file.is_some()
+    }
 }
 
 /// A file of a snapshot, with its size and checksum.

@@ -83,6 +83,14 @@ pub trait SnapshotStorage: Send + Sync + Debug {
         io::copy(&mut self.open_part(epoch, name)?, file)
     }
 
+    /// Makes part `name` of `epoch` the file `to` outside the store: complete or absent (a
+    /// crash leaves no half file under that name), and durable once the directory of `to`
+    /// is synced. By default the bytes are copied; the local directory hard-links the part
+    /// where `to` is on the same file system, so that published output is written once.
+    fn export_part(&self, epoch: Time, name: &str, to: &Path) -> io::Result<()> {
+        copy_into(&mut self.open_part(epoch, name)?, to)
+    }
+
     /// Makes the durable part `name` of `from` also part `as_name` of `to` (a part that
     /// stands for later epochs, or output staged for an epoch that was not committed).
     fn link_part(&self, from: Time, name: &str, to: Time, as_name: &str) -> io::Result<()>;
@@ -168,6 +176,22 @@ impl SnapshotStorage for LocalDirectory {
         io::copy(&mut part, file).map_err(|e| with_path(e, "cannot copy", &path))
     }
 
+    fn export_part(&self, epoch: Time, name: &str, to: &Path) -> io::Result<()> {
+        let source = self.epoch_dir(epoch).join(name);
+        match fs::hard_link(&source, to) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(with_path(e, "cannot publish to", to))
+            }
+            // Another file system, or one without hard links.
+            Err(_) => {
+                let mut part =
+                    File::open(&source).map_err(|e| with_path(e, "cannot read", &source))?;
+                copy_into(&mut part, to)
+            }
+        }
+    }
+
     fn link_part(&self, from: Time, name: &str, to: Time, as_name: &str) -> io::Result<()> {
         let source = self.epoch_dir(from).join(name);
         let target = self.create_epoch_dir(to)?.join(as_name);
@@ -249,6 +273,19 @@ impl SnapshotStorage for LocalDirectory {
             None => self.dir.display().to_string(),
         }
     }
+}
+
+/// Copies `from` into a new file `to` whole: into a temporary file beside it, synced, then
+/// renamed, so that a crash never leaves part of a file under the name `to`.
+fn copy_into(from: &mut dyn Read, to: &Path) -> io::Result<()> {
+    let mut temp = to.as_os_str().to_owned();
+    temp.push(".tmp");
+    let temp = PathBuf::from(temp);
+    let mut file = File::create(&temp).map_err(|e| with_path(e, "cannot create", &temp))?;
+    io::copy(from, &mut file)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| with_path(e, "cannot write", &temp))?;
+    fs::rename(&temp, to).map_err(|e| with_path(e, "cannot rename", &temp))
 }
 
 /// Makes a directory's entries durable.

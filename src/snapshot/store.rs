@@ -7,7 +7,7 @@
 //! theirs (`snapshot::commit`).
 
 use std::io::Seek;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -93,6 +93,25 @@ impl SnapshotStore {
             bail!(
                 "part {} has {copied} bytes, the manifest says {} (truncated or damaged)",
                 at(),
+                file.bytes
+            );
+        }
+        Ok(())
+    }
+
+    /// Makes part `file` of `epoch` the file `to` outside the store (complete or absent),
+    /// checking its size; durable once the directory of `to` is synced.
+    pub fn export_part(&self, epoch: Time, file: &PartFile, to: &Path) -> anyhow::Result<()> {
+        self.storage.export_part(epoch, &file.name, to)?;
+        let bytes = std::fs::metadata(to)
+            .with_context(|| format!("cannot read {}", to.display()))?
+            .len();
+        if bytes != file.bytes {
+            let _ = std::fs::remove_file(to);
+            bail!(
+                "part {}/{} has {bytes} bytes, the manifest says {} (truncated or damaged)",
+                self.storage.describe(Some(epoch)),
+                file.name,
                 file.bytes
             );
         }

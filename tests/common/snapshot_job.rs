@@ -11,12 +11,16 @@ use super::{free_ports, read_lines, unique, weir};
 /// Exit status of a process killed by `WEIR_FAULT` (as after `kill -9`).
 pub const KILLED: i32 = 137;
 
-/// A job that snapshots into its own directory and publishes to its own output file.
+/// A job that snapshots into its own directory and publishes to its own output file (or
+/// several outputs: files and directories of segments).
 pub struct Job {
     pub args: Vec<String>,
     pub dir: PathBuf,
     pub snapshots: PathBuf,
+    /// The first output.
     pub output: PathBuf,
+    /// Every `--output`: a path ending in `/` is a directory of segments.
+    pub outputs: Vec<PathBuf>,
     /// `--snapshot-every`.
     pub every: String,
     /// `WEIR_STAGE_BYTES`: how many bytes of an epoch's output a sink holds in memory.
@@ -31,6 +35,7 @@ impl Job {
             args: args.iter().map(|a| a.to_string()).collect(),
             snapshots: dir.join("snapshots"),
             output: dir.join("out.jsonl"),
+            outputs: vec![dir.join("out.jsonl")],
             dir,
             every: "100ms".to_string(),
             stage_bytes: None,
@@ -40,6 +45,14 @@ impl Job {
     /// The same job, staging output to disk past `bytes` bytes per epoch.
     pub fn stage_bytes(mut self, bytes: Option<usize>) -> Job {
         self.stage_bytes = bytes;
+        self
+    }
+
+    /// The same job, publishing to each of `outputs` (names in its directory; one ending in
+    /// `/` is a directory of segments).
+    pub fn outputs(mut self, outputs: &[&str]) -> Job {
+        self.outputs = outputs.iter().map(|o| self.dir.join(o)).collect();
+        self.output = self.outputs[0].clone();
         self
     }
 
@@ -56,9 +69,11 @@ impl Job {
             .args(&self.args)
             .args(["--snapshot-every", &self.every, "--quiet"])
             .arg("--snapshot-dir")
-            .arg(&self.snapshots)
-            .arg("--output")
-            .arg(&self.output)
+            .arg(&self.snapshots);
+        for output in &self.outputs {
+            command.arg("--output").arg(output);
+        }
+        command
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -137,12 +152,17 @@ impl Job {
         message
     }
 
+    /// The lines published to the first output.
     pub fn published(&self) -> Vec<String> {
-        if self.output.exists() {
-            read_lines(&self.output)
-        } else {
-            Vec::new()
-        }
+        published_in(&self.output)
+    }
+
+    /// The lines published to each output, with its path.
+    pub fn published_each(&self) -> Vec<(PathBuf, Vec<String>)> {
+        self.outputs
+            .iter()
+            .map(|o| (o.clone(), published_in(o)))
+            .collect()
     }
 
     pub fn store(&self) -> SnapshotStore {
@@ -163,6 +183,21 @@ impl Job {
             .filter(|e| matches!(e.status, EpochStatus::Complete(_)) && e.epoch != FINAL_EPOCH)
             .map(|e| e.epoch)
             .collect()
+    }
+}
+
+/// The lines of an output file, or of every segment of an output directory in order.
+pub fn published_in(output: &Path) -> Vec<String> {
+    if output.is_dir() {
+        weir::sinks::segments_of(output)
+            .expect("list output segments")
+            .iter()
+            .flat_map(|segment| read_lines(segment))
+            .collect()
+    } else if output.exists() {
+        read_lines(output)
+    } else {
+        Vec::new()
     }
 }
 
