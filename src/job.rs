@@ -172,7 +172,7 @@ impl<'scope> Job<'scope> {
     pub fn generate_chain<D: 'static, F: FnMut(u64) -> D + 'static>(
         &self,
         make: F,
-    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<D, F>> {
         let spec = GeneratorSpec {
             count: self.config.events,
             rate: self.config.rate,

@@ -153,9 +153,11 @@ impl Window {
         match *self {
             Window::Global => Ok(()),
             Window::Tumbling { size: 0 } => Err("a tumbling window needs a size above 0".into()),
-            Window::Hopping { size, slide } if slide == 0 || size == 0 || size % slide != 0 => Err(format!(
-                "a hopping window needs a slide above 0 that divides its size (size {size} ms, slide {slide} ms)"
-            )),
+            Window::Hopping { size, slide } if slide == 0 || size == 0 || size % slide != 0 => {
+                Err(format!(
+                    "a hopping window needs a slide above 0 that divides its size (size {size} ms, slide {slide} ms)"
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -68,7 +68,7 @@ struct Shape {
 /// A number drawn log-uniformly from `[low, high]`.
 fn log_uniform(rng: &mut SmallRng, low: u64, high: u64) -> u64 {
     let (low, high) = ((low.max(1)) as f64, (high.max(low.max(1))) as f64);
-    let drawn = (rng.gen::<f64>() * (high.ln() - low.ln()) + low.ln()).exp();
+    let drawn = (rng.gen_range(0.0..1.0) * (high.ln() - low.ln()) + low.ln()).exp();
     (drawn.round() as u64).clamp(low as u64, high as u64)
 }
 

@@ -335,7 +335,10 @@ impl BenchResult {
             ms(l.p999_ns),
             ms(l.max_ns),
             if s.unfinished > 0 {
-                format!("; {} unfinished (counted at their latency so far)", s.unfinished)
+                format!(
+                    "; {} unfinished (counted at their latency so far)",
+                    s.unfinished
+                )
             } else {
                 String::new()
             }

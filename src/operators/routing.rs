@@ -103,7 +103,7 @@ pub(crate) type KeyedExchange<R, F> = ExchangeCore<GrowingBuilder<R>, F>;
 /// A parallelization contract that sends each keyed record to the owner of its key's group.
 pub(crate) fn by_key_group<R>(
     scope: &Scope<'_, Time>,
-) -> KeyedExchange<R, impl FnMut(&R) -> u64 + 'static>
+) -> KeyedExchange<R, impl FnMut(&R) -> u64 + 'static + use<R>>
 where
     R: KeyedRecord,
     R::Key: Hash,

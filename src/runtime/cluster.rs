@@ -167,7 +167,9 @@ pub fn connect(
         stream.set_read_timeout(None)?;
         let index = check_hello(&theirs, processes, spec.threads, address)?;
         if index != peer {
-            bail!("{address} answered as process {index}, but the host file lists it as process {peer}");
+            bail!(
+                "{address} answered as process {index}, but the host file lists it as process {peer}"
+            );
         }
         if peer == 0 {
             announced = announcement_of(&theirs);
@@ -192,7 +194,9 @@ pub fn connect(
                     stream.write_all(&mine)?;
                     let index = check_hello(&theirs, processes, spec.threads, &from.to_string())?;
                     if index <= me || index >= processes || sockets[index].is_some() {
-                        bail!("a connection from {from} claims to be process {index}, which is not expected here");
+                        bail!(
+                            "a connection from {from} claims to be process {index}, which is not expected here"
+                        );
                     }
                     sockets[index] = Some(stream);
                     missing -= 1;

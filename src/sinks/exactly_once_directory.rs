@@ -179,7 +179,7 @@ fn listing(dir: &Path) -> anyhow::Result<Listing> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((segments, leftovers)),
         Err(e) => {
             return Err(e)
-                .with_context(|| format!("cannot read output directory {}", dir.display()))
+                .with_context(|| format!("cannot read output directory {}", dir.display()));
         }
     };
     for entry in entries {

@@ -93,11 +93,11 @@ impl<'scope, D: 'static> Chain<'scope, D, ()> {
     /// Each record is made in full before the steps see it (`black_box`), even where the
     /// steps drop all or part of it: the compiler sees through chained steps, and without
     /// that a benchmark's input would cost less than it does for the generator alone.
-    pub fn generate(
+    pub fn generate<F: FnMut(u64) -> D + 'static>(
         scope: Scope<'scope, Time>,
         spec: GeneratorSpec,
-        mut make: impl FnMut(u64) -> D + 'static,
-    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
+        mut make: F,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<D, F>> {
         Chain {
             origin: Origin::Generated(Unbuilt {
                 scope,
@@ -124,10 +124,10 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     }
 
     /// Each record becomes what `logic` makes of it, or is dropped for `None`.
-    pub fn filter_map<E: 'static>(
+    pub fn filter_map<E: 'static, L: FnMut(D) -> Option<E> + 'static>(
         self,
-        mut logic: impl FnMut(D) -> Option<E> + 'static,
-    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static> {
+        mut logic: L,
+    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static + use<D, M, E, L>> {
         let origin = match self.origin {
             Origin::Generated(Unbuilt {
                 scope,
@@ -146,18 +146,18 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     }
 
     /// Each record becomes `logic(record)`.
-    pub fn map<E: 'static>(
+    pub fn map<E: 'static, L: FnMut(D) -> E + 'static>(
         self,
-        mut logic: impl FnMut(D) -> E + 'static,
-    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static> {
+        mut logic: L,
+    ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static + use<D, M, E, L>> {
         self.filter_map(move |record| Some(logic(record)))
     }
 
     /// Only the records `predicate` accepts go on.
-    pub fn filter(
+    pub fn filter<P: FnMut(&D) -> bool + 'static>(
         self,
-        mut predicate: impl FnMut(&D) -> bool + 'static,
-    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static> {
+        mut predicate: P,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<D, M, P>> {
         self.filter_map(move |record| predicate(&record).then_some(record))
     }
 
