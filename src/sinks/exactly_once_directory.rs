@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::snapshot::{
-    epoch_label, fault_point, staged_parts, sync_dir, CommittingSink, EpochStatus, Manifest,
+    check_unpublished, fault_point, staged_parts, sync_dir, CommittingSink, EpochStatus, Manifest,
     SnapshotStore,
 };
 use crate::time::Time;
@@ -141,16 +141,7 @@ impl CommittingSink for ExactlyOnceDirectory {
             if !missing {
                 continue;
             }
-            self.store.verify(&manifest).with_context(|| {
-                format!(
-                    "cannot publish the output of committed snapshot {}",
-                    epoch_label(entry.epoch)
-                )
-            })?;
-            messages.push(format!(
-                "publishing the output of committed snapshot {} left unpublished by a crash",
-                epoch_label(entry.epoch)
-            ));
+            check_unpublished(&self.store, &manifest, &mut messages)?;
             self.export(&manifest)?;
         }
         Ok(messages)

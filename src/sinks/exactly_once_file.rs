@@ -17,8 +17,8 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use crate::snapshot::{
-    epoch_label, fault_point, seal, staged_parts, sync_dir, unseal, CommittingSink, EpochStatus,
-    Manifest, SnapshotStore,
+    check_unpublished, fault_point, seal, staged_parts, sync_dir, unseal, CommittingSink,
+    EpochStatus, Manifest, SnapshotStore,
 };
 use crate::time::Time;
 
@@ -230,16 +230,7 @@ impl ExactlyOnceFile {
                     let pending =
                         entry.epoch <= epoch && last_published.is_none_or(|p| entry.epoch > p);
                     if pending {
-                        self.store.verify(&manifest).with_context(|| {
-                            format!(
-                                "cannot publish the output of committed snapshot {}",
-                                epoch_label(entry.epoch)
-                            )
-                        })?;
-                        messages.push(format!(
-                            "publishing the output of committed snapshot {} left unpublished by a crash",
-                            epoch_label(entry.epoch)
-                        ));
+                        check_unpublished(&self.store, &manifest, &mut messages)?;
                         self.append_committed(&manifest)?;
                     }
                 }

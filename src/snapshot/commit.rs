@@ -93,7 +93,10 @@
 //! assert!(!topic.has_published().unwrap());
 //! ```
 
-use crate::snapshot::manifest::{Manifest, PartFile};
+use anyhow::Context;
+
+use crate::snapshot::manifest::{epoch_label, Manifest, PartFile};
+use crate::snapshot::store::SnapshotStore;
 use crate::time::Time;
 
 /// A sink that publishes staged output when the snapshot holding it commits.
@@ -128,4 +131,22 @@ pub fn staged_parts<'a>(manifest: &'a Manifest, participant: &str) -> Vec<&'a Pa
         .collect();
     parts.sort_by_key(|(worker, _)| *worker);
     parts.into_iter().map(|(_, file)| file).collect()
+}
+
+/// Before a sink publishes a committed epoch that a crash left unpublished: checks every
+/// part of `manifest` (its staged bytes were last checked when written, before the crash)
+/// and tells the person running the job.
+pub fn check_unpublished(
+    store: &SnapshotStore,
+    manifest: &Manifest,
+    messages: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let epoch = epoch_label(manifest.epoch);
+    store
+        .verify(manifest)
+        .with_context(|| format!("cannot publish the output of committed snapshot {epoch}"))?;
+    messages.push(format!(
+        "publishing the output of committed snapshot {epoch} left unpublished by a crash"
+    ));
+    Ok(())
 }

@@ -29,7 +29,7 @@ pub use backend::{
     restore_state, snapshot_state, KeyedChanges, KeyedState, PaneChanges, PaneState, Panes,
     StateBackend,
 };
-pub use commit::{staged_parts, CommittingSink};
+pub use commit::{check_unpublished, staged_parts, CommittingSink};
 pub(crate) use coordinator::attach as attach_coordinator;
 pub use epochs::StateEpochs;
 pub use fault::{fault_point, FAULT_POINTS};
