@@ -75,7 +75,7 @@ pub(crate) fn prepare(
     output: &OutputSpec,
 ) -> anyhow::Result<Recovery> {
     let store = SnapshotStore::new(&options.dir);
-    let sinks = committing_sinks(&store, options, output)?;
+    let sinks = output.committing_sinks(&store, &options.dir, OUTPUT_PARTICIPANT)?;
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("cannot create snapshot directory {}", options.dir.display()))?;
     let mut messages = Vec::new();
@@ -149,19 +149,9 @@ pub(crate) fn follow(
         }
     };
     Ok(Recovery {
-        sinks: committing_sinks(&store, options, output)?,
+        sinks: output.committing_sinks(&store, &options.dir, OUTPUT_PARTICIPANT)?,
         store,
         manifest,
         messages: Vec::new(),
     })
-}
-
-/// The committing sinks of a job that publishes to `output`: one per destination, each
-/// publishing the parts its output stage writes.
-fn committing_sinks(
-    store: &SnapshotStore,
-    options: &SnapshotOptions,
-    output: &OutputSpec,
-) -> anyhow::Result<Vec<Arc<dyn CommittingSink>>> {
-    output.committing_sinks(store, &options.dir, OUTPUT_PARTICIPANT)
 }

@@ -20,7 +20,7 @@ use anyhow::Context;
 
 use crate::snapshot::{
     check_unpublished, fault_point, staged_parts, sync_dir, CommittingSink, EpochStatus, Manifest,
-    SnapshotStore,
+    PartFile, SnapshotStore,
 };
 use crate::time::Time;
 
@@ -54,30 +54,40 @@ impl ExactlyOnceDirectory {
         is_segment.then(|| epoch.parse().ok()).flatten()
     }
 
-    /// Links the segments of a committed epoch that are not there yet; returns how many.
-    fn export(&self, manifest: &Manifest) -> anyhow::Result<usize> {
+    /// The staged parts of a committed epoch whose segments are not there yet (or not
+    /// whole): a segment is complete or absent, so one of the right size was published.
+    fn unpublished<'m>(&self, manifest: &'m Manifest) -> Vec<(&'m PartFile, PathBuf)> {
+        staged_parts(manifest, &self.participant)
+            .into_iter()
+            .map(|part| {
+                let segment = self
+                    .dir
+                    .join(Self::segment_name(manifest.epoch, &part.name));
+                (part, segment)
+            })
+            .filter(|(part, segment)| !fs::metadata(segment).is_ok_and(|m| m.len() == part.bytes))
+            .collect()
+    }
+
+    /// Links the segments of a committed epoch that are not there yet.
+    fn export(
+        &self,
+        manifest: &Manifest,
+        unpublished: Vec<(&PartFile, PathBuf)>,
+    ) -> anyhow::Result<()> {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create output directory {}", self.dir.display()))?;
-        let mut exported = 0;
-        for part in staged_parts(manifest, &self.participant) {
-            let segment = self
-                .dir
-                .join(Self::segment_name(manifest.epoch, &part.name));
-            // Published before a crash: a segment is complete or absent, never half there.
-            if fs::metadata(&segment).is_ok_and(|m| m.len() == part.bytes) {
-                continue;
-            }
+        for (index, (part, segment)) in unpublished.into_iter().enumerate() {
             let _ = fs::remove_file(&segment);
             self.store
                 .export_part(manifest.epoch, part, &segment)
                 .with_context(|| format!("cannot publish to {}", segment.display()))?;
-            exported += 1;
-            if exported == 1 {
+            if index == 0 {
                 fault_point("mid-publish");
             }
         }
         sync_dir(&self.dir)?;
-        Ok(exported)
+        Ok(())
     }
 }
 
@@ -95,7 +105,7 @@ impl CommittingSink for ExactlyOnceDirectory {
     }
 
     fn publish(&self, manifest: &Manifest) -> anyhow::Result<()> {
-        self.export(manifest).map(|_| ())
+        self.export(manifest, self.unpublished(manifest))
     }
 
     fn recover(&self, epoch: Option<Time>) -> anyhow::Result<Vec<String>> {
@@ -130,19 +140,12 @@ impl CommittingSink for ExactlyOnceDirectory {
             if entry.epoch > epoch {
                 continue;
             }
-            let missing = staged_parts(&manifest, &self.participant)
-                .iter()
-                .any(|part| {
-                    let segment = self
-                        .dir
-                        .join(Self::segment_name(manifest.epoch, &part.name));
-                    fs::metadata(segment).map_or(true, |m| m.len() != part.bytes)
-                });
-            if !missing {
+            let unpublished = self.unpublished(&manifest);
+            if unpublished.is_empty() {
                 continue;
             }
             check_unpublished(&self.store, &manifest, &mut messages)?;
-            self.export(&manifest)?;
+            self.export(&manifest, unpublished)?;
         }
         Ok(messages)
     }

@@ -273,8 +273,8 @@ fn trim_log(log: &mut Vec<Published>, oldest: Option<Time>) {
 }
 
 /// `path` made absolute and free of `.` and `..`, without touching the file system (the
-/// file may not exist yet).
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+/// file may not exist yet): two spellings of one output are the same output.
+pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     let path = std::path::absolute(path)
         .with_context(|| format!("cannot resolve the path {}", path.display()))?;
     let mut clean = PathBuf::new();

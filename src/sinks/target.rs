@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+use crate::sinks::exactly_once_file::absolute;
 use crate::sinks::{ExactlyOnceDirectory, ExactlyOnceFile};
 use crate::snapshot::{CommittingSink, SnapshotStore};
 
@@ -157,11 +158,6 @@ impl OutputSpec {
         }
         Ok(sinks)
     }
-}
-
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(path)
-        .with_context(|| format!("cannot resolve output path {}", path.display()))
 }
 
 /// Writes every byte to each of several writers.
