@@ -19,12 +19,12 @@ fn main() {
     } else {
         println!("cargo:rerun-if-changed=build.rs");
     }
-    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
-        if let Some(branch) = head.trim().strip_prefix("ref: ") {
-            let path = Path::new(".git").join(branch);
-            if path.exists() {
-                println!("cargo:rerun-if-changed={}", path.display());
-            }
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+        && let Some(branch) = head.trim().strip_prefix("ref: ")
+    {
+        let path = Path::new(".git").join(branch);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
 }

@@ -188,11 +188,11 @@ fn records_sent(
         if let Some(mut register) = worker.log_register() {
             register.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
                 for (_, event) in events.iter().flatten() {
-                    if let TimelyEvent::Messages(message) = event {
-                        if message.is_send {
-                            let (records, messages) = counted.get();
-                            counted.set((records + message.record_count, messages + 1));
-                        }
+                    if let TimelyEvent::Messages(message) = event
+                        && message.is_send
+                    {
+                        let (records, messages) = counted.get();
+                        counted.set((records + message.record_count, messages + 1));
                     }
                 }
             });

@@ -243,11 +243,11 @@ where
                     states.remove(&key);
                     continue;
                 }
-                if let Some(next) = self.process.deadline(&state.0.state) {
-                    if next > deadline {
-                        state.0.deadline = Some(next);
-                        self.due.schedule(next, &cap, key);
-                    }
+                if let Some(next) = self.process.deadline(&state.0.state)
+                    && next > deadline
+                {
+                    state.0.deadline = Some(next);
+                    self.due.schedule(next, &cap, key);
                 }
             }
             if !self.outputs.is_empty() {

@@ -215,10 +215,10 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     if let Some(hub) = &hub {
         hub.close();
     }
-    if let Some(writer) = writer {
-        if writer.join().is_err() {
-            control.fail(anyhow::anyhow!("the snapshot writer thread failed"));
-        }
+    if let Some(writer) = writer
+        && writer.join().is_err()
+    {
+        control.fail(anyhow::anyhow!("the snapshot writer thread failed"));
     }
     report.started = Some(control.started());
     report.gathered = std::mem::take(&mut *gathered.lock().unwrap_or_else(|e| e.into_inner()));

@@ -185,17 +185,17 @@ impl ExactlyOnceFile {
         let output = self.output.as_path();
         let mut messages = Vec::new();
         let (mut log, others) = self.split_log(self.published()?)?;
-        if log.is_empty() {
-            if let Some(entry) = others.first() {
-                // Committed output went elsewhere: this file would miss what was published.
-                let logged = self.logged_output(entry)?;
-                bail!(
+        if log.is_empty()
+            && let Some(entry) = others.first()
+        {
+            // Committed output went elsewhere: this file would miss what was published.
+            let logged = self.logged_output(entry)?;
+            bail!(
                     "the snapshots in {} publish to {}, not {}; restore with the --output flags of the job that took them",
                     self.log_dir.display(),
                     logged.display(),
                     output.display()
                 );
-            }
         }
         log.retain(|p| epoch.is_some_and(|e| p.epoch <= e));
         let length = log.last().map_or(0, |p| p.bytes);

@@ -46,11 +46,12 @@ fn configured() -> Option<&'static Fault> {
 /// Ends the process (exit status 137, as after `kill -9`) if `WEIR_FAULT` names this point and this is the chosen visit.
 #[inline]
 pub fn fault_point(point: &str) {
-    if let Some(fault) = configured() {
-        if fault.point == point && fault.seen.fetch_add(1, Ordering::SeqCst) + 1 == fault.at {
-            eprintln!("weir: injected fault at {point}");
-            // Not `abort`: that may leave a core dump behind on every test run.
-            std::process::exit(137);
-        }
+    if let Some(fault) = configured()
+        && fault.point == point
+        && fault.seen.fetch_add(1, Ordering::SeqCst) + 1 == fault.at
+    {
+        eprintln!("weir: injected fault at {point}");
+        // Not `abort`: that may leave a core dump behind on every test run.
+        std::process::exit(137);
     }
 }

@@ -106,10 +106,10 @@ impl Writer {
                 self.hub.deliver(worker, report);
             }
             WriterJob::AppendOutput { epoch, file, bytes } => {
-                if !self.failed {
-                    if let Err(error) = self.append(epoch, &file, &bytes) {
-                        self.fail(error);
-                    }
+                if !self.failed
+                    && let Err(error) = self.append(epoch, &file, &bytes)
+                {
+                    self.fail(error);
                 }
             }
             WriterJob::FinishOutput {

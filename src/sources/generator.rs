@@ -177,10 +177,10 @@ impl<D: Clone + 'static> Deliver<D> for GiveTimed<D> {
         output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Timed<D>>>>,
         _done: bool,
     ) {
-        if let Some(first) = self.first.take() {
-            if !self.batch.is_empty() {
-                output.session(&first).give_container(&mut self.batch);
-            }
+        if let Some(first) = self.first.take()
+            && !self.batch.is_empty()
+        {
+            output.session(&first).give_container(&mut self.batch);
         }
     }
 }
@@ -247,13 +247,13 @@ where
                 (cap, sent_cap) = (None, None);
                 return;
             }
-            if spec.rate.is_none() {
-                if let Some(probe) = &spec.throttle {
-                    let behind = spec.clock.time_of(next.saturating_sub(MAX_AHEAD));
-                    if probe.less_than(&behind) {
-                        activator.activate_after(Duration::from_micros(200));
-                        return;
-                    }
+            if spec.rate.is_none()
+                && let Some(probe) = &spec.throttle
+            {
+                let behind = spec.clock.time_of(next.saturating_sub(MAX_AHEAD));
+                if probe.less_than(&behind) {
+                    activator.activate_after(Duration::from_micros(200));
+                    return;
                 }
             }
             // Records due by now (all of them when unpaced), at most a batch.

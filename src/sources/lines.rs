@@ -387,10 +387,10 @@ fn resume_position(
             serde_json::from_str(&inline).context("the snapshot's resume position is damaged")?;
         positions.push((old_worker, position));
     }
-    if participant.restored_workers() == Some(workers) {
-        if let Some((_, position)) = positions.iter().find(|(w, _)| *w == worker) {
-            return Ok(Some((epoch, *position)));
-        }
+    if participant.restored_workers() == Some(workers)
+        && let Some((_, position)) = positions.iter().find(|(w, _)| *w == worker)
+    {
+        return Ok(Some((epoch, *position)));
     }
     let earliest = positions.iter().map(|(_, p)| *p).min_by_key(|p| p.line);
     Ok(earliest.map(|mut position| {

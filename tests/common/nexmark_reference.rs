@@ -67,16 +67,17 @@ fn q3(events: &[Event]) -> Vec<String> {
             continue;
         }
         for event in events {
-            if let Event::Auction(a) = event {
-                if a.category == 10 && a.seller == person.id {
-                    lines.push(format!(
-                        r#"{{"name":{},"city":{},"state":{},"auction":{}}}"#,
-                        json(&person.name),
-                        json(&person.city),
-                        json(&person.state),
-                        a.id
-                    ));
-                }
+            if let Event::Auction(a) = event
+                && a.category == 10
+                && a.seller == person.id
+            {
+                lines.push(format!(
+                    r#"{{"name":{},"city":{},"state":{},"auction":{}}}"#,
+                    json(&person.name),
+                    json(&person.city),
+                    json(&person.state),
+                    a.id
+                ));
             }
         }
     }
