@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::state::StateKind;
 use crate::time::Time;
 
 /// Where lines come from.
@@ -61,6 +62,9 @@ pub struct JobIdentity {
     pub out_of_orderness: Time,
     /// The number of key groups.
     pub key_groups: u32,
+    /// How keyed state is kept: it decides what the snapshots hold.
+    #[serde(default)]
+    pub state: StateKind,
 }
 
 impl JobIdentity {
@@ -79,6 +83,9 @@ impl JobIdentity {
                 self.events, self.seed, self.keys
             ),
         };
-        format!("{} {input}, G={}", self.pipeline, self.key_groups)
+        format!(
+            "{} {input}, G={}, --state {}",
+            self.pipeline, self.key_groups, self.state
+        )
     }
 }

@@ -18,6 +18,7 @@ use crate::snapshot::SnapshotHub;
 use crate::sources::{
     Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, TextLines,
 };
+use crate::state::StateKind;
 use crate::time::{EventClock, Time};
 
 /// The parameters of a run that pipelines read; all plain data, recorded with results.
@@ -45,6 +46,8 @@ pub struct JobConfig {
     pub out_of_orderness: Time,
     /// The number of key groups, `G`.
     pub key_groups: u32,
+    /// How keyed state is kept (`--state`).
+    pub state: StateKind,
 }
 
 impl JobConfig {
@@ -69,6 +72,7 @@ impl JobConfig {
             skip_bad_input,
             out_of_orderness,
             key_groups,
+            state,
         } = self;
         JobIdentity {
             pipeline: pipeline.clone(),
@@ -80,6 +84,7 @@ impl JobConfig {
             skip_bad_input: *skip_bad_input,
             out_of_orderness: *out_of_orderness,
             key_groups: *key_groups,
+            state: *state,
         }
     }
 
@@ -97,6 +102,7 @@ impl JobConfig {
             skip_bad_input: false,
             out_of_orderness: 0,
             key_groups: crate::state::DEFAULT_KEY_GROUPS,
+            state: StateKind::Hash,
         }
     }
 
@@ -276,6 +282,11 @@ pub struct Pipeline {
     pub default_event_rate: f64,
     /// What `--input` it accepts.
     pub input: InputFormat,
+    /// How it can keep its keyed state (`--state`); the first is its default.
+    pub states: &'static [StateKind],
     /// Builds the dataflow.
     pub build: for<'scope> fn(&mut Job<'scope>) -> anyhow::Result<()>,
 }
+
+/// The state of a pipeline that keeps it in hash maps only.
+pub const HASH_STATE: &[StateKind] = &[StateKind::Hash];

@@ -32,6 +32,8 @@
 
 #![warn(missing_docs)]
 
+pub mod arrangement;
+pub mod changelog;
 pub mod chaos;
 pub mod control;
 pub mod harness;
@@ -50,9 +52,11 @@ pub mod time;
 
 /// The traits and types most pipelines use.
 pub mod prelude {
+    pub use crate::changelog::Change;
     pub use crate::job::{Job, JobConfig};
     pub use crate::operators::{
-        Aggregate, Aggregator, Count, KeyBy, Max, Reduce, Sum, UpdateState, Windowed,
+        Aggregate, Aggregator, ArrangeState, Count, EnterChanges, EnterCollection, KeyBy,
+        LeaveCollection, Max, Reduce, Sum, UpdateState, Windowed,
     };
     pub use crate::sources::{Generate, GeneratorSpec, JsonLines, LineInput, TextLines};
     pub use crate::time::{EventClock, Time, Window, WindowBounds};

@@ -36,6 +36,18 @@ fn unknown_pipelines_and_flags_are_clear_errors() {
         "-p 2 is out of range",
     );
     assert_error(&["run", "seed-map", "--input", "x.txt"], "reads no --input");
+    assert_error(
+        &["run", "seed-state", "--state", "arranged"],
+        "seed-state keeps its state only as hash",
+    );
+    assert_error(
+        &["run", "graph-reach", "--state", "hash"],
+        "graph-reach keeps its state only as arranged",
+    );
+    assert_error(
+        &["run", "nexmark-q3", "--state", "btree"],
+        "no state kind \"btree\"",
+    );
     assert_error(&["frobnicate"], "frobnicate");
 }
 

@@ -13,13 +13,11 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
-use common::assert_same_multiset;
 use common::snapshot_job::{reference, stderr, Job, KILLED};
+use common::{assert_same_multiset, shapes_rng};
 use weir::snapshot::FAULT_POINTS;
 
 /// The pipelines whose output depends on state, with the largest event count drawn for
@@ -33,6 +31,7 @@ const PIPELINES: &[(&str, u64)] = &[
     ("nexmark-q6", 60_000),
     ("nexmark-q7", 60_000),
     ("nexmark-q8", 60_000),
+    ("graph-reach", 30_000),
 ];
 
 /// How a job is run: workers per process and processes.
@@ -56,6 +55,8 @@ struct Shape {
     events: u64,
     event_rate: u64,
     keys: Option<u64>,
+    /// `--state`, for the pipelines that keep state both ways.
+    state: Option<&'static str>,
     every_ms: u64,
     paced: Option<u64>,
     stage_bytes: Option<usize>,
@@ -95,8 +96,9 @@ impl Shape {
         if rng.gen_bool(1.0 / 3.0) && per_epoch > 0 && per_epoch <= most {
             events = per_epoch * rng.gen_range(1..=(most / per_epoch).clamp(1, 8));
         }
-        let keys =
-            matches!(pipeline, "seed-state" | "wordcount").then(|| log_uniform(rng, 1, 100_000));
+        let keys = matches!(pipeline, "seed-state" | "wordcount" | "graph-reach")
+            .then(|| log_uniform(rng, 1, 100_000));
+        let state = (pipeline == "nexmark-q3").then(|| ["hash", "arranged"][rng.gen_range(0..2)]);
         // Paced runs take at most about a third of a second.
         let paced = rng.gen_bool(0.25).then(|| (events * 3).max(1_000));
         // Most sinks stage to disk after a few hundred bytes to a few KiB of an epoch's
@@ -123,6 +125,7 @@ impl Shape {
             events,
             event_rate,
             keys,
+            state,
             every_ms,
             paced,
             stage_bytes,
@@ -146,6 +149,9 @@ impl Shape {
         ];
         if let Some(keys) = self.keys {
             args.extend(["--keys".into(), keys.to_string()]);
+        }
+        if let Some(state) = self.state {
+            args.extend(["--state".into(), state.into()]);
         }
         args
     }
@@ -191,18 +197,7 @@ fn run_in(job: &Job, layout: Layout, extra: &[&str], fault: Option<&str>, what: 
 
 /// Draws `count` shapes from `seed` and checks each.
 fn check_shapes(name: &str, count: usize) {
-    let seed = std::env::var("WEIR_SHAPES_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
-    // Each test draws its own shapes from the one seed.
-    let mut rng = SmallRng::seed_from_u64(seed ^ weir::state::stable_hash(name));
-    eprintln!("{name}: WEIR_SHAPES_SEED={seed}");
+    let (seed, mut rng) = shapes_rng(name);
     let root = tempfile::tempdir().expect("temp dir");
     for index in 0..count {
         let shape = Shape::draw(&mut rng);

@@ -25,6 +25,7 @@ static DELAYED: Pipeline = Pipeline {
     default_events: 1_000,
     default_event_rate: 1_000.0,
     input: InputFormat::None,
+    states: weir::job::HASH_STATE,
     build: delayed,
 };
 

@@ -33,6 +33,11 @@ fn generate(dir: &Path) -> (String, Vec<Event>) {
 }
 
 fn check_query(q: usize) {
+    check_query_with(q, &[]);
+}
+
+/// [`check_query`] with `extra` flags on every run.
+fn check_query_with(q: usize, extra: &[&str]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (file, events) = generate(dir.path());
     assert_eq!(events.len(), 200_000);
@@ -42,14 +47,18 @@ fn check_query(q: usize) {
     for workers in ["1", "2", "3"] {
         let mut args = vec!["run", &pipeline, "-w", workers];
         args.extend(EVENTS);
+        args.extend(extra);
         let lines = run_lines(dir.path(), &args);
         assert_same_multiset(&lines, &expected, &format!("{pipeline} -w {workers}"));
     }
     let mut args = vec!["run", &pipeline];
     args.extend(EVENTS);
+    args.extend(extra);
     let lines = run_cluster_lines(dir.path(), 2, 1, &args);
     assert_same_multiset(&lines, &expected, &format!("{pipeline} on two processes"));
-    let lines = run_lines(dir.path(), &["run", &pipeline, "-w", "2", "--input", &file]);
+    let mut args = vec!["run", &pipeline, "-w", "2", "--input", &file];
+    args.extend(extra);
+    let lines = run_lines(dir.path(), &args);
     assert_same_multiset(&lines, &expected, &format!("{pipeline} --input"));
 }
 
@@ -71,6 +80,11 @@ fn q2_selects_bids_by_auction() {
 #[test]
 fn q3_joins_local_sellers_with_their_auctions() {
     check_query(3);
+}
+
+#[test]
+fn q3_on_arrangements_joins_exactly_as_on_hash_maps() {
+    check_query_with(3, &["--state", "arranged"]);
 }
 
 #[test]

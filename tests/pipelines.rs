@@ -8,19 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use weir::pipelines::seed::seed_state_value;
 use weir::pipelines::wordcount::ZipfWords;
 
-use common::{assert_same_multiset, run_cluster_lines, run_lines};
+use common::check_all_layouts;
 
-/// Runs `args` on every shape and checks each output against `expected`.
+/// Runs `args` on every layout and checks each output against `expected`.
 fn check_all_shapes(args: &[&str], expected: &[String]) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for workers in ["1", "2", "3"] {
-        let mut with_workers = args.to_vec();
-        with_workers.extend(["-w", workers]);
-        let output = run_lines(dir.path(), &with_workers);
-        assert_same_multiset(&output, expected, &format!("{args:?} -w {workers}"));
-    }
-    let output = run_cluster_lines(dir.path(), 2, 1, args);
-    assert_same_multiset(&output, expected, &format!("{args:?} on two processes"));
+    check_all_layouts(args, expected, &format!("{args:?}"));
 }
 
 #[test]

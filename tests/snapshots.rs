@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::snapshot_job::{assert_killed, assert_success, reference, stderr, Job, KILLED};
 use common::{assert_same_multiset, weir};
 use weir::pipelines::seed::seed_state_value;
-use weir::snapshot::{decode_groups, EpochStatus, Manifest};
+use weir::snapshot::Manifest;
 use weir::time::EventClock;
 
 const SEED_STATE: &[&str] = &[
@@ -448,28 +448,12 @@ fn a_snapshot_holds_exactly_the_state_as_of_its_epoch() {
         let output = job.run(&["-w", workers, "--rate", "200k"], None);
         assert_success(&output, "snapshotting run");
         let clock = EventClock::new(rate);
-        let store = job.store();
         let epochs = job.complete_epochs();
         assert!(epochs.len() >= 2, "{workers} workers: {epochs:?}");
         for epoch in epochs {
-            let Ok(EpochStatus::Complete(manifest)) = store.list().map(|l| {
-                l.into_iter()
-                    .find(|e| e.epoch == epoch)
-                    .expect("listed")
-                    .status
-            }) else {
-                panic!("epoch {epoch} is not complete");
-            };
-            store.verify(&manifest).expect("intact");
             let mut state: BTreeMap<u64, u64> = BTreeMap::new();
-            for part in manifest.parts_of("counts") {
-                let Some(file) = &part.file else { continue };
-                let bytes = store.read_part(epoch, file).expect("read part");
-                let entries: Vec<(u64, u64)> =
-                    decode_groups(&bytes, 0..manifest.key_groups).expect("decode part");
-                for (value, count) in entries {
-                    assert!(state.insert(value, count).is_none(), "{value} twice");
-                }
+            for (value, count) in job.state_entries::<(u64, u64)>(epoch, "counts") {
+                assert!(state.insert(value, count).is_none(), "{value} twice");
             }
             let mut expected: BTreeMap<u64, u64> = BTreeMap::new();
             for n in (0..events).take_while(|&n| clock.time_of(n) < epoch) {

@@ -96,7 +96,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let pipeline = pipelines::find(&args.pipeline)?;
     let workers = args.workers.workers()?;
     let mut config = JobConfig::new(pipeline.name);
-    args.generated.apply(&mut config)?;
+    args.generated.apply(&mut config, pipeline)?;
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let total = args.warmup + args.duration + args.cooldown;
     let spec = BenchSpec {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use weir::job::JobConfig;
+use weir::job::{JobConfig, Pipeline};
 use weir::runtime::{read_hostfile, ClusterSpec, SnapshotOptions, Workers};
+use weir::state::StateKind;
 
 use super::args::{parse_count, parse_duration};
 
@@ -132,14 +133,30 @@ pub struct GeneratedArgs {
     /// Number of key groups G, fixed for the life of a job, e.g. 256.
     #[arg(long, value_name = "G", default_value_t = weir::state::DEFAULT_KEY_GROUPS)]
     key_groups: u32,
+
+    /// How keyed state is kept: hash (maps per key) or arranged (differential-dataflow
+    /// arrangements); the pipeline's own default when not given.
+    #[arg(long, value_name = "KIND")]
+    state: Option<StateKind>,
 }
 
 impl GeneratedArgs {
-    /// Sets these parameters in `config`, checked.
-    pub fn apply(&self, config: &mut JobConfig) -> anyhow::Result<()> {
+    /// Sets these parameters of a run of `pipeline` in `config`, checked.
+    pub fn apply(&self, config: &mut JobConfig, pipeline: &Pipeline) -> anyhow::Result<()> {
         if self.key_groups == 0 {
             bail!("--key-groups must be at least 1");
         }
+        let default = pipeline.states.first().copied().unwrap_or_default();
+        let state = self.state.unwrap_or(default);
+        if !pipeline.states.contains(&state) {
+            let kinds: Vec<&str> = pipeline.states.iter().map(|k| k.name()).collect();
+            bail!(
+                "{} keeps its state only as {}; it has no --state {state}",
+                pipeline.name,
+                kinds.join(" or ")
+            );
+        }
+        config.state = state;
         config.seed = self.seed;
         config.keys = self.keys.max(1);
         config.key_groups = self.key_groups;

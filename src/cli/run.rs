@@ -146,7 +146,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .event_rate
         .or(args.rate)
         .unwrap_or(pipeline.default_event_rate);
-    args.generated.apply(&mut config)?;
+    args.generated.apply(&mut config, pipeline)?;
     config.input = input;
     config.skip_bad_input = args.skip_bad_input;
     config.out_of_orderness = args.out_of_orderness;

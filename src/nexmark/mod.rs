@@ -66,6 +66,7 @@ pub(crate) const fn pipeline(
         default_events: 1_000_000,
         default_event_rate: DEFAULT_EVENT_RATE,
         input: InputFormat::JsonLines,
+        states: crate::job::HASH_STATE,
         build,
     }
 }

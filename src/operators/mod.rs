@@ -8,10 +8,13 @@
 
 mod aggregate;
 mod aggregator;
+mod arrange_state;
 mod drive_keyed;
+mod enter_collection;
 mod fold_per_time;
 mod join;
 mod key_by;
+mod leave_collection;
 mod process_keyed;
 mod reduce;
 mod routing;
@@ -24,10 +27,13 @@ mod window_join;
 
 pub use aggregate::{Aggregate, Windowed};
 pub use aggregator::{Aggregator, Count, Max, Sum};
+pub use arrange_state::ArrangeState;
 pub use drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
+pub use enter_collection::{EnterChanges, EnterCollection};
 pub use fold_per_time::FoldPerTime;
 pub use join::{Join, JoinSides};
 pub use key_by::KeyBy;
+pub use leave_collection::LeaveCollection;
 pub use process_keyed::{KeyedProcess, ProcessKeyed};
 pub use reduce::Reduce;
 pub use routing::{key_groups_of, KeyedRecord};

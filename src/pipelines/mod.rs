@@ -3,6 +3,7 @@
 //! A pipeline is a function that builds a dataflow from a [`Job`]; each lives in its own
 //! file and reads like what it computes.
 
+pub mod graph_reach;
 pub mod seed;
 pub mod wordcount;
 
@@ -15,6 +16,7 @@ pub static PIPELINES: &[Pipeline] = &[
     seed::SEED_MAP,
     seed::SEED_STATE,
     wordcount::WORDCOUNT,
+    graph_reach::GRAPH_REACH,
     crate::nexmark::generator_only::GENERATOR,
     crate::nexmark::q0::Q0,
     crate::nexmark::q1::Q1,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
-use crate::job::{InputFormat, Pipeline};
+use crate::job::{InputFormat, Pipeline, HASH_STATE};
 use crate::operators::{KeyBy, UpdateState};
 use crate::sources::random_of;
 
@@ -16,6 +16,7 @@ pub const SEED_MAP: Pipeline = Pipeline {
     default_events: 1_000_000,
     default_event_rate: 1_000_000.0,
     input: InputFormat::None,
+    states: HASH_STATE,
     build: seed_map,
 };
 
@@ -27,6 +28,7 @@ pub const SEED_STATE: Pipeline = Pipeline {
     default_events: 1_000_000,
     default_event_rate: 1_000_000.0,
     input: InputFormat::None,
+    states: HASH_STATE,
     build: seed_state,
 };
 

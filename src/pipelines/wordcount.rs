@@ -8,7 +8,7 @@ use serde::Serialize;
 use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
-use crate::job::{InputFormat, Pipeline};
+use crate::job::{InputFormat, Pipeline, HASH_STATE};
 use crate::operators::{Aggregate, Count};
 use crate::sources::random_of;
 use crate::time::Window;
@@ -21,6 +21,7 @@ pub const WORDCOUNT: Pipeline = Pipeline {
     default_events: 1_000_000,
     default_event_rate: 1_000_000.0,
     input: InputFormat::Text,
+    states: HASH_STATE,
     build: wordcount,
 };
 

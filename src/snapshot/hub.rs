@@ -449,6 +449,20 @@ impl Participant {
     /// The entries of this worker's key groups in the restored snapshot's parts for this
     /// participant; empty when not restoring.
     pub fn restore_state<E: DeserializeOwned>(&self) -> anyhow::Result<Vec<E>> {
+        self.restore_groups(true)
+    }
+
+    /// [`Self::restore_state`] for state whose parts may hold any key group: state that is
+    /// not placed by key group while the job runs (arrangements, routed by differential's
+    /// hash), so that every part must be searched for this worker's groups.
+    pub fn restore_scattered_state<E: DeserializeOwned>(&self) -> anyhow::Result<Vec<E>> {
+        self.restore_groups(false)
+    }
+
+    /// The entries of this worker's key groups, from the parts of workers whose groups
+    /// overlap this worker's (`placed`: each part holds only its worker's groups) or from
+    /// every part.
+    fn restore_groups<E: DeserializeOwned>(&self, placed: bool) -> anyhow::Result<Vec<E>> {
         let Some(manifest) = self.hub.restoring() else {
             return Ok(Vec::new());
         };
@@ -470,7 +484,7 @@ impl Participant {
         for part in manifest.parts_of(&self.id) {
             let Some(file) = &part.file else { continue };
             let theirs = groups.range_of(part.worker, manifest.workers);
-            if theirs.start >= mine.end || mine.start >= theirs.end {
+            if placed && (theirs.start >= mine.end || mine.start >= theirs.end) {
                 continue;
             }
             let bytes = self.hub.settings.store.read_part(manifest.epoch, file)?;

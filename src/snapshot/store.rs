@@ -391,6 +391,7 @@ mod tests {
             skip_bad_input: false,
             out_of_orderness: 0,
             key_groups: 8,
+            state: crate::state::StateKind::Hash,
         }
     }
 

@@ -175,6 +175,39 @@ pub fn free_ports(count: usize) -> Vec<u16> {
         .collect()
 }
 
+/// The seed that a test named `name` draws its shapes from, printed so that a failure can
+/// be repeated: `WEIR_SHAPES_SEED=N` sets it, otherwise it is the clock's. Each test mixes
+/// its name in, so tests draw different shapes from one seed.
+pub fn shapes_rng(name: &str) -> (u64, rand::rngs::SmallRng) {
+    use rand::SeedableRng;
+    let seed = std::env::var("WEIR_SHAPES_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+    eprintln!("{name}: WEIR_SHAPES_SEED={seed}");
+    let rng = rand::rngs::SmallRng::seed_from_u64(seed ^ weir::state::stable_hash(name));
+    (seed, rng)
+}
+
+/// Runs `args` on one, two and three workers and on two processes, and checks that each
+/// outputs `expected` (`what` says which run failed).
+pub fn check_all_layouts(args: &[&str], expected: &[String], what: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for workers in ["1", "2", "3"] {
+        let mut with_workers = args.to_vec();
+        with_workers.extend(["-w", workers]);
+        let output = run_lines(dir.path(), &with_workers);
+        assert_same_multiset(&output, expected, &format!("{what}, -w {workers}"));
+    }
+    let output = run_cluster_lines(dir.path(), 2, 1, args);
+    assert_same_multiset(&output, expected, &format!("{what}, two processes"));
+}
+
 /// A number unique within this test process, for file names.
 pub fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};

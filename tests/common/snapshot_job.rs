@@ -174,6 +174,34 @@ impl Job {
         LocalDirectory::new(&self.snapshots).epoch_dir(epoch)
     }
 
+    /// The entries of every part of `operator` in the complete snapshot of `epoch`, checked
+    /// intact first.
+    pub fn state_entries<E: serde::de::DeserializeOwned>(
+        &self,
+        epoch: u64,
+        operator: &str,
+    ) -> Vec<E> {
+        let store = self.store();
+        let Ok(EpochStatus::Complete(manifest)) = store.list().map(|l| {
+            l.into_iter()
+                .find(|e| e.epoch == epoch)
+                .expect("listed")
+                .status
+        }) else {
+            panic!("epoch {epoch} is not complete");
+        };
+        store.verify(&manifest).expect("intact");
+        let mut entries = Vec::new();
+        for part in manifest.parts_of(operator) {
+            let Some(file) = &part.file else { continue };
+            let bytes = store.read_part(epoch, file).expect("read part");
+            let mut decoded: Vec<E> =
+                weir::snapshot::decode_groups(&bytes, 0..manifest.key_groups).expect("decode part");
+            entries.append(&mut decoded);
+        }
+        entries
+    }
+
     /// The complete, non-final snapshots, oldest first.
     pub fn complete_epochs(&self) -> Vec<u64> {
         self.store()
