@@ -172,7 +172,11 @@ fn an_arrangement_snapshot_holds_exactly_the_updates_before_its_epoch() {
     let what = format!("WEIR_SHAPES_SEED={seed}: {run:?} on {workers} workers");
     let args = run.args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let job = Job::new(root.path(), &args).every(&format!("{}ms", rng.gen_range(20..300)));
+    // At least three epochs before the input ends, so that two snapshots are kept.
+    let duration_ms = run.events * 1000 / run.event_rate;
+    let every_ms = rng.gen_range(20..=duration_ms / 3);
+    let what = format!("{what}, snapshots every {every_ms} ms");
+    let job = Job::new(root.path(), &args).every(&format!("{every_ms}ms"));
     // Paced, so that changes keep arriving across several snapshots.
     assert_success(&job.run(&["-w", &workers, "--rate", "40k"], None), &what);
     let changes = run.changes();
