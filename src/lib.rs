@@ -39,6 +39,7 @@ pub mod control;
 pub mod harness;
 pub mod identity;
 pub mod job;
+pub mod lifecycle;
 pub mod nexmark;
 pub mod operators;
 pub mod pipelines;
@@ -48,6 +49,7 @@ pub mod sinks;
 pub mod snapshot;
 pub mod sources;
 pub mod state;
+pub mod supervisor;
 pub mod time;
 
 /// The traits and types most pipelines use.

@@ -21,6 +21,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Set by `weir cluster` on the processes it runs.
+const SUPERVISED: &str = "WEIR_SUPERVISED";
+
 /// timely's networking threads panic when a connection to another process breaks, which is
 /// what a crash of that process looks like from here. That is an operational event, not a
 /// bug in weir: say what happened and how to recover, and exit at once (snapshots already
@@ -39,9 +42,13 @@ fn exit_cleanly_on_lost_peers() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if in_networking || message.contains("MergeQueue poisoned") {
+            let advice = if std::env::var_os(SUPERVISED).is_some() {
+                "weir cluster restarts the job"
+            } else {
+                "if it crashed, start every process again (with --restore latest when the job snapshots)"
+            };
             eprintln!(
-                "weir: error: lost the connection to another process of the job ({message}); \
-                 if it crashed, start every process again (with --restore latest when the job snapshots)"
+                "weir: error: lost the connection to another process of the job ({message}); {advice}"
             );
             std::process::exit(1);
         }

@@ -13,10 +13,10 @@
 //! so a moment's kill lands at a different place of the job from run to run.
 
 mod plan;
+mod supervised;
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -25,7 +25,10 @@ use anyhow::{bail, Context};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
+use crate::runtime::{free_loopback_hosts, write_hostfile};
+
 pub use plan::{compare, draw_attempt, Attempt, Difference, Kill, Limits, Shape};
+pub use supervised::SupervisedRecovery;
 
 /// Exit status of a process ended by a fault point (as after `kill -9`).
 const KILLED: i32 = 137;
@@ -57,6 +60,9 @@ pub struct ChaosConfig {
     pub fault_share: f64,
     /// Where snapshots, outputs and logs go.
     pub dir: PathBuf,
+    /// Run each round under `weir cluster` and kill single processes of it at random
+    /// moments, letting the supervisor recover (fault points are not used then).
+    pub supervised: bool,
 }
 
 /// What one round did.
@@ -72,6 +78,8 @@ pub struct RoundReport {
     pub lines: usize,
     /// How they differ from the reference.
     pub difference: Difference,
+    /// Under the supervisor: each recovery, with the time from the kill to its detection.
+    pub recoveries: Vec<SupervisedRecovery>,
 }
 
 impl RoundReport {
@@ -106,6 +114,37 @@ impl ChaosReport {
     /// Whether every round published exactly the reference's lines.
     pub fn passed(&self) -> bool {
         self.rounds.iter().all(|r| r.difference.is_empty())
+    }
+
+    /// Under the supervisor: the recoveries' times from kill to results flowing, and their
+    /// phases, as median and max over every round.
+    pub fn recovery_summary(&self) -> Option<String> {
+        let recoveries: Vec<&SupervisedRecovery> =
+            self.rounds.iter().flat_map(|r| &r.recoveries).collect();
+        if recoveries.is_empty() {
+            return None;
+        }
+        let stats = |values: Vec<f64>| {
+            let mut values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+            values.sort_by(f64::total_cmp);
+            match values.last() {
+                Some(max) => format!("{:.0}/{:.0}", values[values.len() / 2], max),
+                None => "?".to_string(),
+            }
+        };
+        let of = |f: &dyn Fn(&SupervisedRecovery) -> Option<f64>| {
+            stats(recoveries.iter().filter_map(|r| f(r)).collect())
+        };
+        Some(format!(
+            "recovery over {} kills, median/max ms: kill to results flowing {}; detect {}, stop {}, backoff {}, restart {}, restore {}",
+            recoveries.len(),
+            of(&|r| r.total_ms()),
+            of(&|r| Some(r.detect_ms)),
+            of(&|r| Some(r.times.stop_ms)),
+            of(&|r| Some(r.times.backoff_ms)),
+            of(&|r| r.times.restart_ms),
+            of(&|r| r.times.restore_ms),
+        ))
     }
 
     /// The report as a table, one row per round and a total.
@@ -160,26 +199,7 @@ pub fn run(config: &ChaosConfig, progress: &mut dyn FnMut(&str)) -> anyhow::Resu
     let start = Instant::now();
     fs::create_dir_all(&config.dir)
         .with_context(|| format!("cannot create {}", config.dir.display()))?;
-    let reference_output = config.dir.join("reference.jsonl");
-    let began = Instant::now();
-    let mut reference = Command::new(&config.binary);
-    reference
-        .args(["run", &config.pipeline])
-        .args(&config.run_flags)
-        .arg("--output")
-        .arg(&reference_output)
-        .arg("--quiet");
-    let status = quiet(&mut reference, &config.dir.join("reference.err"))?
-        .wait()
-        .context("cannot wait for the reference run")?;
-    if !status.success() {
-        bail!(
-            "the reference run (no snapshots, no faults) failed: {}",
-            read_log(&config.dir.join("reference.err"))
-        );
-    }
-    let reference_time = began.elapsed();
-    let expected = read_text(&reference_output)?;
+    let (expected, reference_time) = reference(config)?;
     let reference_lines = expected.lines().count();
     let limits = Limits {
         max_workers: config.max_workers,
@@ -191,7 +211,11 @@ pub fn run(config: &ChaosConfig, progress: &mut dyn FnMut(&str)) -> anyhow::Resu
     let mut rounds = Vec::new();
     let mut kills = 0;
     while kills < config.kills || rounds.is_empty() {
-        let round = run_round(config, &limits, &mut rng, &mut kills, &expected)?;
+        let round = if config.supervised {
+            supervised::run_round(config, &limits, &mut rng, &mut kills, &expected)?
+        } else {
+            run_round(config, &limits, &mut rng, &mut kills, &expected)?
+        };
         progress(&format!(
             "round {}: {} kills, {} lines, {} lost, {} doubled",
             rounds.len() + 1,
@@ -224,14 +248,7 @@ fn run_round(
     // Two committing sinks publish the same output: a file and a directory of segments.
     let output = config.dir.join("output.jsonl");
     let segments = config.dir.join("output/");
-    for dir in [&snapshots, &segments] {
-        if dir.exists() {
-            fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-        }
-    }
-    if output.exists() {
-        fs::remove_file(&output).with_context(|| format!("cannot clear {}", output.display()))?;
-    }
+    clear_round(&snapshots, &output, &segments)?;
     let mut report = RoundReport::default();
     let mut restore = false;
     loop {
@@ -250,27 +267,74 @@ fn run_round(
             }
         }
     }
+    (report.lines, report.difference) = published_difference(expected, &output, &segments)?;
+    Ok(report)
+}
+
+/// Runs the job once without snapshots or faults: its output and how long it took.
+fn reference(config: &ChaosConfig) -> anyhow::Result<(String, Duration)> {
+    let reference_output = config.dir.join("reference.jsonl");
+    let began = Instant::now();
+    let mut reference = Command::new(&config.binary);
+    reference
+        .args(["run", &config.pipeline])
+        .args(&config.run_flags)
+        .arg("--output")
+        .arg(&reference_output)
+        .arg("--quiet");
+    let status = quiet(&mut reference, &config.dir.join("reference.err"))?
+        .wait()
+        .context("cannot wait for the reference run")?;
+    if !status.success() {
+        bail!(
+            "the reference run (no snapshots, no faults) failed: {}",
+            read_log(&config.dir.join("reference.err"))
+        );
+    }
+    Ok((read_text(&reference_output)?, began.elapsed()))
+}
+
+/// Clears what a round writes: snapshots, the output file and the output directory.
+fn clear_round(snapshots: &Path, output: &Path, segments: &Path) -> anyhow::Result<()> {
+    for dir in [snapshots, segments] {
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+    }
+    if output.exists() {
+        fs::remove_file(output).with_context(|| format!("cannot clear {}", output.display()))?;
+    }
+    Ok(())
+}
+
+/// The lines published to the file `output` and how they and the segments of `segments`
+/// differ from `expected`.
+fn published_difference(
+    expected: &str,
+    output: &Path,
+    segments: &Path,
+) -> anyhow::Result<(usize, Difference)> {
     let published = if output.exists() {
-        read_text(&output)?
+        read_text(output)?
     } else {
         String::new()
     };
-    report.lines = published.lines().count();
-    report.difference = compare(expected.lines(), published.lines());
+    let lines = published.lines().count();
+    let mut difference = compare(expected.lines(), published.lines());
     let mut in_segments = String::new();
-    for segment in crate::sinks::segments_of(&segments)? {
+    for segment in crate::sinks::segments_of(segments)? {
         in_segments.push_str(&read_text(&segment)?);
     }
-    let difference = compare(expected.lines(), in_segments.lines());
-    report.difference.lost += difference.lost;
-    report.difference.doubled += difference.doubled;
-    report.difference.examples.extend(
-        difference
+    let of_segments = compare(expected.lines(), in_segments.lines());
+    difference.lost += of_segments.lost;
+    difference.doubled += of_segments.doubled;
+    difference.examples.extend(
+        of_segments
             .examples
             .into_iter()
             .map(|e| format!("{e} (in {})", segments.display())),
     );
-    Ok(report)
+    Ok((lines, difference))
 }
 
 /// Starts the processes of one attempt.
@@ -284,15 +348,7 @@ fn start_attempt(
     let Shape { processes, workers } = attempt.shape;
     let hosts = config.dir.join("hosts.txt");
     if processes > 1 {
-        let listeners: Vec<TcpListener> = (0..processes)
-            .map(|_| TcpListener::bind("127.0.0.1:0"))
-            .collect::<Result<_, _>>()
-            .context("cannot find free loopback ports")?;
-        let mut text = String::new();
-        for listener in &listeners {
-            text.push_str(&format!("127.0.0.1:{}\n", listener.local_addr()?.port()));
-        }
-        fs::write(&hosts, text).with_context(|| format!("cannot write {}", hosts.display()))?;
+        write_hostfile(&hosts, &free_loopback_hosts(processes)?)?;
     }
     let fault = attempt.kill.fault_spec();
     (0..processes)

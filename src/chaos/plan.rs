@@ -10,20 +10,7 @@ use rand::Rng;
 
 use crate::snapshot::FAULT_POINTS;
 
-/// Processes and workers per process of one attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Shape {
-    /// Processes (`-n`).
-    pub processes: usize,
-    /// Worker threads per process (`-w`).
-    pub workers: usize,
-}
-
-impl std::fmt::Display for Shape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}", self.processes, self.workers)
-    }
-}
+pub use crate::runtime::Shape;
 
 /// How an attempt ends, unless the job finishes first.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,12 +25,17 @@ fault-free output as a multiset of lines; rounds repeat until --kills kills are 
 Prints a table (kills, restores, shapes, lines lost, lines doubled) and exits 1 on any
 difference. The seed is printed; give it back with --seed to draw the same choices.
 
+With --supervised, each round runs under `weir cluster` instead, and single processes are
+killed (never the supervisor) at random moments; the supervisor restarts the job by itself
+and the campaign prints how long each recovery took, from the kill to results flowing.
+
 Flags after `--` go to `weir run` and shape the input [default: --events 1M --rate 400k].
 
 Examples:
   weir chaos seed-state                                   # 100 kills, about 2 minutes
   weir chaos nexmark-q5 --kills 30 -- --events 2M --rate 1M
-  weir chaos wordcount --seed 42 --max-processes 1";
+  weir chaos wordcount --seed 42 --max-processes 1
+  weir chaos seed-state --supervised --kills 20 -- --events 20M --keys 1M --rate 2M";
 
 /// Flags `weir chaos` sets itself.
 const OWN_FLAGS: &[&str] = &[
@@ -75,6 +80,12 @@ pub struct ChaosArgs {
     /// temporary directory, removed when every round passes].
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run each round under `weir cluster` (on a shape drawn at random) and kill one of its
+    /// processes at a time, at random moments; the supervisor recovers by itself. Prints
+    /// the recovery times, kill to results flowing.
+    #[arg(long)]
+    supervised: bool,
+
     /// Flags for `weir run` (after `--`).
     #[arg(last = true)]
     run_flags: Vec<String>,
@@ -124,6 +135,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         snapshot_every: args.snapshot_every,
         fault_share: args.fault_share,
         dir: dir.clone(),
+        supervised: args.supervised,
     };
     eprintln!(
         "weir chaos: {} {}, {} kills, seed {seed} (repeat with --seed {seed}), in {}",
@@ -134,6 +146,9 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     );
     let report = chaos::run(&config, &mut |line| eprintln!("weir chaos: {line}"))?;
     print!("{}", report.table());
+    if let Some(summary) = report.recovery_summary() {
+        println!("{summary}");
+    }
     println!(
         "reference: {} lines in {:.2} s; campaign: {:.1} s; seed {seed}",
         report.reference_lines,

@@ -3,6 +3,8 @@
 mod args;
 mod bench;
 mod chaos;
+mod cluster;
+mod control;
 mod flags;
 mod nexmark;
 mod plot;
@@ -44,6 +46,18 @@ enum Command {
     /// Kill a job at random, restore it onto random shapes, compare with the fault-free output.
     #[command(long_about = chaos::LONG_ABOUT)]
     Chaos(chaos::ChaosArgs),
+    /// Run a job under a supervisor: restart it after failures, rescale it on demand.
+    #[command(long_about = cluster::LONG_ABOUT)]
+    Cluster(cluster::ClusterArgs),
+    /// Ask a running job for a savepoint: the next snapshot is kept for good.
+    #[command(long_about = control::SAVEPOINT_ABOUT)]
+    Savepoint(control::RequestArgs),
+    /// Ask a running job to stop with a savepoint.
+    #[command(long_about = control::STOP_ABOUT)]
+    Stop(control::RequestArgs),
+    /// Ask `weir cluster` to restart its job on another shape from a savepoint.
+    #[command(long_about = control::RESCALE_ABOUT)]
+    Rescale(control::RescaleArgs),
     /// NEXMark tools: generate the benchmark's events as JSON lines.
     #[command(long_about = nexmark::LONG_ABOUT)]
     Nexmark(nexmark::NexmarkArgs),
@@ -63,5 +77,9 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Snapshot(args) => snapshot::run(args),
         Command::Nexmark(args) => nexmark::run(args),
         Command::Chaos(args) => chaos::run(args),
+        Command::Cluster(args) => cluster::run(args),
+        Command::Savepoint(args) => control::savepoint(args),
+        Command::Stop(args) => control::stop(args),
+        Command::Rescale(args) => control::rescale(args),
     }
 }

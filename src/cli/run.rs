@@ -8,6 +8,7 @@ use anyhow::bail;
 use clap::{ArgAction, Args};
 
 use weir::job::JobConfig;
+use weir::lifecycle::{signals, ControlDirectory};
 use weir::pipelines::{self, InputFormat};
 use weir::runtime::{self, RunSpec, SnapshotOptions};
 use weir::sinks::OutputSpec;
@@ -76,6 +77,11 @@ pub struct RunArgs {
     /// Resume from the newest usable snapshot (`latest`) or a given epoch, e.g. latest, 3000.
     #[arg(long, value_name = "latest|EPOCH", value_parser = parse_restore, requires = "snapshot_dir")]
     restore: Option<RestoreFrom>,
+
+    /// Log the job's progress as JSON lines to FILE (for `weir cluster`, which measures
+    /// recovery from it).
+    #[arg(long, value_name = "FILE", hide = true, requires = "snapshot_dir")]
+    progress_log: Option<PathBuf>,
 
     /// Print no summary on standard error (recovery notes and warnings still are).
     #[arg(short, long)]
@@ -167,8 +173,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Recovery notes are warnings: a skipped snapshot must never pass unnoticed.
         verbose: true,
         driver: None,
+        progress: args.progress_log.clone(),
     };
+    if let Some(snapshots) = &spec.snapshots {
+        signals::forward_to_job(ControlDirectory::of(&snapshots.dir))?;
+    }
     let report = runtime::run(pipeline, spec)?;
+    if let Some(epoch) = report.stopped_at {
+        eprintln!(
+            "weir: stopped after savepoint {}: resume with --restore {epoch} (or --restore latest), on any shape",
+            epoch_label(epoch)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if report.already_complete {
         eprintln!("weir: the job had already finished; its output is complete");
         return Ok(ExitCode::SUCCESS);

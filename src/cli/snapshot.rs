@@ -99,7 +99,11 @@ fn ls(dir: &Path) -> anyhow::Result<ExitCode> {
         match &entry.status {
             EpochStatus::Complete(manifest) => println!(
                 "{label:>20}  {:<10}  {:>7}  {:>9}  {:>5}  {:>12}",
-                "complete",
+                if manifest.savepoint {
+                    "savepoint"
+                } else {
+                    "complete"
+                },
                 manifest.workers,
                 manifest.processes,
                 manifest.parts.iter().filter(|p| p.file.is_some()).count(),

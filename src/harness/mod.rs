@@ -176,6 +176,7 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
             snapshots,
             verbose: true,
             driver: Some(driver),
+            progress: None,
         },
     )?;
     if report.gathered.is_empty() {

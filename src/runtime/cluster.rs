@@ -40,6 +40,61 @@ pub struct Announcement {
     pub restore: Option<u64>,
 }
 
+/// Processes and workers per process: the shape of a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Shape {
+    /// Processes (`-n`).
+    pub processes: usize,
+    /// Worker threads per process (`-w`).
+    pub workers: usize,
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.processes, self.workers)
+    }
+}
+
+impl std::str::FromStr for Shape {
+    type Err = String;
+
+    /// `PxW`: `P` processes of `W` workers, e.g. `2x3`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wrong = || format!("{text:?} is not a shape PxW (processes x workers), e.g. 2x3");
+        let (processes, workers) = text.split_once(['x', 'X']).ok_or_else(wrong)?;
+        let shape = Shape {
+            processes: processes.trim().parse().map_err(|_| wrong())?,
+            workers: workers.trim().parse().map_err(|_| wrong())?,
+        };
+        if shape.processes == 0 || shape.workers == 0 {
+            return Err(format!(
+                "{text:?}: a shape needs at least one process of one worker"
+            ));
+        }
+        Ok(shape)
+    }
+}
+
+/// `count` loopback addresses with ports free right now, for the processes of a local job.
+/// (Another program may take a port before the job binds it; the job then fails to listen
+/// and says so.)
+pub fn free_loopback_hosts(count: usize) -> anyhow::Result<Vec<String>> {
+    let listeners: Vec<TcpListener> = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("cannot find free loopback ports")?;
+    listeners
+        .iter()
+        .map(|listener| Ok(format!("127.0.0.1:{}", listener.local_addr()?.port())))
+        .collect()
+}
+
+/// Writes `hosts` as a host file at `path`.
+pub fn write_hostfile(path: &Path, hosts: &[String]) -> anyhow::Result<()> {
+    let text: String = hosts.iter().map(|host| format!("{host}\n")).collect();
+    std::fs::write(path, text).with_context(|| format!("cannot write host file {}", path.display()))
+}
+
 /// Reads a host file: one `host:port` per line, blank lines and `#` comments ignored.
 pub fn read_hostfile(path: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path)

@@ -10,6 +10,7 @@ mod driver;
 mod recovery;
 mod report;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,13 +20,16 @@ use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks};
 use timely::{CommunicationConfig, WorkerConfig};
 
-pub use cluster::{read_hostfile, Announcement, ClusterSpec};
+pub use cluster::{
+    free_loopback_hosts, read_hostfile, write_hostfile, Announcement, ClusterSpec, Shape,
+};
 pub use driver::{DrivenWorker, WorkerDriver};
 pub use recovery::SnapshotOptions;
 pub use report::{RunReport, SnapshotTimings};
 
 use crate::control::{Counters, JobControl};
 use crate::job::{Job, JobConfig};
+use crate::lifecycle::{unix_micros, Answer, ControlDirectory, ProgressEvent, ProgressLog};
 use crate::pipelines::Pipeline;
 use crate::sinks::{OutputSpec, OutputTarget};
 use crate::snapshot::{self, SnapshotHub, SnapshotSettings, HUB_KEY};
@@ -83,6 +87,8 @@ pub struct RunSpec {
     /// Drives every worker's loop after its dataflow is built (the harness); `None` lets
     /// timely run the workers to the end.
     pub driver: Option<Arc<dyn WorkerDriver>>,
+    /// Where process 0 logs its progress (`lifecycle::ProgressEvent`) for a supervisor.
+    pub progress: Option<PathBuf>,
 }
 
 /// Runs `pipeline` as `spec` says, until its input ends.
@@ -94,6 +100,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         snapshots,
         verbose,
         driver,
+        progress,
     } = spec;
     if let Some(input) = &config.input {
         input.check()?;
@@ -114,6 +121,21 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             .as_ref()
             .and_then(|r| r.manifest.as_ref().map(|m| m.epoch)),
     };
+    let control_dir = snapshots.as_ref().map(|o| ControlDirectory::of(&o.dir));
+    let progress = match progress.filter(|_| process == 0) {
+        Some(path) => Some(ProgressLog::create(&path)?),
+        None => None,
+    };
+    if let (Some(control_dir), true) = (&control_dir, process == 0) {
+        // Before the others connect, so that none of them sees an earlier run's stop.
+        control_dir.mark_running()?;
+        if let Some(progress) = &progress {
+            progress.record(&ProgressEvent::Started {
+                restored: announcement.restore,
+                at_us: unix_micros(),
+            });
+        }
+    }
     let (builders, guard, announced) = allocators(&workers, announcement)?;
     if let (Some(options), None) = (&snapshots, &recovery) {
         recovery = Some(recovery::follow(options, &output, announced.restore)?);
@@ -144,6 +166,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             every: options.every_ms(),
             keep: options.keep,
             sinks: recovery.sinks,
+            control: control_dir.clone(),
+            progress: progress.clone(),
         };
         let shared = Arc::new(SnapshotHub::new(
             settings,
@@ -165,8 +189,18 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         _ => OutputTarget::new(Box::new(std::io::sink()), false),
     };
 
+    // Process 0 stops at a savepoint when asked; the others learn of it from its mark.
+    let watcher = match (&hub, &control_dir) {
+        (Some(hub), Some(control_dir)) if process > 0 => {
+            Some(StopWatcher::spawn(Arc::clone(hub), control_dir.clone()))
+        }
+        _ => None,
+    };
+
     let start = Instant::now();
     let gathered = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let restored = report.restored;
+    let output_progress = progress.clone();
     let shared = (config, control.clone(), target.clone(), driver);
     let threads = workers.threads;
     let gathered_by_workers = Arc::clone(&gathered);
@@ -206,6 +240,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = reports;
             }
+        } else if let Some(progress) = output_progress.as_ref().filter(|_| worker.index() == 0) {
+            report_output_flowing(worker, &probe, restored, progress);
         }
         step_to_end(worker);
     })
@@ -222,7 +258,15 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     }
     report.started = Some(control.started());
     report.gathered = std::mem::take(&mut *gathered.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(watcher) = watcher {
+        watcher.finish();
+    }
+    if let (Some(control_dir), true) = (&control_dir, process == 0) {
+        answer_late_requests(control_dir);
+        control_dir.clear_running();
+    }
     if let Some(hub) = &hub {
+        report.stopped_at = hub.stopped_at();
         report.capture_starts = hub.capture_starts();
         report.commits = hub.commits();
         report.part_timings = hub.timings();
@@ -242,6 +286,79 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     report.late = Counters::get(&counters.late);
     report.skipped = Counters::get(&counters.skipped);
     Ok(report)
+}
+
+/// Steps worker 0 until the output frontier passes `restored` (or moves at all on a fresh
+/// start), then logs that results flow again.
+fn report_output_flowing(
+    worker: &mut timely::worker::Worker,
+    probe: &timely::dataflow::ProbeHandle<Time>,
+    restored: Option<Time>,
+    progress: &ProgressLog,
+) {
+    let passed = |probe: &timely::dataflow::ProbeHandle<Time>| {
+        probe.with_frontier(|frontier| {
+            let passed = frontier
+                .iter()
+                .all(|&t| restored.is_none_or(|r| t > r) && t > 0);
+            passed.then(|| frontier.iter().copied().min().unwrap_or(Time::MAX))
+        })
+    };
+    loop {
+        if let Some(frontier) = passed(probe) {
+            progress.record(&ProgressEvent::Output {
+                frontier,
+                at_us: unix_micros(),
+            });
+            return;
+        }
+        if !worker.step_or_park(Some(LONGEST_PARK)) {
+            return;
+        }
+    }
+}
+
+/// Answers the requests that came after the last commit: nothing will take them now.
+fn answer_late_requests(control_dir: &ControlDirectory) {
+    for request in control_dir.take_requests(true).unwrap_or_default() {
+        let answer = Answer {
+            error: Some("the job ended before another snapshot committed".to_string()),
+            ..Answer::default()
+        };
+        let _ = control_dir.reply(&request, &answer);
+    }
+}
+
+/// On a process other than 0: watches the control folder for process 0's mark that the job
+/// stops at a savepoint, and stops this process's sources then.
+struct StopWatcher {
+    done: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl StopWatcher {
+    /// How often the mark is looked for.
+    const POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+    fn spawn(hub: Arc<SnapshotHub>, control_dir: ControlDirectory) -> Self {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finished = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(epoch) = control_dir.stopped() {
+                    hub.stop_after(epoch);
+                    return;
+                }
+                std::thread::sleep(Self::POLL);
+            }
+        });
+        StopWatcher { done, thread }
+    }
+
+    fn finish(self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }
 
 /// The longest a worker parks without looking at its channels again.

@@ -38,6 +38,9 @@ pub struct RunReport {
     pub restore_timings: Vec<RestoreTiming>,
     /// Notes on recovery: snapshots skipped, output repaired.
     pub messages: Vec<String>,
+    /// The savepoint the job stopped after, when it was asked to stop (`weir stop`,
+    /// SIGTERM): nothing after it was committed, and `--restore` resumes there.
+    pub stopped_at: Option<Time>,
 }
 
 impl RunReport {

@@ -156,10 +156,17 @@ impl ExactlyOnceFile {
             output: name,
             bytes,
         });
-        let oldest = self.store.list()?.into_iter().find_map(|entry| {
-            matches!(entry.status, EpochStatus::Complete(_)).then_some(entry.epoch)
-        });
-        trim_log(&mut log, oldest);
+        let (mut oldest, mut savepoints) = (None, Vec::new());
+        for entry in self.store.list()? {
+            if let EpochStatus::Complete(manifest) = entry.status {
+                if manifest.savepoint {
+                    savepoints.push(entry.epoch);
+                } else {
+                    oldest = oldest.or(Some(entry.epoch));
+                }
+            }
+        }
+        trim_log(&mut log, oldest, &savepoints);
         self.write_published(&[others, log].concat())
     }
 
@@ -265,11 +272,22 @@ impl CommittingSink for ExactlyOnceFile {
 /// Drops the publications no restore can need, so that the log, rewritten at every publish,
 /// stays as short as the snapshots kept: a restore at a kept epoch `e` cuts the output back
 /// to the newest publication at or before `e`, so the log keeps every entry from the oldest
-/// kept complete snapshot `oldest` on, and the last one before it.
-fn trim_log(log: &mut Vec<Published>, oldest: Option<Time>) {
+/// kept regular snapshot `oldest` on and the last one before it, and for each savepoint
+/// (kept however old) the newest entry at or before it.
+fn trim_log(log: &mut Vec<Published>, oldest: Option<Time>, savepoints: &[Time]) {
     let Some(oldest) = oldest else { return };
     let before = log.iter().take_while(|p| p.epoch < oldest).count();
-    log.drain(..before.saturating_sub(1));
+    let first_kept = before.saturating_sub(1);
+    let needed_by_savepoints: Vec<usize> = savepoints
+        .iter()
+        .filter_map(|&s| log.iter().rposition(|p| p.epoch <= s))
+        .collect();
+    let mut index = 0;
+    log.retain(|_| {
+        let keep = index >= first_kept || needed_by_savepoints.contains(&index);
+        index += 1;
+        keep
+    });
 }
 
 /// `path` made absolute and free of `.` and `..`, without touching the file system (the
@@ -340,18 +358,22 @@ mod tests {
         let epochs = |log: &[Published]| log.iter().map(|p| p.epoch).collect::<Vec<_>>();
         let full: Vec<Published> = (1..=6).map(|e| entry(e * 1000, e * 10)).collect();
         let mut log = full.clone();
-        trim_log(&mut log, Some(4000));
+        trim_log(&mut log, Some(4000), &[]);
         assert_eq!(epochs(&log), vec![3000, 4000, 5000, 6000]);
+        // A savepoint, however old, keeps what a restore there needs.
+        let mut log = full.clone();
+        trim_log(&mut log, Some(5000), &[1500, 2000]);
+        assert_eq!(epochs(&log), vec![1000, 2000, 4000, 5000, 6000]);
         // The oldest kept snapshot was never published (a crash): the last publication
         // before it is what a restore there cuts back to.
         let mut log = full.clone();
-        trim_log(&mut log, Some(4500));
+        trim_log(&mut log, Some(4500), &[]);
         assert_eq!(epochs(&log), vec![4000, 5000, 6000]);
         let mut log = full.clone();
-        trim_log(&mut log, None);
+        trim_log(&mut log, None, &[]);
         assert_eq!(log, full);
         let mut log = full.clone();
-        trim_log(&mut log, Some(500));
+        trim_log(&mut log, Some(500), &[]);
         assert_eq!(log, full);
     }
 

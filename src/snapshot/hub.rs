@@ -19,6 +19,7 @@ use timely::scheduling::SyncActivator;
 
 use crate::control::JobControl;
 use crate::identity::JobIdentity;
+use crate::lifecycle::{ControlDirectory, ProgressLog};
 use crate::snapshot::commit::CommittingSink;
 use crate::snapshot::manifest::{Manifest, Part, PartKind};
 use crate::snapshot::messages::{FutureReports, PartTiming, Report, RestoreTiming, WriterJob};
@@ -41,6 +42,11 @@ pub struct SnapshotSettings {
     pub keep: usize,
     /// The sinks that publish committed output.
     pub sinks: Vec<Arc<dyn CommittingSink>>,
+    /// Where savepoint and stop requests arrive and are answered (read by the publisher of
+    /// the coordinating process at each commit).
+    pub control: Option<ControlDirectory>,
+    /// Where the coordinating process logs its commits for a supervisor.
+    pub progress: Option<ProgressLog>,
 }
 
 #[derive(Default)]
@@ -66,6 +72,8 @@ pub struct SnapshotHub {
     capture_starts: Mutex<BTreeMap<Time, Instant>>,
     timings: Mutex<Vec<PartTiming>>,
     restores: Mutex<Vec<RestoreTiming>>,
+    /// The savepoint the job stops after, once it was asked to stop.
+    stopped: Mutex<Option<Time>>,
 }
 
 impl SnapshotHub {
@@ -95,6 +103,7 @@ impl SnapshotHub {
             capture_starts: Mutex::new(BTreeMap::new()),
             timings: Mutex::new(Vec::new()),
             restores: Mutex::new(Vec::new()),
+            stopped: Mutex::new(None),
         }
     }
 
@@ -240,6 +249,21 @@ impl SnapshotHub {
     /// The job's control.
     pub fn control(&self) -> &JobControl {
         &self.control
+    }
+
+    /// Stops the job after the savepoint `epoch`: its sources stop, and nothing after the
+    /// savepoint commits (the publisher drops later commits).
+    pub fn stop_after(&self, epoch: Time) {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(epoch);
+        self.control.stop();
+    }
+
+    /// The savepoint the job stopped after, if it was asked to stop.
+    pub fn stopped_at(&self) -> Option<Time> {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Notes that `epoch` was committed now (on the coordinating process).

@@ -100,6 +100,10 @@ pub struct Manifest {
     pub parts: Vec<Part>,
     /// Wall-clock time of the commit, in milliseconds since the Unix epoch.
     pub committed_unix_ms: u64,
+    /// A savepoint: taken on request (`weir savepoint`, SIGUSR1, a stop or a rescale) and
+    /// never deleted by pruning. Absent in manifests written before savepoints existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub savepoint: bool,
 }
 
 impl Manifest {

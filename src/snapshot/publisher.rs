@@ -10,6 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
+use crate::lifecycle::{
+    unix_micros, Answer, ControlDirectory, ProgressEvent, Request, RequestKind,
+};
 use crate::snapshot::fault::fault_point;
 use crate::snapshot::hub::SnapshotHub;
 use crate::snapshot::manifest::{epoch_label, Manifest, FINAL_EPOCH, FORMAT_VERSION};
@@ -34,7 +37,8 @@ impl Publisher {
                     failed: false,
                 };
                 for (epoch, reports) in receiver {
-                    if state.failed {
+                    // After a stop's savepoint nothing commits: a restore resumes there.
+                    if state.failed || state.hub.stopped_at().is_some() {
                         continue;
                     }
                     if let Err(error) = state.commit(epoch, reports) {
@@ -102,6 +106,10 @@ impl Committer {
                 file.name = self.carry(written, epoch, &file.name)?;
             }
         }
+        let requests = match &settings.control {
+            Some(control) => control.take_requests(true)?,
+            None => Vec::new(),
+        };
         let committed_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -118,6 +126,7 @@ impl Committer {
             operators: hub.participants(0),
             parts: reports.into_iter().map(|r| r.part).collect(),
             committed_unix_ms,
+            savepoint: !requests.is_empty(),
         };
         settings.store.commit(&manifest)?;
         fault_point("after-manifest");
@@ -128,6 +137,47 @@ impl Committer {
         fault_point("after-publish");
         settings.store.prune(settings.keep)?;
         hub.record_commit(epoch);
+        if let Some(progress) = &settings.progress {
+            progress.record(&ProgressEvent::Committed {
+                epoch,
+                savepoint: manifest.savepoint,
+                at_us: unix_micros(),
+            });
+        }
+        if let Some(control) = &settings.control {
+            self.answer(control, epoch, &requests)?;
+        }
+        Ok(())
+    }
+
+    /// Answers the requests that made `epoch` a savepoint; stops the job after it if one
+    /// asked to stop (and the job has not ended anyway).
+    fn answer(
+        &self,
+        control: &ControlDirectory,
+        epoch: Time,
+        requests: &[Request],
+    ) -> anyhow::Result<()> {
+        let stop = epoch != FINAL_EPOCH && requests.iter().any(|r| r.kind == RequestKind::Stop);
+        if stop {
+            // Other processes watch for this mark and stop their sources too.
+            control.mark_stopped(epoch)?;
+            self.hub.stop_after(epoch);
+            if let Some(progress) = &self.hub.settings().progress {
+                progress.record(&ProgressEvent::Stopped {
+                    epoch,
+                    at_us: unix_micros(),
+                });
+            }
+        }
+        for request in requests {
+            let answer = Answer {
+                epoch: Some(epoch),
+                stopped: stop || epoch == FINAL_EPOCH,
+                error: None,
+            };
+            control.reply(request, &answer)?;
+        }
         Ok(())
     }
 }

@@ -349,23 +349,28 @@ pub fn choose_snapshot(
     Ok(None)
 }
 
-/// The epochs to delete so that the newest `keep` (at least one) complete snapshots stay:
-/// older complete ones, and incomplete or damaged ones older than the newest complete one
-/// (newer ones may be a snapshot still being written).
+/// The epochs to delete so that the newest `keep` (at least one) complete snapshots stay,
+/// and every savepoint besides: older complete ones, and incomplete or damaged ones older
+/// than the newest complete one (newer ones may be a snapshot still being written).
 pub fn stale_epochs(entries: &[EpochEntry], keep: usize) -> Vec<Time> {
-    let complete: Vec<Time> = entries
+    let regular: Vec<Time> = entries
+        .iter()
+        .filter(|e| matches!(&e.status, EpochStatus::Complete(m) if !m.savepoint))
+        .map(|e| e.epoch)
+        .collect();
+    let Some(newest) = entries
         .iter()
         .filter(|e| matches!(e.status, EpochStatus::Complete(_)))
         .map(|e| e.epoch)
-        .collect();
-    let Some(&newest) = complete.last() else {
+        .next_back()
+    else {
         return Vec::new();
     };
-    let kept = &complete[complete.len().saturating_sub(keep.max(1))..];
+    let kept = &regular[regular.len().saturating_sub(keep.max(1))..];
     entries
         .iter()
-        .filter(|entry| match entry.status {
-            EpochStatus::Complete(_) => !kept.contains(&entry.epoch),
+        .filter(|entry| match &entry.status {
+            EpochStatus::Complete(manifest) => !manifest.savepoint && !kept.contains(&entry.epoch),
             _ => entry.epoch < newest,
         })
         .map(|entry| entry.epoch)
@@ -408,6 +413,7 @@ mod tests {
             operators: Vec::new(),
             parts,
             committed_unix_ms: 0,
+            savepoint: false,
         }
     }
 
@@ -553,6 +559,26 @@ mod tests {
         assert_eq!(stale_epochs(&listed, 0), vec![1000, 1500, 2000, 3000, 3500]);
         assert_eq!(stale_epochs(&listed, 10), vec![1500, 3500]);
         assert!(stale_epochs(&entries(vec![stored(1000, None)]), 1).is_empty());
+    }
+
+    #[test]
+    fn pruning_never_deletes_a_savepoint_nor_counts_it_among_the_kept() {
+        let ours = identity(1);
+        let complete = |e, savepoint| {
+            let mut manifest = manifest(e, &ours, Vec::new());
+            manifest.savepoint = savepoint;
+            stored(e, Some(&manifest))
+        };
+        let listed = entries(vec![
+            complete(1000, false),
+            complete(2000, true),
+            complete(3000, false),
+            stored(3500, None),
+            complete(4000, false),
+            complete(5000, true),
+        ]);
+        assert_eq!(stale_epochs(&listed, 1), vec![1000, 3000, 3500]);
+        assert_eq!(stale_epochs(&listed, 2), vec![1000, 3500]);
     }
 
     #[test]
