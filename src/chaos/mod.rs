@@ -244,11 +244,11 @@ fn run_round(
     kills: &mut usize,
     expected: &str,
 ) -> anyhow::Result<RoundReport> {
-    let snapshots = config.dir.join("snapshots");
-    // Two committing sinks publish the same output: a file and a directory of segments.
-    let output = config.dir.join("output.jsonl");
-    let segments = config.dir.join("output/");
-    clear_round(&snapshots, &output, &segments)?;
+    let RoundPaths {
+        snapshots,
+        output,
+        segments,
+    } = RoundPaths::cleared(&config.dir)?;
     let mut report = RoundReport::default();
     let mut restore = false;
     loop {
@@ -294,17 +294,40 @@ fn reference(config: &ChaosConfig) -> anyhow::Result<(String, Duration)> {
     Ok((read_text(&reference_output)?, began.elapsed()))
 }
 
-/// Clears what a round writes: snapshots, the output file and the output directory.
-fn clear_round(snapshots: &Path, output: &Path, segments: &Path) -> anyhow::Result<()> {
-    for dir in [snapshots, segments] {
-        if dir.exists() {
-            fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+/// Where a round writes: snapshots, and two committing sinks publishing the same output, a
+/// file and a directory of segments.
+struct RoundPaths {
+    snapshots: PathBuf,
+    output: PathBuf,
+    segments: PathBuf,
+}
+
+impl RoundPaths {
+    /// The paths of a round in `dir`, cleared of an earlier round's.
+    fn cleared(dir: &Path) -> anyhow::Result<RoundPaths> {
+        let paths = RoundPaths {
+            snapshots: dir.join("snapshots"),
+            output: dir.join("output.jsonl"),
+            segments: dir.join("output/"),
+        };
+        for dir in [&paths.snapshots, &paths.segments] {
+            if dir.exists() {
+                fs::remove_dir_all(dir)
+                    .with_context(|| format!("cannot clear {}", dir.display()))?;
+            }
         }
+        if paths.output.exists() {
+            fs::remove_file(&paths.output)
+                .with_context(|| format!("cannot clear {}", paths.output.display()))?;
+        }
+        Ok(paths)
     }
-    if output.exists() {
-        fs::remove_file(output).with_context(|| format!("cannot clear {}", output.display()))?;
+
+    /// The lines published to the output file, and how they and the segments differ
+    /// from `expected`.
+    fn difference(&self, expected: &str) -> anyhow::Result<(usize, Difference)> {
+        published_difference(expected, &self.output, &self.segments)
     }
-    Ok(())
 }
 
 /// The lines published to the file `output` and how they and the segments of `segments`

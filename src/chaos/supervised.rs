@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::plan::Limits;
-use super::{clear_round, published_difference, quiet, read_log, ChaosConfig, RoundReport};
+use super::{quiet, read_log, ChaosConfig, RoundPaths, RoundReport};
 use crate::lifecycle::unix_micros;
 use crate::runtime::Shape;
 use crate::supervisor::{ClusterEvent, RecoveryTimes};
@@ -47,11 +47,15 @@ pub(super) fn run_round(
     kills: &mut usize,
     expected: &str,
 ) -> anyhow::Result<RoundReport> {
-    let snapshots = config.dir.join("snapshots");
-    let output = config.dir.join("output.jsonl");
-    let segments = config.dir.join("output/");
+    let paths = RoundPaths::cleared(&config.dir)?;
+    // The last round's log must be gone before this round's supervisor starts: read in
+    // the moment before the new one is created, its processes would be taken for this
+    // round's.
     let events_path = config.dir.join("events.jsonl");
-    clear_round(&snapshots, &output, &segments)?;
+    if events_path.exists() {
+        std::fs::remove_file(&events_path)
+            .with_context(|| format!("cannot clear {}", events_path.display()))?;
+    }
     let shape = Shape {
         processes: rng.gen_range(1..=limits.max_processes.max(1)),
         workers: rng.gen_range(1..=limits.max_workers.max(1)),
@@ -68,12 +72,12 @@ pub(super) fn run_round(
         .args(["--", "run", &config.pipeline])
         .args(&config.run_flags)
         .arg("--snapshot-dir")
-        .arg(&snapshots)
+        .arg(&paths.snapshots)
         .args(["--snapshot-every", &config.snapshot_every])
         .arg("--output")
-        .arg(&output)
+        .arg(&paths.output)
         .arg("--output")
-        .arg(&segments)
+        .arg(&paths.segments)
         .arg("--quiet");
     command.env_remove("WEIR_FAULT");
     let log = config.dir.join("cluster.err");
@@ -132,7 +136,7 @@ pub(super) fn run_round(
     if !status.success() {
         bail!("weir cluster failed: {}", read_log(&log));
     }
-    (report.lines, report.difference) = published_difference(expected, &output, &segments)?;
+    (report.lines, report.difference) = paths.difference(expected)?;
     Ok(report)
 }
 

@@ -19,7 +19,7 @@ mod events;
 mod policy;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -150,6 +150,8 @@ pub fn supervise(config: &ClusterConfig, asked: &Receiver<Asked>) -> anyhow::Res
         began: Instant::now(),
         planned: 0,
         restarts: 0,
+        timing: None,
+        stop_for_good: false,
     }
     .run();
     control.clear_supervisor();
@@ -165,200 +167,224 @@ struct Supervisor<'a> {
     /// Planned rescales done so far.
     planned: usize,
     restarts: usize,
+    /// The recovery or rescale being timed, until results flow again.
+    timing: Option<Timing>,
+    /// SIGTERM came: stop the job with a savepoint (again, after a failure) and end.
+    stop_for_good: bool,
+}
+
+/// One start of the job: its processes and what their progress log said.
+struct Attempt {
+    number: usize,
+    shape: Shape,
+    children: Vec<Child>,
+    /// The process index of each child.
+    indices: Vec<usize>,
+    progress_path: PathBuf,
+    progress: ProgressReader,
+    spawned_at: u64,
+    /// When process 0 had chosen its snapshot.
+    started_at: Option<u64>,
+    /// Whether a snapshot committed during this start.
+    progressed: bool,
+    /// Why the supervisor is stopping it, if it is.
+    stopping: Option<Stopping>,
+}
+
+/// What comes after a start whose processes all exited successfully.
+enum AfterExit {
+    /// Start again on `shape` from the savepoint `epoch` (a rescale).
+    Restart { shape: Shape, epoch: Time },
+    /// The job finished or stopped for good.
+    Done(ClusterReport),
 }
 
 impl Supervisor<'_> {
     fn run(mut self) -> anyhow::Result<ClusterReport> {
         let mut shape = self.config.shape;
         let mut restore = self.config.job.first_restore.clone();
-        let mut timing: Option<Timing> = None;
         let mut failures_in_a_row = 0;
-        let mut stop_for_good = false;
-        for attempt in 0.. {
-            let progress_path = self
-                .control
-                .path()
-                .join(format!("progress-{attempt}.jsonl"));
-            let _ = std::fs::remove_file(&progress_path);
-            let mut children = self.start(attempt, shape, restore.as_deref(), &progress_path)?;
-            let spawned_at = unix_micros();
-            let mut progress = ProgressReader::new(&progress_path);
-            let mut stopping = stop_for_good.then_some(Stopping::ForGood);
-            if stop_for_good {
-                self.control.request_without_reply(RequestKind::Stop)?;
-            }
-            let mut progressed = false;
-            let mut started_at = None;
-            let outcome = loop {
-                for event in progress.poll() {
-                    self.on_progress(
-                        event,
-                        &mut timing,
-                        &mut started_at,
-                        &mut progressed,
-                        spawned_at,
-                        shape,
-                    )?;
-                }
-                if let Some(outcome) = poll_children(&mut children, &self.placement_indices(shape))?
-                {
-                    // Events written just before the end still count.
-                    for event in progress.poll() {
-                        self.on_progress(
-                            event,
-                            &mut timing,
-                            &mut started_at,
-                            &mut progressed,
-                            spawned_at,
-                            shape,
-                        )?;
-                    }
-                    break outcome;
-                }
-                if stopping.is_none()
-                    && let Some(next) = self.next_rescale()?
-                {
-                    self.control.request_without_reply(RequestKind::Stop)?;
-                    timing = Some(Timing::Rescale(
-                        RescaleTimes {
-                            from: shape.to_string(),
-                            to: next.0.to_string(),
-                            requested_at_us: unix_micros(),
-                            ..RescaleTimes::default()
-                        },
-                        next.1.clone(),
-                    ));
-                    stopping = Some(Stopping::Rescale {
-                        shape: next.0,
-                        request: next.1,
-                    });
-                }
-                while let Ok(signal) = self.asked.try_recv() {
-                    match signal {
-                        Asked::Savepoint => {
-                            self.control.request_without_reply(RequestKind::Savepoint)?;
-                        }
-                        Asked::Stop => {
-                            self.control.request_without_reply(RequestKind::Stop)?;
-                            stop_for_good = true;
-                            stopping = Some(Stopping::ForGood);
-                        }
-                    }
-                }
-                std::thread::sleep(POLL);
-            };
-            let _ = std::fs::remove_file(&progress_path);
+        for number in 0.. {
+            let mut attempt = self.start(number, shape, restore.as_deref())?;
+            let outcome = self.watch(&mut attempt)?;
+            let _ = std::fs::remove_file(&attempt.progress_path);
             match outcome {
-                Outcome::Exited => {
-                    let stopped = self.control.stopped();
-                    match (stopping, stopped) {
-                        (Some(Stopping::Rescale { shape: next, .. }), Some(epoch)) => {
-                            if let Some(Timing::Rescale(times, _)) = &mut timing {
-                                times.savepoint = Some(epoch);
-                                let exited = unix_micros();
-                                times.drain_ms = times
-                                    .savepoint_ms
-                                    .map(|_| millis_between(self.savepoint_at(times), exited));
-                            }
-                            shape = next;
-                            restore = Some(epoch.to_string());
-                            continue;
-                        }
-                        (_, Some(epoch)) => {
-                            self.log.record(ClusterEvent::Stopped {
-                                epoch,
-                                at_us: unix_micros(),
-                            });
-                            return Ok(self.report(Some(epoch)));
-                        }
-                        (stopping, None) => {
-                            if let Some(Stopping::Rescale {
-                                request: Some(request),
-                                ..
-                            }) = stopping
-                            {
-                                self.control.reply(
-                                    &request,
-                                    &Answer {
-                                        error: Some("the job finished before it could stop".into()),
-                                        ..Answer::default()
-                                    },
-                                )?;
-                            }
-                            self.log.record(ClusterEvent::Finished {
-                                restarts: self.restarts,
-                                at_us: unix_micros(),
-                            });
-                            return Ok(self.report(None));
-                        }
-                    }
-                }
-                Outcome::Failed { process, status } => {
-                    let failed_at = unix_micros();
-                    for child in children.iter_mut() {
-                        let _ = child.kill();
-                    }
-                    for child in children.iter_mut() {
-                        let _ = child.wait();
-                    }
-                    let stopped_at = unix_micros();
-                    self.log.record(ClusterEvent::Failure {
-                        attempt,
-                        process,
-                        status: status.clone(),
-                        at_us: failed_at,
-                    });
-                    failures_in_a_row = if progressed { 1 } else { failures_in_a_row + 1 };
-                    let Some(wait) = self.config.policy.after_failure(failures_in_a_row) else {
-                        let reason = format!(
-                            "{} restart(s) in a row made no progress (no snapshot committed); the last failure: process {process} {status}",
-                            failures_in_a_row - 1
-                        );
-                        self.log.record(ClusterEvent::GaveUp {
-                            restarts: self.restarts,
-                            reason: reason.clone(),
-                            at_us: unix_micros(),
-                        });
-                        bail!("weir cluster gave up: {reason}");
-                    };
-                    std::thread::sleep(wait);
-                    if let Some(Stopping::Rescale {
-                        shape: next,
-                        request,
-                    }) = stopping
-                    {
-                        // The rescale goes on from the newest snapshot instead.
+                Outcome::Exited => match self.after_exit(&mut attempt)? {
+                    AfterExit::Restart { shape: next, epoch } => {
                         shape = next;
-                        if let Some(request) = request {
-                            self.control.reply(
-                                &request,
-                                &Answer {
-                                    error: Some(format!(
-                                        "process {process} {status} during the rescale; the job restarts on {next} from its newest snapshot"
-                                    )),
-                                    ..Answer::default()
-                                },
-                            )?;
-                        }
+                        restore = Some(epoch.to_string());
                     }
-                    timing = Some(Timing::Recovery(RecoveryTimes {
-                        cause: format!("process {process} {status}"),
-                        failed_at_us: failed_at,
-                        stop_ms: millis_between(failed_at, stopped_at),
-                        backoff_ms: wait.as_secs_f64() * 1e3,
-                        ..RecoveryTimes::default()
-                    }));
+                    AfterExit::Done(report) => return Ok(report),
+                },
+                Outcome::Failed { process, status } => {
+                    failures_in_a_row = if attempt.progressed {
+                        1
+                    } else {
+                        failures_in_a_row + 1
+                    };
+                    shape = self.after_failure(&mut attempt, process, status, failures_in_a_row)?;
                     restore = Some("latest".to_string());
-                    self.restarts += 1;
                 }
             }
         }
         unreachable!("the attempts never run out")
     }
 
-    /// The instant of a rescale's savepoint, from its request and how long it took.
-    fn savepoint_at(&self, times: &RescaleTimes) -> u64 {
-        times.requested_at_us + (times.savepoint_ms.unwrap_or(0.0) * 1e3) as u64
+    /// Watches a start until it ends, taking its progress, planned and asked-for rescales,
+    /// and signals as they come.
+    fn watch(&mut self, attempt: &mut Attempt) -> anyhow::Result<Outcome> {
+        if self.stop_for_good {
+            self.control.request_without_reply(RequestKind::Stop)?;
+            attempt.stopping = Some(Stopping::ForGood);
+        }
+        loop {
+            self.absorb_progress(attempt)?;
+            if let Some(outcome) = poll_children(&mut attempt.children, &attempt.indices)? {
+                // Events written just before the end still count.
+                self.absorb_progress(attempt)?;
+                return Ok(outcome);
+            }
+            if attempt.stopping.is_none()
+                && let Some((shape, request)) = self.next_rescale()?
+            {
+                self.control.request_without_reply(RequestKind::Stop)?;
+                let times = RescaleTimes {
+                    from: attempt.shape.to_string(),
+                    to: shape.to_string(),
+                    requested_at_us: unix_micros(),
+                    ..RescaleTimes::default()
+                };
+                self.timing = Some(Timing::Rescale(times, request.clone()));
+                attempt.stopping = Some(Stopping::Rescale { shape, request });
+            }
+            while let Ok(signal) = self.asked.try_recv() {
+                match signal {
+                    Asked::Savepoint => {
+                        self.control.request_without_reply(RequestKind::Savepoint)?;
+                    }
+                    Asked::Stop => {
+                        self.control.request_without_reply(RequestKind::Stop)?;
+                        self.stop_for_good = true;
+                        attempt.stopping = Some(Stopping::ForGood);
+                    }
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Every process of `attempt` exited successfully: a rescale goes on, a stop or the end
+    /// of the input ends the supervisor.
+    fn after_exit(&mut self, attempt: &mut Attempt) -> anyhow::Result<AfterExit> {
+        let stopped = self.control.stopped();
+        match (attempt.stopping.take(), stopped) {
+            (Some(Stopping::Rescale { shape, .. }), Some(epoch)) => {
+                let exited = unix_micros();
+                if let Some(Timing::Rescale(times, _)) = &mut self.timing {
+                    times.savepoint = Some(epoch);
+                    let savepoint_at = savepoint_at(times);
+                    times.drain_ms = times
+                        .savepoint_ms
+                        .map(|_| millis_between(savepoint_at, exited));
+                }
+                Ok(AfterExit::Restart { shape, epoch })
+            }
+            (_, Some(epoch)) => {
+                self.log.record(ClusterEvent::Stopped {
+                    epoch,
+                    at_us: unix_micros(),
+                });
+                Ok(AfterExit::Done(self.report(Some(epoch))))
+            }
+            (stopping, None) => {
+                if let Some(Stopping::Rescale {
+                    request: Some(request),
+                    ..
+                }) = stopping
+                {
+                    let error = "the job finished before it could stop";
+                    self.refuse(&request, error.to_string())?;
+                }
+                self.log.record(ClusterEvent::Finished {
+                    restarts: self.restarts,
+                    at_us: unix_micros(),
+                });
+                Ok(AfterExit::Done(self.report(None)))
+            }
+        }
+    }
+
+    /// `process` of `attempt` failed: stops the rest, waits as the policy says (or gives
+    /// up), and returns the shape to restart on.
+    fn after_failure(
+        &mut self,
+        attempt: &mut Attempt,
+        process: usize,
+        status: String,
+        failures_in_a_row: usize,
+    ) -> anyhow::Result<Shape> {
+        let failed_at = unix_micros();
+        for child in attempt.children.iter_mut() {
+            let _ = child.kill();
+        }
+        for child in attempt.children.iter_mut() {
+            let _ = child.wait();
+        }
+        let stopped_at = unix_micros();
+        self.log.record(ClusterEvent::Failure {
+            attempt: attempt.number,
+            process,
+            status: status.clone(),
+            at_us: failed_at,
+        });
+        let Some(wait) = self.config.policy.after_failure(failures_in_a_row) else {
+            let reason = format!(
+                "{} restart(s) in a row made no progress (no snapshot committed); the last failure: process {process} {status}",
+                failures_in_a_row - 1
+            );
+            self.log.record(ClusterEvent::GaveUp {
+                restarts: self.restarts,
+                reason: reason.clone(),
+                at_us: unix_micros(),
+            });
+            bail!("weir cluster gave up: {reason}");
+        };
+        std::thread::sleep(wait);
+        let mut shape = attempt.shape;
+        if let Some(Stopping::Rescale {
+            shape: next,
+            request,
+        }) = attempt.stopping.take()
+        {
+            // The rescale goes on from the newest snapshot instead.
+            shape = next;
+            if let Some(request) = request {
+                self.refuse(
+                    &request,
+                    format!(
+                        "process {process} {status} during the rescale; the job restarts on {next} from its newest snapshot"
+                    ),
+                )?;
+            }
+        }
+        self.timing = Some(Timing::Recovery(RecoveryTimes {
+            cause: format!("process {process} {status}"),
+            failed_at_us: failed_at,
+            stop_ms: millis_between(failed_at, stopped_at),
+            backoff_ms: wait.as_secs_f64() * 1e3,
+            ..RecoveryTimes::default()
+        }));
+        self.restarts += 1;
+        Ok(shape)
+    }
+
+    /// Answers `request` with `error`.
+    fn refuse(&self, request: &Request, error: String) -> anyhow::Result<()> {
+        let answer = Answer {
+            error: Some(error),
+            ..Answer::default()
+        };
+        self.control.reply(request, &answer)
     }
 
     fn report(&mut self, stopped_at: Option<Time>) -> ClusterReport {
@@ -366,14 +392,6 @@ impl Supervisor<'_> {
             events: std::mem::take(&mut self.log.events),
             restarts: self.restarts,
             stopped_at,
-        }
-    }
-
-    /// The process indices this supervisor runs on `shape`.
-    fn placement_indices(&self, shape: Shape) -> Vec<usize> {
-        match &self.config.placement {
-            Placement::Local => (0..shape.processes).collect(),
-            Placement::HostFile { process, .. } => vec![*process],
         }
     }
 
@@ -390,95 +408,92 @@ impl Supervisor<'_> {
             return Ok(None);
         };
         for extra in requests {
-            self.control.reply(
+            self.refuse(
                 &extra,
-                &Answer {
-                    error: Some("another rescale was asked for at the same time".into()),
-                    ..Answer::default()
-                },
+                "another rescale was asked for at the same time".into(),
             )?;
         }
         match request.kind {
+            RequestKind::Rescale { .. }
+                if matches!(self.config.placement, Placement::HostFile { .. }) =>
+            {
+                let error = "a supervisor of one process of a host file cannot rescale; restart the job with a new host file";
+                self.refuse(&request, error.into())?;
+                Ok(None)
+            }
             RequestKind::Rescale { processes, workers } => {
-                if matches!(self.config.placement, Placement::HostFile { .. }) && processes != 1 {
-                    self.control.reply(
-                        &request,
-                        &Answer {
-                            error: Some("a supervisor of one process of a host file cannot rescale; restart the job with a new host file".into()),
-                            ..Answer::default()
-                        },
-                    )?;
-                    return Ok(None);
-                }
                 Ok(Some((Shape { processes, workers }, Some(request))))
             }
             _ => Ok(None),
         }
     }
 
-    /// Notes one progress event of the start spawned at `spawned_at`.
-    fn on_progress(
-        &mut self,
-        event: ProgressEvent,
-        timing: &mut Option<Timing>,
-        started_at: &mut Option<u64>,
-        progressed: &mut bool,
-        spawned_at: u64,
-        shape: Shape,
-    ) -> anyhow::Result<()> {
+    /// Takes the events process 0 of `attempt` logged since the last look.
+    fn absorb_progress(&mut self, attempt: &mut Attempt) -> anyhow::Result<()> {
+        for event in attempt.progress.poll() {
+            self.on_progress(event, attempt)?;
+        }
+        Ok(())
+    }
+
+    /// Notes one progress event of `attempt`.
+    fn on_progress(&mut self, event: ProgressEvent, attempt: &mut Attempt) -> anyhow::Result<()> {
+        let shape = attempt.shape.to_string();
         match event {
             ProgressEvent::Started { at_us, restored } => {
-                *started_at = Some(at_us);
-                match timing {
+                attempt.started_at = Some(at_us);
+                let restart_ms = Some(millis_between(attempt.spawned_at, at_us));
+                match &mut self.timing {
                     Some(Timing::Recovery(times)) => {
-                        times.restart_ms = Some(millis_between(spawned_at, at_us));
+                        times.restart_ms = restart_ms;
                         times.restored = restored;
                     }
-                    Some(Timing::Rescale(times, _)) if times.to == shape.to_string() => {
-                        times.restart_ms = Some(millis_between(spawned_at, at_us));
+                    Some(Timing::Rescale(times, _)) if times.to == shape => {
+                        times.restart_ms = restart_ms;
                     }
                     _ => {}
                 }
             }
-            ProgressEvent::Output { at_us, .. } => match timing.take() {
-                Some(Timing::Recovery(mut times)) => {
-                    times.restore_ms = started_at.map(|s| millis_between(s, at_us));
-                    times.total_ms = Some(millis_between(times.failed_at_us, at_us));
-                    self.log.record(ClusterEvent::Recovered(times));
-                }
-                Some(Timing::Rescale(mut times, request)) if times.to == shape.to_string() => {
-                    times.restore_ms = started_at.map(|s| millis_between(s, at_us));
-                    let savepoint_at = self.savepoint_at(&times);
-                    times.downtime_ms = times
-                        .savepoint_ms
-                        .map(|_| millis_between(savepoint_at, at_us));
-                    if let Some(request) = &request {
-                        self.control.reply(
-                            request,
-                            &Answer {
+            ProgressEvent::Output { at_us, .. } => {
+                let restore_ms = attempt.started_at.map(|s| millis_between(s, at_us));
+                match self.timing.take() {
+                    Some(Timing::Recovery(mut times)) => {
+                        times.restore_ms = restore_ms;
+                        times.total_ms = Some(millis_between(times.failed_at_us, at_us));
+                        self.log.record(ClusterEvent::Recovered(times));
+                    }
+                    Some(Timing::Rescale(mut times, request)) if times.to == shape => {
+                        times.restore_ms = restore_ms;
+                        let savepoint_at = savepoint_at(&times);
+                        times.downtime_ms = times
+                            .savepoint_ms
+                            .map(|_| millis_between(savepoint_at, at_us));
+                        if let Some(request) = &request {
+                            let answer = Answer {
                                 epoch: times.savepoint,
                                 ..Answer::default()
-                            },
-                        )?;
+                            };
+                            self.control.reply(request, &answer)?;
+                        }
+                        self.log.record(ClusterEvent::Rescaled(times));
                     }
-                    self.log.record(ClusterEvent::Rescaled(times));
+                    other => self.timing = other,
                 }
-                other => *timing = other,
-            },
+            }
             ProgressEvent::Committed {
                 epoch,
                 savepoint,
                 at_us,
             } => {
-                *progressed = true;
+                attempt.progressed = true;
                 let rescaling =
-                    matches!(timing, Some(Timing::Rescale(t, _)) if t.savepoint_ms.is_none());
+                    matches!(&self.timing, Some(Timing::Rescale(t, _)) if t.savepoint_ms.is_none());
                 if savepoint && !rescaling {
                     self.log.record(ClusterEvent::Savepoint { epoch, at_us });
                 }
             }
             ProgressEvent::Stopped { epoch, at_us } => {
-                if let Some(Timing::Rescale(times, _)) = timing {
+                if let Some(Timing::Rescale(times, _)) = &mut self.timing {
                     times.savepoint = Some(epoch);
                     times.savepoint_ms = Some(millis_between(times.requested_at_us, at_us));
                 }
@@ -487,14 +502,15 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// Starts the processes of one start of the job.
+    /// Starts the processes of start `number` of the job, on `shape`.
     fn start(
         &mut self,
-        attempt: usize,
+        number: usize,
         shape: Shape,
         restore: Option<&str>,
-        progress: &Path,
-    ) -> anyhow::Result<Vec<Child>> {
+    ) -> anyhow::Result<Attempt> {
+        let progress_path = self.control.path().join(format!("progress-{number}.jsonl"));
+        let _ = std::fs::remove_file(&progress_path);
         let (hostfile, indices) = match &self.config.placement {
             Placement::Local => {
                 let path = self.control.path().join("hosts.txt");
@@ -523,7 +539,7 @@ impl Supervisor<'_> {
                     .arg(&hostfile);
             }
             if process == 0 {
-                command.arg("--progress-log").arg(progress);
+                command.arg("--progress-log").arg(&progress_path);
             }
             if let Some(restore) = restore {
                 command.args(["--restore", restore]);
@@ -544,15 +560,32 @@ impl Supervisor<'_> {
                 }
             }
         }
+        let spawned_at = unix_micros();
         self.log.record(ClusterEvent::Start {
-            attempt,
+            attempt: number,
             shape: shape.to_string(),
             pids: children.iter().map(Child::id).collect(),
             restore: restore.map(str::to_string),
-            at_us: unix_micros(),
+            at_us: spawned_at,
         });
-        Ok(children)
+        Ok(Attempt {
+            number,
+            shape,
+            children,
+            indices,
+            progress: ProgressReader::new(&progress_path),
+            progress_path,
+            spawned_at,
+            started_at: None,
+            progressed: false,
+            stopping: None,
+        })
     }
+}
+
+/// The instant of a rescale's savepoint, from its request and how long it took.
+fn savepoint_at(times: &RescaleTimes) -> u64 {
+    times.requested_at_us + (times.savepoint_ms.unwrap_or(0.0) * 1e3) as u64
 }
 
 /// Looks at every child once: the first failure, or `Exited` once all have succeeded.
