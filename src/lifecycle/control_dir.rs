@@ -15,6 +15,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -152,7 +153,13 @@ impl ControlDirectory {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let path = self.dir.join(name);
-        let temporary = self.dir.join(format!(".{name}.tmp"));
+        // A name of its own: several processes (supervisors of one host file, a signal
+        // and a commit) may write the same file at once, and the last rename wins whole.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let write = WRITES.fetch_add(1, Ordering::Relaxed);
+        let temporary = self
+            .dir
+            .join(format!(".{name}.{}.{write}.tmp", std::process::id()));
         fs::write(&temporary, serde_json::to_vec(value)?)
             .with_context(|| format!("cannot write {}", temporary.display()))?;
         fs::rename(&temporary, &path)
@@ -383,6 +390,22 @@ mod tests {
         };
         let answer = control.wait_answer(&bad, Duration::ZERO).unwrap().unwrap();
         assert!(answer.error.unwrap().contains("request-7.json"));
+    }
+
+    #[test]
+    fn writers_of_one_file_at_once_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = ControlDirectory::of(dir.path());
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        control.mark_supervisor().expect("every write lands whole");
+                    }
+                });
+            }
+        });
+        assert!(control.supervisor().is_some());
     }
 
     #[test]
