@@ -80,7 +80,7 @@
 //! let manifest = Manifest {
 //!     format: FORMAT_VERSION, epoch: 1000, is_final: false,
 //!     fingerprint: identity.fingerprint(), identity, key_groups: 1, workers: 1,
-//!     processes: 1, operators: vec!["topic".into()], committed_unix_ms: 0,
+//!     processes: 1, operators: vec!["topic".into()], committed_unix_ms: 0, savepoint: false,
 //!     parts: vec![Part { operator: "topic".into(), kind: PartKind::Output, worker: 0,
 //!                        file: Some(file), inline: None }],
 //! };
