@@ -54,4 +54,6 @@ fn chaos_refuses_flags_it_sets_itself_and_unknown_pipelines() {
     assert!(message.contains("no-such-pipeline"), "{message}");
     let message = run_error(&["chaos", "seed-state", "--fault-share", "2"]);
     assert!(message.contains("--fault-share"), "{message}");
+    let message = run_error(&["chaos", "seed-state", "--min-processes", "3"]);
+    assert!(message.contains("above --max-processes 2"), "{message}");
 }

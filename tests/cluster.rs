@@ -101,18 +101,14 @@ fn reference_of(dir: &Path, job: &[String]) -> Vec<String> {
 #[test]
 fn killing_one_process_at_random_moments_the_supervisor_recovers_the_exact_output() {
     let (_, mut rng) = shapes_rng("supervised chaos");
-    // Ten kills over two campaigns of pipelines drawn at random.
+    // Ten kills over two campaigns of pipelines drawn at random, on two processes.
     for kills in ["6", "4"] {
         let dir = tempfile::tempdir().expect("temp dir");
         let job = draw_job(&mut rng);
         let mut args = strings(&["chaos", &job[1], "--supervised", "--kills", kills]);
-        args.extend(strings(&[
-            "--max-processes",
-            "2",
-            "--max-workers",
-            "2",
-            "--seed",
-        ]));
+        // One of two processes is killed each time: the other is stopped and restarted too.
+        args.extend(strings(&["--min-processes", "2", "--max-processes", "2"]));
+        args.extend(strings(&["--max-workers", "2", "--seed"]));
         args.push(rng.gen_range(0..1_000_000u64).to_string());
         args.extend(strings(&[
             "--dir",

@@ -54,6 +54,8 @@ pub struct ChaosConfig {
     pub max_workers: usize,
     /// Most processes.
     pub max_processes: usize,
+    /// Fewest processes.
+    pub min_processes: usize,
     /// `--snapshot-every` of the job.
     pub snapshot_every: String,
     /// The share of kills at fault points rather than at moments.
@@ -204,6 +206,7 @@ pub fn run(config: &ChaosConfig, progress: &mut dyn FnMut(&str)) -> anyhow::Resu
     let limits = Limits {
         max_workers: config.max_workers,
         max_processes: config.max_processes,
+        min_processes: config.min_processes,
         run_time: reference_time,
         fault_share: config.fault_share,
     };

@@ -55,16 +55,26 @@ pub struct Limits {
     pub max_workers: usize,
     /// Most processes drawn.
     pub max_processes: usize,
+    /// Fewest processes drawn (at least 1).
+    pub min_processes: usize,
     /// How long the job runs without faults: kills at moments are drawn within it.
     pub run_time: Duration,
     /// The share of kills that strike at fault points rather than at a moment.
     pub fault_share: f64,
 }
 
+impl Limits {
+    /// A number of processes within the limits.
+    pub fn draw_processes(&self, rng: &mut SmallRng) -> usize {
+        let most = self.max_processes.max(1);
+        rng.gen_range(self.min_processes.clamp(1, most)..=most)
+    }
+}
+
 /// Draws the next attempt; `kill` says whether it is to be killed at all.
 pub fn draw_attempt(rng: &mut SmallRng, limits: &Limits, kill: bool) -> Attempt {
     let shape = Shape {
-        processes: rng.gen_range(1..=limits.max_processes.max(1)),
+        processes: limits.draw_processes(rng),
         workers: rng.gen_range(1..=limits.max_workers.max(1)),
     };
     let kill = if !kill {
@@ -153,6 +163,7 @@ mod tests {
         let limits = Limits {
             max_workers: 3,
             max_processes: 2,
+            min_processes: 1,
             run_time: Duration::from_secs(2),
             fault_share: 0.5,
         };

@@ -57,7 +57,7 @@ pub(super) fn run_round(
             .with_context(|| format!("cannot clear {}", events_path.display()))?;
     }
     let shape = Shape {
-        processes: rng.gen_range(1..=limits.max_processes.max(1)),
+        processes: limits.draw_processes(rng),
         workers: rng.gen_range(1..=limits.max_workers.max(1)),
     };
     let mut report = RoundReport::default();

@@ -70,6 +70,10 @@ pub struct ChaosArgs {
     /// Most processes an attempt runs on.
     #[arg(long, default_value_t = 2)]
     max_processes: usize,
+
+    /// Fewest processes an attempt runs on, e.g. 2 to kill one of several processes only.
+    #[arg(long, default_value_t = 1)]
+    min_processes: usize,
     /// `--snapshot-every` of the job, e.g. 100ms.
     #[arg(long, default_value = "100ms")]
     snapshot_every: String,
@@ -104,6 +108,13 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     if args.max_workers == 0 || args.max_processes == 0 {
         bail!("--max-workers and --max-processes must be at least 1");
     }
+    if args.min_processes > args.max_processes {
+        bail!(
+            "--min-processes {} is above --max-processes {}",
+            args.min_processes,
+            args.max_processes
+        );
+    }
     if !(0.0..=1.0).contains(&args.fault_share) {
         bail!("--fault-share must be between 0 and 1");
     }
@@ -132,6 +143,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         seed,
         max_workers: args.max_workers,
         max_processes: args.max_processes,
+        min_processes: args.min_processes,
         snapshot_every: args.snapshot_every,
         fault_share: args.fault_share,
         dir: dir.clone(),
