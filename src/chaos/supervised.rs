@@ -5,7 +5,6 @@
 //! The campaign reads the supervisor's events log to learn the processes' ids and to time
 //! each recovery from the kill itself: detection, then the supervisor's own phases.
 
-use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use rand::Rng;
 
 use super::plan::Limits;
 use super::{quiet, read_log, ChaosConfig, RoundPaths, RoundReport};
-use crate::lifecycle::unix_micros;
+use crate::lifecycle::{unix_micros, JsonLinesTail};
 use crate::runtime::Shape;
 use crate::supervisor::{ClusterEvent, RecoveryTimes};
 
@@ -85,14 +84,14 @@ pub(super) fn run_round(
 
     // Kills at moments within the first 60% of a fault-free run, after each (re)start.
     let most = (limits.run_time.as_micros() as u64 * 3 / 5).max(1000);
-    let mut events = EventsTail::default();
+    let mut events = JsonLinesTail::<ClusterEvent>::new(&events_path);
     let mut pids: Vec<u32> = Vec::new();
     let mut since = Instant::now();
     let mut delay = Duration::from_micros(rng.gen_range(0..most));
     let mut killed_at: Option<u64> = None;
     let mut detected: Option<f64> = None;
     let status = loop {
-        for event in events.poll(&events_path) {
+        for event in events.poll() {
             match event {
                 ClusterEvent::Start { pids: started, .. } => {
                     pids = started;
@@ -138,38 +137,4 @@ pub(super) fn run_round(
     }
     (report.lines, report.difference) = paths.difference(expected)?;
     Ok(report)
-}
-
-/// Reads the supervisor's events log as it grows.
-#[derive(Default)]
-struct EventsTail {
-    read: usize,
-}
-
-impl EventsTail {
-    /// The events logged since the last call (whole lines only).
-    fn poll(&mut self, path: &std::path::Path) -> Vec<ClusterEvent> {
-        let Ok(file) = std::fs::File::open(path) else {
-            return Vec::new();
-        };
-        let mut events = Vec::new();
-        let mut lines = 0;
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            lines += 1;
-            if lines <= self.read {
-                continue;
-            }
-            match serde_json::from_str(&line) {
-                Ok(event) => events.push(event),
-                // A line still being written: read it again next time.
-                Err(_) => {
-                    lines -= 1;
-                    break;
-                }
-            }
-        }
-        self.read = lines;
-        events
-    }
 }

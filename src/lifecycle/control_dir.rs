@@ -53,11 +53,16 @@ impl RequestKind {
     }
 
     fn prefix(&self) -> &'static str {
-        if self.is_for_the_job() {
-            "request-"
-        } else {
-            "cluster-"
-        }
+        request_prefix(self.is_for_the_job())
+    }
+}
+
+/// How the files of requests for the job (or for its supervisor) are named.
+fn request_prefix(for_the_job: bool) -> &'static str {
+    if for_the_job {
+        "request-"
+    } else {
+        "cluster-"
     }
 }
 
@@ -215,7 +220,7 @@ impl ControlDirectory {
     /// Takes the pending requests for the job (`for_the_job`) or for its supervisor, oldest
     /// first. A request that cannot be read is answered with the reason and dropped.
     pub fn take_requests(&self, for_the_job: bool) -> anyhow::Result<Vec<Request>> {
-        let prefix = if for_the_job { "request-" } else { "cluster-" };
+        let prefix = request_prefix(for_the_job);
         let listing = match fs::read_dir(&self.dir) {
             Ok(listing) => listing,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

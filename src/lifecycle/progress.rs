@@ -6,11 +6,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::time::Time;
@@ -89,27 +91,33 @@ impl ProgressLog {
     }
 }
 
-/// Reads a progress log as it grows.
+/// Reads a file of JSON lines as another process appends to it: a progress log, or a
+/// supervisor's events log.
 #[derive(Debug)]
-pub struct ProgressReader {
+pub struct JsonLinesTail<T> {
     path: PathBuf,
     offset: u64,
     partial: Vec<u8>,
+    records: PhantomData<fn() -> T>,
 }
 
-impl ProgressReader {
+/// Reads a progress log as it grows.
+pub type ProgressReader = JsonLinesTail<ProgressEvent>;
+
+impl<T: DeserializeOwned> JsonLinesTail<T> {
     /// Reads `path` from its start (it may not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        ProgressReader {
+        JsonLinesTail {
             path: path.into(),
             offset: 0,
             partial: Vec::new(),
+            records: PhantomData,
         }
     }
 
-    /// The events appended since the last call (complete lines only; a line that is not an
-    /// event is skipped).
-    pub fn poll(&mut self) -> Vec<ProgressEvent> {
+    /// The records appended since the last call (complete lines only; a line that is not
+    /// a record is skipped).
+    pub fn poll(&mut self) -> Vec<T> {
         let Ok(mut file) = File::open(&self.path) else {
             return Vec::new();
         };

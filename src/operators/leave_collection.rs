@@ -79,15 +79,13 @@ where
             self.consolidate().inner,
             scope,
             "Changelog",
-            |record: &D, time, diff, out: &mut Vec<Change<D>>| {
+            |record: D, time, diff, out: &mut Vec<Change<D>>| {
                 let one = diff.signum();
-                for _ in 0..diff.unsigned_abs() {
-                    out.push(Change {
-                        diff: one,
-                        time,
-                        record: record.clone(),
-                    });
-                }
+                push_copies(record, diff.unsigned_abs(), out, |record| Change {
+                    diff: one,
+                    time,
+                    record,
+                });
             },
         )
     }
@@ -98,13 +96,23 @@ where
             self.inner,
             scope,
             "Records",
-            |record: &D, _, diff, out: &mut Vec<D>| {
-                for _ in 0..diff.max(0) {
-                    out.push(record.clone());
-                }
+            |record: D, _, diff, out: &mut Vec<D>| {
+                push_copies(record, diff.max(0).unsigned_abs(), out, |record| record);
             },
         )
     }
+}
+
+/// Pushes `copies` of `make(record)`, cloning `record` only for the copies beyond the first
+/// (a consolidated update has `|diff| = 1` almost always, so almost nothing is cloned).
+fn push_copies<D: Clone, O>(record: D, copies: usize, out: &mut Vec<O>, make: impl Fn(D) -> O) {
+    if copies == 0 {
+        return;
+    }
+    for _ in 1..copies {
+        out.push(make(record.clone()));
+    }
+    out.push(make(record));
 }
 
 /// Emits what `emit` makes of each update at or after the restored epoch, at the update's
@@ -113,7 +121,7 @@ fn leave<'scope, D, O>(
     updates: StreamVec<'scope, Time, (D, Time, Diff)>,
     scope: Scope<'scope, Time>,
     name: &str,
-    mut emit: impl FnMut(&D, Time, Diff, &mut Vec<O>) + 'static,
+    mut emit: impl FnMut(D, Time, Diff, &mut Vec<O>) + 'static,
 ) -> StreamVec<'scope, Time, O>
 where
     D: 'static,
@@ -128,7 +136,7 @@ where
             input.for_each(|cap, updates| {
                 for (record, time, diff) in updates.drain(..) {
                     if time >= published_before {
-                        emit(&record, time, diff, by_time.entry(time).or_default());
+                        emit(record, time, diff, by_time.entry(time).or_default());
                     }
                 }
                 for (time, mut records) in std::mem::take(&mut by_time) {
