@@ -21,6 +21,7 @@ struct Inner {
     stop: AtomicBool,
     counters: Counters,
     started: OnceLock<Instant>,
+    schedule_fixed: AtomicBool,
 }
 
 /// Counts kept for the end-of-run report; updated once per batch, not per record.
@@ -92,6 +93,19 @@ impl JobControl {
     /// first call fixes it.
     pub fn started(&self) -> Instant {
         *self.inner.started.get_or_init(Instant::now)
+    }
+
+    /// Fixes the schedule's start at `origin` for the whole job, restarts included (the
+    /// harness under a supervisor); call before the job starts.
+    pub fn fix_schedule(&self, origin: Instant) {
+        let _ = self.inner.started.set(origin);
+        self.inner.schedule_fixed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`started`](Self::started) is a schedule fixed across restarts: a paced
+    /// source that resumes from a snapshot is then behind its schedule, not restarting it.
+    pub fn schedule_fixed(&self) -> bool {
+        self.inner.schedule_fixed.load(Ordering::Relaxed)
     }
 
     /// The counters of this job in this process.

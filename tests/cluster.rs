@@ -343,22 +343,35 @@ fn a_savepoint_outlives_pruning_and_a_stop_resumes_exactly_on_another_shape() {
 }
 
 #[test]
-fn a_planned_rescale_one_to_two_to_one_process_loses_and_repeats_nothing() {
+fn a_planned_rescale_one_to_two_to_one_process_and_a_planned_kill_lose_and_repeat_nothing() {
     let (_, mut rng) = shapes_rng("planned rescale");
     let dir = tempfile::tempdir().expect("temp dir");
     let job = draw_job(&mut rng);
     let expected = reference_of(dir.path(), &job);
     let log = dir.path().join("events.jsonl");
-    let (first, second) = (rng.gen_range(300..700), rng.gen_range(900..1300));
+    // The job runs at least 1.5 s; the kill strikes a process of the two-process shape.
+    let first = rng.gen_range(300..600);
+    let kill = format!(
+        "{}ms:{}",
+        first + rng.gen_range(150..250),
+        rng.gen_range(0..2)
+    );
+    let second = first + rng.gen_range(600..750);
     let shapes = [
         format!("1x{}", rng.gen_range(1..=2)),
         format!("2x{}", rng.gen_range(1..=2)),
         format!("1x{}", rng.gen_range(1..=3)),
     ];
     let plan = format!("{first}ms:{},{second}ms:{}", shapes[1], shapes[2]);
-    eprintln!("{job:?}: {} then {plan}", shapes[0]);
+    eprintln!("{job:?}: {} then {plan}, killing {kill}", shapes[0]);
     let mut args = strings(&["cluster", "-n", "1", "-w", &shapes[0][2..]]);
-    args.extend(strings(&["--rescale-at", &plan, "--events-log"]));
+    args.extend(strings(&[
+        "--rescale-at",
+        &plan,
+        "--kill-at",
+        &kill,
+        "--events-log",
+    ]));
     args.extend([log.to_str().expect("utf-8").to_string(), "--".to_string()]);
     args.extend(job.iter().cloned());
     args.extend(snapshotting(dir.path(), "50ms"));
@@ -371,9 +384,29 @@ fn a_planned_rescale_one_to_two_to_one_process_loses_and_repeats_nothing() {
             _ => None,
         })
         .collect();
+    // The second shape starts again after the kill.
     assert_eq!(
         started,
-        shapes.iter().map(String::as_str).collect::<Vec<_>>()
+        [&shapes[0], &shapes[1], &shapes[1], &shapes[2]].map(String::as_str),
+        "{logged:?}"
+    );
+    let killed = logged
+        .iter()
+        .filter(|e| matches!(e, ClusterEvent::Killed { .. }))
+        .count();
+    assert_eq!(killed, 1, "{logged:?}");
+    let recovered: Vec<_> = logged
+        .iter()
+        .filter_map(|e| match e {
+            ClusterEvent::Recovered(times) => Some(times),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recovered.len(), 1, "{logged:?}");
+    assert!(
+        recovered[0].detect_ms.is_some() && recovered[0].total_ms.is_some(),
+        "{:?}",
+        recovered[0]
     );
     let rescales: Vec<_> = logged
         .iter()

@@ -14,7 +14,9 @@ use weir::job::Job;
 use weir::pipelines::{self, InputFormat, Pipeline};
 use weir::runtime::Workers;
 
-use common::{run, run_cluster, run_error, unique};
+use rand::Rng;
+
+use common::{run, run_cluster, run_error, shapes_rng, unique};
 
 /// Every record waits this long in a `map`: the injected delay.
 const DELAY: Duration = Duration::from_millis(3);
@@ -287,6 +289,110 @@ fn a_sweep_reports_the_highest_sustainable_rate_by_its_rule() {
     assert!(svg.contains("offered rate (records/s)") && svg.contains("seed-map, 1 worker(s) p99"));
 }
 
+/// The result's supervisor events of one kind.
+fn events<'a>(value: &'a Value, kind: &str) -> Vec<&'a Value> {
+    value["supervision"]["events"]
+        .as_array()
+        .expect("supervisor events")
+        .iter()
+        .filter(|event| event["event"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_benchmark_through_a_kill_and_a_rescale_marks_both_and_counts_every_timestamp_once() {
+    let (seed, mut rng) = shapes_rng("supervised bench");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = dir.path().join("faults.json");
+    let snapshots = dir.path().join("snaps");
+    // Two workers in every shape, so that each timestamp is measured twice in any start.
+    let (first, then) = if rng.gen_bool(0.5) {
+        ("2", "1x2")
+    } else {
+        ("1", "2x1")
+    };
+    let threads = if first == "2" { "1" } else { "2" };
+    let kill_ms = rng.gen_range(700..1300);
+    let rescale_ms = kill_ms + rng.gen_range(700..1000);
+    let every = format!("{}ms", rng.gen_range(100..=300));
+    let kill = format!("{kill_ms}ms");
+    let rescale = format!("{rescale_ms}ms:{then}");
+    let args = [
+        "bench",
+        "seed-state",
+        "--rate",
+        "20k",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "2500ms",
+        "--cooldown",
+        "300ms",
+        "-n",
+        first,
+        "-w",
+        threads,
+        "--snapshot-dir",
+        snapshots.to_str().expect("utf-8"),
+        "--snapshot-every",
+        &every,
+        "--kill-at",
+        &kill,
+        "--rescale-at",
+        &rescale,
+        "--json",
+        result.to_str().expect("utf-8"),
+    ];
+    let what = format!("seed {seed}: {first} process(es), kill at {kill}, rescale at {rescale}, snapshots every {every}");
+    let serial = serial();
+    let output = run(&args);
+    drop(serial);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{what}: {stderr}");
+
+    let value = json(&result);
+    assert_eq!(events(&value, "killed").len(), 1, "{what}: {stderr}");
+    let recovered = events(&value, "recovered");
+    assert_eq!(recovered.len(), 1, "{what}: {stderr}");
+    let rescaled = events(&value, "rescaled");
+    assert_eq!(rescaled.len(), 1, "{what}: {stderr}");
+    assert_eq!(rescaled[0]["to"], then, "{what}");
+    assert!(recovered[0]["detect_ms"].as_f64().is_some(), "{what}");
+    let recovery_ms = recovered[0]["total_ms"].as_f64().expect("a recovery time");
+
+    // Every measured timestamp counted once per worker of the start whose results count.
+    let interval_ms = value["config"]["interval_ms"].as_u64().expect("interval");
+    for point in value["timeline"].as_array().expect("timeline") {
+        let (start, end) = (point["start_ms"].as_u64(), point["end_ms"].as_u64());
+        let (Some(start), Some(end)) = (start, end) else {
+            panic!("{what}: {point}")
+        };
+        if end - start == interval_ms {
+            let counted = point["latency"]["count"].as_u64().unwrap_or(0)
+                + point["unfinished"].as_u64().unwrap_or(0);
+            assert_eq!(counted, 2 * interval_ms, "{what}: interval at {start} ms");
+        }
+    }
+    assert_eq!(value["summary"]["timestamps"], 2 * 2500, "{what}");
+    // The schedule went on while the job was down: what was scheduled just before the kill
+    // completed only after the recovery.
+    let max_ms = value["summary"]["latency"]["max_ns"].as_f64().expect("max") / 1e6;
+    assert!(
+        max_ms >= 0.9 * recovery_ms,
+        "{what}: max latency {max_ms} ms, recovery {recovery_ms} ms"
+    );
+
+    let figures = plot(&result, dir.path());
+    let svg = std::fs::read_to_string(figures.join("timeline-01-seed-state-20k-w2.svg"))
+        .expect("the timeline as SVG");
+    for label in ["process killed", "rescale asked", "results flow again"] {
+        assert!(
+            svg.contains(label),
+            "{what}: the timeline has no {label:?} mark"
+        );
+    }
+}
+
 #[test]
 fn bad_benchmarks_and_bad_result_files_are_clear_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -299,6 +405,13 @@ fn bad_benchmarks_and_bad_result_files_are_clear_errors() {
         error.contains("--sweep") || error.contains("--rate"),
         "{error}"
     );
+
+    let error = run_error(&["bench", "seed-map", "--rate", "1k", "--kill-at", "1s"]);
+    assert!(error.contains("need --snapshot-dir"), "{error}");
+    let error = run_error(&["bench", "seed-map", "--sweep", "1k,2k", "--kill-at", "1s"]);
+    assert!(error.contains("--kill-at"), "{error}");
+    let error = run_error(&["bench", "seed-map", "--rate", "1k", "--kill-at", "soon"]);
+    assert!(error.contains("not a duration"), "{error}");
 
     let used = dir.path().join("used-snapshots");
     std::fs::create_dir_all(used.join("epoch-00000000000000001000")).expect("a used directory");

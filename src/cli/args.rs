@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use weir::snapshot::RestoreFrom;
+
 /// Parses a count such as `1000`, `250k`, `10M` or `2G` (powers of 1000).
 pub fn parse_count(text: &str) -> Result<u64, String> {
     let value = parse_scaled(text)?;
@@ -46,6 +48,17 @@ fn parse_scaled(text: &str) -> Result<f64, String> {
         return Err(format!("{text:?} is not a finite number"));
     }
     Ok((value * scale).round())
+}
+
+/// Parses `latest` or an epoch.
+pub fn parse_restore(text: &str) -> Result<RestoreFrom, String> {
+    match text {
+        "latest" => Ok(RestoreFrom::Latest),
+        epoch => epoch
+            .parse()
+            .map(RestoreFrom::Epoch)
+            .map_err(|_| format!("{epoch:?} is neither `latest` nor an epoch (event time in ms)")),
+    }
 }
 
 #[cfg(test)]

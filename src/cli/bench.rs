@@ -9,11 +9,16 @@ use anyhow::Context;
 use clap::{ArgAction, Args};
 use serde::Serialize;
 
-use weir::harness::{self, BenchResult, BenchSpec};
+use weir::harness::{self, AttemptSpec, BenchResult, BenchSpec, Faults};
 use weir::job::JobConfig;
+use weir::lifecycle::{instant_of_micros, signals};
 use weir::pipelines;
+use weir::runtime::{Shape, Workers};
+use weir::snapshot::RestoreFrom;
+use weir::supervisor::{RestartPolicy, ATTEMPT_VARIABLE};
 
-use super::args::{parse_duration, parse_rate};
+use super::args::{parse_duration, parse_rate, parse_restore};
+use super::cluster::{parse_kill_plan, parse_plan, KillPlan, RescalePlan};
 use super::flags::{GeneratedArgs, SnapshotArgs, WorkerArgs};
 
 /// Arguments of `weir bench`. `-h` names the host file, as in `weir run`.
@@ -68,6 +73,38 @@ pub struct BenchArgs {
     #[command(flatten)]
     snapshots: SnapshotArgs,
 
+    /// Kill a process with SIGKILL at these times since the start, e.g. 5s (the last
+    /// process) or 3s:0,8s:1: the job runs under a supervisor that restarts it from its
+    /// newest snapshot, and the timeline marks the kill and the recovery. Needs
+    /// --snapshot-dir; -n and -w are the first shape.
+    #[arg(long, value_name = "WHEN[:I],...", value_parser = parse_kill_plan, conflicts_with_all = ["sweep", "find_max"])]
+    kill_at: Option<KillPlan>,
+
+    /// Rescale at these times since the start, e.g. 10s:2x1 (processes x workers): a stop
+    /// with a savepoint and a start on the new shape, under a supervisor as with --kill-at.
+    #[arg(long, value_name = "WHEN:PxW,...", value_parser = parse_plan, conflicts_with_all = ["sweep", "find_max"])]
+    rescale_at: Option<RescalePlan>,
+
+    /// With --kill-at or --rescale-at: write the supervisor's events to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    events_log: Option<PathBuf>,
+
+    /// One start of a supervised benchmark: the schedule's start, µs since the Unix epoch.
+    #[arg(long, value_name = "US", hide = true, requires = "timeline_dir")]
+    schedule_origin_us: Option<u64>,
+
+    /// One start of a supervised benchmark: where its workers write their measurements.
+    #[arg(long, value_name = "DIR", hide = true, requires = "schedule_origin_us")]
+    timeline_dir: Option<PathBuf>,
+
+    /// One start of a supervised benchmark: the snapshot to resume from.
+    #[arg(long, value_name = "latest|EPOCH", value_parser = parse_restore, hide = true, requires = "timeline_dir")]
+    restore: Option<RestoreFrom>,
+
+    /// One start of a supervised benchmark: where process 0 logs its progress.
+    #[arg(long, value_name = "FILE", hide = true, requires = "timeline_dir")]
+    progress_log: Option<PathBuf>,
+
     /// No progress bar and no summary (the JSON file is still written).
     #[arg(short, long)]
     quiet: bool,
@@ -85,8 +122,14 @@ instant to the instant the output frontier passes it. Prints offered and achieve
 latency percentiles; --json writes everything (histogram, timeline, configuration, machine,
 git commit) for `weir plot`. The schema and the sustainability rule: docs/harness.md.
 
+With --kill-at or --rescale-at the job runs under the supervisor of `weir cluster` (and needs
+--snapshot-dir): it is killed or rescaled on schedule while the input keeps coming, and the
+result marks each failure, rescale and recovery on the timeline.
+
 Examples:
   weir bench seed-state --rate 1M --duration 10s -w 2 --json seed-state.json
+  weir bench nexmark-q5 --rate 500k --duration 20s -n 2 --snapshot-dir snaps \\
+      --kill-at 6s --rescale-at 14s:1x2 --json q5-faults.json
   weir bench nexmark-q5 --sweep 250k,500k,1M,2M -w 2 --json q5-sweep.json
   weir bench nexmark-q1 --rate 250k --find-max -w 2 --json q1-max.json
   weir plot seed-state.json q5-sweep.json --out figures";
@@ -99,29 +142,73 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     args.generated.apply(&mut config, pipeline)?;
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let total = args.warmup + args.duration + args.cooldown;
-    let spec = BenchSpec {
-        config,
-        workers,
-        rate: args
-            .rate
-            .or(args.sweep.as_ref().and_then(|r| r.first().copied()))
-            .unwrap_or(1.0),
-        duration: args.duration,
-        warmup: args.warmup,
-        cooldown: args.cooldown,
-        interval: args.interval,
-        snapshots: args.snapshots.options()?,
-        progress: !args.quiet
-            && !json_to_stdout
-            && std::io::stderr().is_terminal()
-            && total >= Duration::from_secs(3),
-    };
+    let spec =
+        BenchSpec {
+            config,
+            workers: workers.clone(),
+            rate: args
+                .rate
+                .or(args.sweep.as_ref().and_then(|r| r.first().copied()))
+                .unwrap_or(1.0),
+            duration: args.duration,
+            warmup: args.warmup,
+            cooldown: args.cooldown,
+            interval: args.interval,
+            snapshots: args.snapshots.options()?,
+            progress: !args.quiet
+                && !json_to_stdout
+                && std::io::stderr().is_terminal()
+                && total >= Duration::from_secs(3),
+            attempt: args.timeline_dir.as_ref().zip(args.schedule_origin_us).map(
+                |(dir, origin_us)| AttemptSpec {
+                    timeline_dir: dir.clone(),
+                    number: std::env::var(ATTEMPT_VARIABLE)
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0),
+                    origin: instant_of_micros(origin_us),
+                    restore: args.restore,
+                    progress: args.progress_log.clone(),
+                },
+            ),
+        };
     let quiet = args.quiet;
     let report = move |result: &BenchResult| {
         if !quiet {
             eprintln!("weir: {}", result.describe().replace('\n', "\nweir: "));
         }
     };
+    if args.kill_at.is_some() || args.rescale_at.is_some() {
+        let faults = Faults {
+            binary: std::env::current_exe().context("cannot find the weir executable")?,
+            shape: Shape {
+                processes: workers.processes(),
+                workers: workers.threads,
+            },
+            kills: args.kill_at.map(|plan| plan.0).unwrap_or_default(),
+            rescales: args.rescale_at.map(|plan| plan.0).unwrap_or_default(),
+            policy: RestartPolicy {
+                max_restarts: 5,
+                backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(30),
+            },
+            events_log: args.events_log.clone(),
+        };
+        let supervised = BenchSpec {
+            workers: Workers::threads(workers.threads),
+            ..spec
+        };
+        let (sender, asked) = std::sync::mpsc::channel();
+        signals::on_signals(move |signal| {
+            let _ = sender.send(signal);
+        })?;
+        let argv: Vec<String> = std::env::args().collect();
+        let result =
+            harness::bench_supervised(pipeline, &supervised, &faults, &start_args(&argv), &asked)?;
+        report(&result);
+        write_json(args.json.as_ref(), &result)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match (&args.sweep, args.find_max) {
         (Some(rates), _) => {
             let sweep = harness::sweep(pipeline, &spec, rates, report)?;
@@ -164,4 +251,58 @@ fn write_json(path: Option<&PathBuf>, value: &impl Serialize) -> anyhow::Result<
             .with_context(|| format!("cannot write the result to {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The command line of one start of a supervised benchmark: this one's from `bench` on,
+/// without what only the supervising process uses (the plan, the result file) and the
+/// layout that the supervisor sets on each start.
+fn start_args(argv: &[String]) -> Vec<String> {
+    const WITH_VALUE: &[&str] = &[
+        "--kill-at",
+        "--rescale-at",
+        "--events-log",
+        "--json",
+        "-n",
+        "--processes",
+        "-w",
+        "--workers",
+    ];
+    const ALONE: &[&str] = &["-q", "--quiet"];
+    let from = argv.iter().position(|a| a == "bench").unwrap_or(argv.len());
+    let mut kept = Vec::new();
+    let mut args = argv[from..].iter();
+    while let Some(arg) = args.next() {
+        let name = arg.split_once('=').map_or(arg.as_str(), |(name, _)| name);
+        let short_joined = ["-n", "-w"]
+            .iter()
+            .any(|short| arg.len() > 2 && arg.starts_with(short) && !arg.starts_with("--"));
+        if ALONE.contains(&arg.as_str()) || short_joined {
+            continue;
+        }
+        if WITH_VALUE.contains(&name) {
+            if !arg.contains('=') {
+                args.next();
+            }
+            continue;
+        }
+        kept.push(arg.clone());
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_args;
+
+    #[test]
+    fn a_start_keeps_the_job_and_leaves_the_plan_and_layout_to_the_supervisor() {
+        let argv: Vec<String> = "weir bench seed-state --rate 1k -n 2 -w2 --kill-at 3s --rescale-at=5s:1x2 --json out.json -q --snapshot-dir s --events-log e"
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            start_args(&argv),
+            ["bench", "seed-state", "--rate", "1k", "--snapshot-dir", "s"]
+        );
+    }
 }

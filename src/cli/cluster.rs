@@ -10,7 +10,8 @@ use clap::{ArgAction, Args};
 use weir::lifecycle::signals;
 use weir::runtime::{read_hostfile, Shape};
 use weir::supervisor::{
-    self, parse_rescales, ClusterConfig, JobCommand, Placement, PlannedRescale, RestartPolicy,
+    self, parse_kills, parse_rescales, ClusterConfig, JobCommand, Placement, PlannedKill,
+    PlannedRescale, RestartPolicy,
 };
 
 use super::args::parse_duration;
@@ -75,6 +76,12 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "WHEN:PxW,...", value_parser = parse_plan)]
     rescale_at: Option<RescalePlan>,
 
+    /// Kill a process with SIGKILL at these times since the start (wall clock), e.g. 5s
+    /// (the last process) or 3s:0,8s:1 (process indices): failures on schedule, to watch or
+    /// measure recovery.
+    #[arg(long, value_name = "WHEN[:I],...", value_parser = parse_kill_plan)]
+    kill_at: Option<KillPlan>,
+
     /// Write every event (start, failure, recovery, savepoint, rescale, end) to FILE as
     /// JSON lines.
     #[arg(long, value_name = "FILE")]
@@ -91,10 +98,18 @@ pub struct ClusterArgs {
 
 /// Planned rescales, as one value for clap.
 #[derive(Clone, Debug)]
-struct RescalePlan(Vec<PlannedRescale>);
+pub(super) struct RescalePlan(pub Vec<PlannedRescale>);
 
-fn parse_plan(text: &str) -> Result<RescalePlan, String> {
+pub(super) fn parse_plan(text: &str) -> Result<RescalePlan, String> {
     parse_rescales(text).map(RescalePlan)
+}
+
+/// Planned kills, as one value for clap.
+#[derive(Clone, Debug)]
+pub(super) struct KillPlan(pub Vec<PlannedKill>);
+
+pub(super) fn parse_kill_plan(text: &str) -> Result<KillPlan, String> {
+    parse_kills(text).map(KillPlan)
 }
 
 /// Runs the supervisor.
@@ -117,6 +132,9 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
                 bail!(
                     "--rescale-at needs every process under one supervisor (-n P); with a host file, restart the job with a new one"
                 );
+            }
+            if args.kill_at.is_some() {
+                bail!("--kill-at needs every process under one supervisor (-n P)");
             }
             Placement::HostFile {
                 path: path.clone(),
@@ -144,6 +162,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
             max_backoff: args.max_backoff.max(args.backoff),
         },
         rescales: args.rescale_at.map(|plan| plan.0).unwrap_or_default(),
+        kills: args.kill_at.map(|plan| plan.0).unwrap_or_default(),
         events_log: args.events_log,
     };
     let (sender, asked) = std::sync::mpsc::channel();

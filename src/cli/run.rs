@@ -15,7 +15,7 @@ use weir::sinks::OutputSpec;
 use weir::snapshot::{epoch_label, RestoreFrom};
 use weir::sources::LineInput;
 
-use super::args::{parse_count, parse_duration, parse_millis, parse_rate};
+use super::args::{parse_count, parse_duration, parse_millis, parse_rate, parse_restore};
 use super::flags::{GeneratedArgs, SnapshotArgs, WorkerArgs};
 
 /// Arguments of `weir run`. `-h` names the host file, as in timely, so help is `--help`.
@@ -103,17 +103,6 @@ Examples:
   weir run wordcount --rate 100k --duration 10s
   weir run seed-map -n 2 -p 0 -h hosts.txt     (and -p 1 on the second host)";
 
-/// Parses `latest` or an epoch.
-fn parse_restore(text: &str) -> Result<RestoreFrom, String> {
-    match text {
-        "latest" => Ok(RestoreFrom::Latest),
-        epoch => epoch
-            .parse()
-            .map(RestoreFrom::Epoch)
-            .map_err(|_| format!("{epoch:?} is neither `latest` nor an epoch (event time in ms)")),
-    }
-}
-
 /// The pipelines, for the end of `weir run --help`.
 pub fn pipelines_help() -> String {
     let mut help = String::from("Pipelines:\n");
@@ -174,6 +163,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         verbose: true,
         driver: None,
         progress: args.progress_log.clone(),
+        schedule_origin: None,
     };
     if let Some(snapshots) = &spec.snapshots {
         signals::forward_to_job(ControlDirectory::of(&snapshots.dir))?;

@@ -14,12 +14,14 @@
 //! the others — records a source had not yet sent, because it had fallen behind its
 //! schedule — are the unfinished ones.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::control::Counters;
+use crate::harness::attempts::{AttemptWriter, Entry};
 use crate::harness::LatencyHistogram;
 use crate::runtime::{DrivenWorker, WorkerDriver};
 use crate::time::{EventClock, Time};
@@ -45,7 +47,7 @@ impl RunPlan {
         self.clock.time_of(self.clock.first_record_at(t)) == t
     }
 
-    fn measured(&self, t: Time) -> bool {
+    pub(crate) fn measured(&self, t: Time) -> bool {
         (self.warmup_ms..self.measured_end_ms).contains(&t)
     }
 
@@ -72,7 +74,7 @@ pub(crate) struct WorkerReport {
 }
 
 /// One process's state at the end of a timeline interval.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct ProcessSample {
     /// Milliseconds since the start.
     pub at_ms: u64,
@@ -89,72 +91,168 @@ pub(crate) struct OpenLoopDriver {
     pub plan: RunPlan,
     /// Advanced by worker 0 of process 0.
     pub progress: Option<ProgressBar>,
+    /// Under a supervisor: where each worker also writes its measurements as it makes
+    /// them, and which start this is.
+    pub log: Option<(PathBuf, usize)>,
 }
 
 impl WorkerDriver for OpenLoopDriver {
     fn drive(&self, worker: &mut DrivenWorker<'_>) -> String {
+        let mut log = match &self.log {
+            Some((dir, attempt)) => match AttemptWriter::create(dir, *attempt, worker.index) {
+                Ok(writer) => Some(writer),
+                Err(error) => {
+                    worker.control.fail(error);
+                    return String::new();
+                }
+            },
+            None => None,
+        };
+        let mut measure = Measurements::new(&self.plan, worker.control.started());
+        let result = self.measure(worker, &mut measure, &mut log);
+        if let Some(bar) = self.progress.as_ref().filter(|_| worker.index == 0) {
+            bar.finish_and_clear();
+        }
+        if let Err(error) = result {
+            worker.control.fail(error);
+        }
+        measure.report.histogram = measure.histogram.buckets();
+        serde_json::to_string(&measure.report).unwrap_or_default()
+    }
+}
+
+/// What one worker has measured so far.
+struct Measurements<'a> {
+    plan: &'a RunPlan,
+    start: Instant,
+    histogram: LatencyHistogram,
+    report: WorkerReport,
+}
+
+impl<'a> Measurements<'a> {
+    fn new(plan: &'a RunPlan, start: Instant) -> Self {
+        Measurements {
+            plan,
+            start,
+            histogram: LatencyHistogram::new(),
+            report: WorkerReport {
+                intervals: vec![Vec::new(); plan.intervals()],
+                unfinished_intervals: vec![0; plan.intervals()],
+                ..WorkerReport::default()
+            },
+        }
+    }
+
+    fn at(&self, ms: Time) -> Instant {
+        self.start + Duration::from_millis(ms)
+    }
+
+    /// Records timestamp `t` as complete at `now`, or as unfinished then.
+    fn record(
+        &mut self,
+        t: Time,
+        now: Instant,
+        finished: bool,
+        log: &mut Option<AttemptWriter>,
+    ) -> anyhow::Result<()> {
+        let plan = self.plan;
+        if !plan.has_records(t) {
+            return Ok(());
+        }
+        let latency = now.saturating_duration_since(self.at(t));
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        let interval = (t / plan.interval_ms) as usize;
+        if finished {
+            self.report.intervals[interval].push(ns);
+        } else {
+            self.report.unfinished_intervals[interval] += 1;
+        }
+        if plan.measured(t) {
+            self.histogram.record_nanos(ns);
+            self.report.unfinished += u64::from(!finished);
+        }
+        if let Some(log) = log {
+            log.push(&match finished {
+                true => Entry::Done { t, ns },
+                false => Entry::Unfinished { t, ns },
+            })?;
+        }
+        Ok(())
+    }
+
+    fn sample(
+        &mut self,
+        sample: ProcessSample,
+        log: &mut Option<AttemptWriter>,
+    ) -> anyhow::Result<()> {
+        self.report.samples.push(sample);
+        match log {
+            Some(log) => log.push(&Entry::Sample(sample)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl OpenLoopDriver {
+    fn measure(
+        &self,
+        worker: &mut DrivenWorker<'_>,
+        measure: &mut Measurements<'_>,
+        log: &mut Option<AttemptWriter>,
+    ) -> anyhow::Result<()> {
         let plan = &self.plan;
-        let start = worker.control.started();
-        let at = |ms: Time| start + Duration::from_millis(ms);
-        let end = at(plan.total_ms);
+        let start = measure.start;
+        let end = measure.at(plan.total_ms);
         let interval = Duration::from_millis(plan.interval_ms);
         let sampling = worker.local_index == 0;
         let progress = self.progress.as_ref().filter(|_| worker.index == 0);
-
-        let mut histogram = LatencyHistogram::new();
-        let mut report = WorkerReport {
-            intervals: vec![Vec::new(); plan.intervals()],
-            unfinished_intervals: vec![0; plan.intervals()],
-            ..WorkerReport::default()
-        };
-        // Records timestamp `t` as complete at `now`, or as unfinished then.
-        let mut record = |t: Time, now: Instant, finished: bool, report: &mut WorkerReport| {
-            if plan.has_records(t) {
-                let latency = now.saturating_duration_since(at(t));
-                let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-                let interval = (t / plan.interval_ms) as usize;
-                if finished {
-                    report.intervals[interval].push(nanos);
-                } else {
-                    report.unfinished_intervals[interval] += 1;
-                }
-                if plan.measured(t) {
-                    histogram.record_nanos(nanos);
-                    report.unfinished += u64::from(!finished);
-                }
-            }
-        };
         let frontier_of = |probe: &timely::dataflow::ProbeHandle<Time>| {
             probe
                 .with_frontier(|frontier| frontier.first().copied())
                 .unwrap_or(Time::MAX)
                 .min(plan.total_ms)
         };
-        // The first timestamp not yet complete.
-        let mut next = 0;
-        let mut next_sample = start + interval;
+        // The first timestamp not yet complete: a start that resumed from a snapshot has
+        // the times before it complete already.
+        let mut next = worker.restored.unwrap_or(0).min(plan.total_ms);
+        // The first interval's end still to come (later than the schedule's start when
+        // this start resumed a job already running).
+        let intervals_past =
+            Instant::now().saturating_duration_since(start).as_millis() as u64 / plan.interval_ms;
+        let mut next_sample = start + interval * (intervals_past as u32 + 1);
         loop {
             let wake = if sampling { next_sample.min(end) } else { end };
             let alive = worker.step_or_park(Some(wake.saturating_duration_since(Instant::now())));
             let now = Instant::now();
+            // The job failed, ended early, or was stopped at a savepoint: nothing more
+            // completes (its sources have ended, so its frontier says nothing).
+            if !alive || (worker.control.should_stop() && now < end) {
+                break;
+            }
             let passed = frontier_of(&worker.probe);
             while next < passed {
-                record(next, now, true, &mut report);
+                measure.record(next, now, true, log)?;
                 next += 1;
             }
             if sampling {
                 while now >= next_sample && next_sample <= end {
-                    report.samples.push(ProcessSample {
-                        at_ms: next_sample.duration_since(start).as_millis() as u64,
-                        sent: Counters::get(&worker.control.counters().records_in),
-                        completed: plan.clock.first_record_at(passed),
-                        rss_bytes: resident_bytes(),
-                    });
+                    measure.sample(
+                        ProcessSample {
+                            at_ms: next_sample.duration_since(start).as_millis() as u64,
+                            sent: Counters::get(&worker.control.counters().records_in),
+                            completed: plan.clock.first_record_at(passed),
+                            rss_bytes: resident_bytes(),
+                        },
+                        log,
+                    )?;
                     next_sample += interval;
                 }
                 if let Some(bar) = progress {
                     bar.set_position(now.saturating_duration_since(start).as_millis() as u64);
                 }
+            }
+            if let Some(log) = log {
+                log.flush()?;
             }
             if now >= end {
                 let sent = frontier_of(&worker.input_probe);
@@ -165,7 +263,7 @@ impl WorkerDriver for OpenLoopDriver {
                     let now = Instant::now();
                     let passed = frontier_of(&worker.probe).min(sent);
                     while next < passed {
-                        record(next, now, true, &mut report);
+                        measure.record(next, now, true, log)?;
                         next += 1;
                     }
                     if !alive {
@@ -174,21 +272,16 @@ impl WorkerDriver for OpenLoopDriver {
                 }
                 let now = Instant::now();
                 while next < plan.total_ms {
-                    record(next, now, false, &mut report);
+                    measure.record(next, now, false, log)?;
                     next += 1;
+                }
+                if let Some(log) = log {
+                    log.flush()?;
                 }
                 break;
             }
-            // The job failed or ended early: nothing more will complete.
-            if !alive || worker.control.should_stop() {
-                break;
-            }
         }
-        if let Some(bar) = progress {
-            bar.finish_and_clear();
-        }
-        report.histogram = histogram.buckets();
-        serde_json::to_string(&report).unwrap_or_default()
+        Ok(())
     }
 }
 

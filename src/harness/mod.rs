@@ -20,12 +20,15 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod attempts;
 mod driver;
 mod latency;
 mod machine;
 mod result;
+mod supervised;
 mod sweep;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -35,15 +38,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub use latency::{LatencyHistogram, LatencySummary};
 pub use machine::{Build, Machine};
 pub use result::{
-    BenchConfig, BenchResult, BenchSummary, SnapshotMark, TimelinePoint, Verdict, KEEP_UP, SCHEMA,
-    TREND_FACTOR, TREND_SLACK_NS,
+    BenchConfig, BenchResult, BenchSummary, FaultMark, MarkKind, SnapshotMark, Supervision,
+    TimelinePoint, Verdict, KEEP_UP, SCHEMA, TREND_FACTOR, TREND_SLACK_NS,
 };
+pub use supervised::{bench_supervised, Faults};
 pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};
 
 use crate::job::JobConfig;
 use crate::pipelines::Pipeline;
 use crate::runtime::{self, RunSpec, SnapshotOptions, Workers};
 use crate::sinks::OutputSpec;
+use crate::snapshot::RestoreFrom;
 use crate::time::{EventClock, Time};
 use driver::{OpenLoopDriver, RunPlan, WorkerReport};
 
@@ -68,6 +73,25 @@ pub struct BenchSpec {
     pub snapshots: Option<SnapshotOptions>,
     /// Show a progress bar on standard error (process 0).
     pub progress: bool,
+    /// This run is one start of a benchmark under a supervisor ([`bench_supervised`]):
+    /// it measures into files rather than returning a result.
+    pub attempt: Option<AttemptSpec>,
+}
+
+/// One start of a benchmark that a supervisor runs ([`bench_supervised`] starts each
+/// process as `weir bench` with hidden flags that say this).
+#[derive(Clone, Debug)]
+pub struct AttemptSpec {
+    /// Where its workers write their measurements as they make them.
+    pub timeline_dir: PathBuf,
+    /// Which start this is, from 0.
+    pub number: usize,
+    /// The schedule's start, fixed at the first start for every start.
+    pub origin: Instant,
+    /// The snapshot to resume from (none at the first start).
+    pub restore: Option<RestoreFrom>,
+    /// Where process 0 logs its progress for the supervisor.
+    pub progress: Option<PathBuf>,
 }
 
 impl BenchSpec {
@@ -84,6 +108,7 @@ impl BenchSpec {
             interval: Duration::from_millis(250),
             snapshots: None,
             progress: false,
+            attempt: None,
         }
     }
 
@@ -100,6 +125,35 @@ impl BenchSpec {
         }
     }
 
+    /// The job a run of `pipeline` runs: open-ended generated input at the offered rate.
+    fn job_config(&self, pipeline: &Pipeline) -> JobConfig {
+        let mut config = self.config.clone();
+        config.pipeline = pipeline.name.to_string();
+        config.rate = Some(self.rate);
+        config.event_rate = self.rate;
+        config.events = u64::MAX;
+        config.duration = None;
+        config
+    }
+
+    /// The configuration a result records.
+    fn bench_config(&self, plan: &RunPlan, job: JobConfig) -> BenchConfig {
+        BenchConfig {
+            pipeline: job.pipeline.clone(),
+            rate: self.rate,
+            duration_s: self.duration.as_secs_f64(),
+            warmup_s: self.warmup.as_secs_f64(),
+            cooldown_s: self.cooldown.as_secs_f64(),
+            interval_ms: plan.interval_ms,
+            threads: self.workers.threads,
+            processes: self.workers.processes(),
+            workers: self.workers.total(),
+            snapshot_dir: self.snapshots.as_ref().map(|o| o.dir.display().to_string()),
+            snapshot_every_ms: self.snapshots.as_ref().map(|o| o.every_ms()),
+            job,
+        }
+    }
+
     fn check(&self, pipeline: &Pipeline) -> anyhow::Result<()> {
         if !(self.rate.is_finite() && self.rate > 0.0) {
             bail!("--rate must be a positive number of records per second");
@@ -110,7 +164,7 @@ impl BenchSpec {
         if self.interval.as_millis() < 1 {
             bail!("--interval must be at least 1ms");
         }
-        if let Some(options) = &self.snapshots {
+        if let Some(options) = self.snapshots.as_ref().filter(|_| self.attempt.is_none()) {
             let used =
                 std::fs::read_dir(&options.dir).is_ok_and(|mut entries| entries.next().is_some());
             if used {
@@ -135,15 +189,11 @@ impl BenchSpec {
 pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Option<BenchResult>> {
     spec.check(pipeline)?;
     let plan = spec.plan();
-    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let mut config = spec.config.clone();
-    config.pipeline = pipeline.name.to_string();
-    config.rate = Some(spec.rate);
-    config.event_rate = spec.rate;
-    config.events = u64::MAX;
-    config.duration = None;
+    let started_at = now_rfc3339();
+    let config = spec.job_config(pipeline);
 
-    let progress = (spec.progress && spec.workers.process() == 0).then(|| {
+    let attempt = spec.attempt.as_ref();
+    let progress = (spec.progress && attempt.is_none() && spec.workers.process() == 0).then(|| {
         let bar = ProgressBar::new(plan.total_ms);
         let style = ProgressStyle::with_template(
             "{msg} [{bar:40}] {elapsed_precise} of {len} ms scheduled",
@@ -160,12 +210,13 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
         None => OutputSpec::Discard,
     };
     let snapshots = spec.snapshots.clone().map(|mut options| {
-        options.restore = None;
+        options.restore = attempt.and_then(|a| a.restore);
         options
     });
     let driver = Arc::new(OpenLoopDriver {
         plan: plan.clone(),
         progress,
+        log: attempt.map(|a| (a.timeline_dir.clone(), a.number)),
     });
     let report = runtime::run(
         pipeline,
@@ -176,10 +227,11 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
             snapshots,
             verbose: true,
             driver: Some(driver),
-            progress: None,
+            progress: attempt.and_then(|a| a.progress.clone()),
+            schedule_origin: attempt.map(|a| a.origin),
         },
     )?;
-    if report.gathered.is_empty() {
+    if report.gathered.is_empty() || attempt.is_some() {
         return Ok(None);
     }
     let reports = report
@@ -216,24 +268,17 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
         build: Build::this(),
         machine: Machine::this(),
         started_at,
-        config: BenchConfig {
-            pipeline: pipeline.name.to_string(),
-            rate: spec.rate,
-            duration_s: spec.duration.as_secs_f64(),
-            warmup_s: spec.warmup.as_secs_f64(),
-            cooldown_s: spec.cooldown.as_secs_f64(),
-            interval_ms: plan.interval_ms,
-            threads: spec.workers.threads,
-            processes: spec.workers.processes(),
-            workers: spec.workers.total(),
-            snapshot_dir: spec.snapshots.as_ref().map(|o| o.dir.display().to_string()),
-            snapshot_every_ms: spec.snapshots.as_ref().map(|o| o.every_ms()),
-            job: config,
-        },
+        config: spec.bench_config(&plan, config),
         summary: merged.summary,
         verdict: merged.verdict,
         histogram: merged.histogram,
         timeline: merged.timeline,
         snapshots,
+        supervision: None,
     }))
+}
+
+/// Now, RFC 3339 to the second, UTC.
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }

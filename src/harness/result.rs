@@ -9,6 +9,7 @@ use crate::harness::latency::exact_quantile;
 use crate::harness::machine::{Build, Machine};
 use crate::harness::{LatencyHistogram, LatencySummary};
 use crate::job::JobConfig;
+use crate::supervisor::{millis_between, ClusterEvent};
 use crate::time::Time;
 
 /// The schema of one run's result file.
@@ -37,6 +38,144 @@ pub struct BenchResult {
     pub timeline: Vec<TimelinePoint>,
     /// Snapshots taken during the run.
     pub snapshots: Vec<SnapshotMark>,
+    /// Under a supervisor (`--kill-at`, `--rescale-at`): what it saw, failures and
+    /// rescales with their instants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervision: Option<Supervision>,
+}
+
+/// What a supervisor saw during a benchmark.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Supervision {
+    /// The schedule's start, µs since the Unix epoch: events are placed on the timeline
+    /// against it.
+    pub origin_us: u64,
+    /// Every event, in order (`weir cluster --events-log` writes the same).
+    pub events: Vec<ClusterEvent>,
+}
+
+/// An instant on the timeline where the job's shape or health changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    /// A process was killed (as planned).
+    Killed,
+    /// A process failed by itself (the supervisor saw it end).
+    Failed,
+    /// A rescale was asked for.
+    RescaleAsked,
+    /// Results flow again after a failure or a rescale.
+    Flowing,
+}
+
+impl MarkKind {
+    /// How a legend names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            MarkKind::Killed => "process killed",
+            MarkKind::Failed => "process failed",
+            MarkKind::RescaleAsked => "rescale asked",
+            MarkKind::Flowing => "results flow again",
+        }
+    }
+}
+
+/// One marked instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultMark {
+    /// What happened.
+    pub kind: MarkKind,
+    /// When, ms since the schedule's start.
+    pub at_ms: f64,
+}
+
+impl Supervision {
+    /// The instants to mark on the timeline, in order.
+    pub fn marks(&self) -> Vec<FaultMark> {
+        let since = |at_us: u64| millis_between(self.origin_us, at_us);
+        let mut marks = Vec::new();
+        let mut killed = false;
+        for event in &self.events {
+            match event {
+                ClusterEvent::Killed { at_us, .. } => {
+                    killed = true;
+                    marks.push((MarkKind::Killed, since(*at_us)));
+                }
+                ClusterEvent::Failure { at_us, .. } if !killed => {
+                    marks.push((MarkKind::Failed, since(*at_us)));
+                }
+                ClusterEvent::Failure { .. } => killed = false,
+                ClusterEvent::Recovered(times) => {
+                    if let Some(total) = times.total_ms {
+                        let failed = since(times.failed_at_us) - times.detect_ms.unwrap_or(0.0);
+                        marks.push((MarkKind::Flowing, failed + total));
+                    }
+                }
+                ClusterEvent::Rescaled(times) => {
+                    let asked = since(times.requested_at_us);
+                    marks.push((MarkKind::RescaleAsked, asked));
+                    if let (Some(savepoint), Some(down)) = (times.savepoint_ms, times.downtime_ms) {
+                        marks.push((MarkKind::Flowing, asked + savepoint + down));
+                    }
+                }
+                _ => {}
+            }
+        }
+        marks.sort_by(|a, b| a.1.total_cmp(&b.1));
+        marks
+            .into_iter()
+            .map(|(kind, at_ms)| FaultMark { kind, at_ms })
+            .collect()
+    }
+
+    /// The faults in a few words, e.g. `1 kill, 1 rescale (2x1 -> 1x2)`.
+    pub fn summary(&self) -> String {
+        let kills = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, ClusterEvent::Killed { .. }))
+            .count();
+        let failures = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, ClusterEvent::Failure { .. }))
+            .count()
+            .saturating_sub(kills);
+        let rescales: Vec<String> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ClusterEvent::Rescaled(r) => Some(format!("{} -> {}", r.from, r.to)),
+                _ => None,
+            })
+            .collect();
+        let mut parts = Vec::new();
+        if kills > 0 {
+            parts.push(format!("{kills} kill(s)"));
+        }
+        if failures > 0 {
+            parts.push(format!("{failures} failure(s)"));
+        }
+        if !rescales.is_empty() {
+            parts.push(format!("rescaled {}", rescales.join(", ")));
+        }
+        parts.join(", ")
+    }
+
+    /// One line per recovery and rescale, for the terminal.
+    pub fn describe(&self) -> String {
+        let mut lines = Vec::new();
+        for event in &self.events {
+            if matches!(
+                event,
+                ClusterEvent::Recovered(_)
+                    | ClusterEvent::Rescaled(_)
+                    | ClusterEvent::GaveUp { .. }
+            ) {
+                lines.push(event.to_string());
+            }
+        }
+        lines.join("\n")
+    }
 }
 
 /// The configuration of a run.
@@ -341,7 +480,12 @@ impl BenchResult {
                 )
             } else {
                 String::new()
-            }
-        )
+            },
+        ) + &self
+            .supervision
+            .as_ref()
+            .map(|s| s.describe())
+            .filter(|lines| !lines.is_empty())
+            .map_or(String::new(), |lines| format!("\n{lines}"))
     }
 }

@@ -18,4 +18,6 @@ mod progress;
 pub mod signals;
 
 pub use control_dir::{Answer, ControlDirectory, Request, RequestKind, Running};
-pub use progress::{unix_micros, JsonLinesTail, ProgressEvent, ProgressLog, ProgressReader};
+pub use progress::{
+    instant_of_micros, unix_micros, JsonLinesTail, ProgressEvent, ProgressLog, ProgressReader,
+};

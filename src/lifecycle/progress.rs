@@ -24,6 +24,16 @@ pub fn unix_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// The instant that `at_us` (µs since the Unix epoch, from [`unix_micros`], perhaps in
+/// another process) names on this process's monotonic clock; now, if it is in the future.
+pub fn instant_of_micros(at_us: u64) -> std::time::Instant {
+    let (now_us, now) = (unix_micros(), std::time::Instant::now());
+    now.checked_sub(std::time::Duration::from_micros(
+        now_us.saturating_sub(at_us),
+    ))
+    .unwrap_or(now)
+}
+
 /// One step of a job's life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

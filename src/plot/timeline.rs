@@ -1,9 +1,10 @@
 //! One run's latency over time: percentiles per interval of scheduled time, with the
-//! snapshots' start and commit instants marked.
+//! snapshots' start and commit instants marked, and under a supervisor every kill, failure,
+//! rescale and the instant results flowed again.
 
 use plotters::style::RGBColor;
 
-use crate::harness::{BenchResult, SnapshotMark};
+use crate::harness::{BenchResult, MarkKind, SnapshotMark};
 use crate::plot::{color, run_label, Chart, DrawResult, FigureArea, Line, Marker, PERCENTILES};
 
 pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
@@ -32,7 +33,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
             .map(|ms| Marker { x: ms / 1e3, color })
             .collect::<Vec<_>>()
     };
-    let markers = vec![
+    let mut markers = vec![
         (
             "snapshot started".to_string(),
             marks(|s| s.started_ms, RGBColor(148, 103, 189)),
@@ -42,8 +43,33 @@ pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
             marks(|s| s.completed_ms, RGBColor(0, 0, 0)),
         ),
     ];
+    if let Some(supervision) = &run.supervision {
+        let faults = supervision.marks();
+        for (kind, color) in [
+            (MarkKind::Killed, RGBColor(214, 39, 40)),
+            (MarkKind::Failed, RGBColor(140, 86, 75)),
+            (MarkKind::RescaleAsked, RGBColor(255, 127, 14)),
+            (MarkKind::Flowing, RGBColor(44, 160, 44)),
+        ] {
+            let at: Vec<Marker> = faults
+                .iter()
+                .filter(|mark| mark.kind == kind)
+                .map(|mark| Marker {
+                    x: mark.at_ms / 1e3,
+                    color,
+                })
+                .collect();
+            markers.push((kind.label().to_string(), at));
+        }
+    }
     area.chart(&Chart {
-        caption: format!("Latency over time: {}", run_label(run)),
+        caption: format!(
+            "Latency over time: {}{}",
+            run_label(run),
+            run.supervision
+                .as_ref()
+                .map_or(String::new(), |s| format!("; {}", s.summary()))
+        ),
         x_desc: format!(
             "scheduled time (s); measured {:.1}-{:.1} s",
             run.config.warmup_s,

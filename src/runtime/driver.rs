@@ -37,6 +37,9 @@ pub struct DrivenWorker<'a> {
     pub probe: ProbeHandle<Time>,
     /// The probe on its generated input: times before its frontier were sent in full.
     pub input_probe: ProbeHandle<Time>,
+    /// The epoch the job resumed from, if it restored a snapshot: every time before it
+    /// is complete already, and the probes start there.
+    pub restored: Option<Time>,
     /// The job's shared control in this process.
     pub control: JobControl,
     pub(crate) step: &'a mut dyn FnMut(Option<Duration>) -> bool,

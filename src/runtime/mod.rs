@@ -89,6 +89,11 @@ pub struct RunSpec {
     pub driver: Option<Arc<dyn WorkerDriver>>,
     /// Where process 0 logs its progress (`lifecycle::ProgressEvent`) for a supervisor.
     pub progress: Option<PathBuf>,
+    /// A paced schedule's fixed start, kept across restarts: record `n` is due `n / rate`
+    /// after it even in a start that resumes from a snapshot (the input kept arriving while
+    /// the job was down). `None` starts the schedule when the job starts, and a restored
+    /// start makes its first record due then.
+    pub schedule_origin: Option<Instant>,
 }
 
 /// Runs `pipeline` as `spec` says, until its input ends.
@@ -101,11 +106,15 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         verbose,
         driver,
         progress,
+        schedule_origin,
     } = spec;
     if let Some(input) = &config.input {
         input.check()?;
     }
     let control = JobControl::new();
+    if let Some(origin) = schedule_origin {
+        control.fix_schedule(origin);
+    }
     let (process, processes) = (workers.process(), workers.processes());
 
     // Recovery is decided by process 0 before the others can connect, then announced.
@@ -221,15 +230,26 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
             Ok(probes) => probes,
             Err(error) => return control.fail(error),
         };
+        let mut flowing = OutputFlowing {
+            restored,
+            progress: output_progress.as_ref().filter(|_| worker.index() == 0),
+        };
         if let Some(driver) = driver {
             let (index, peers) = (worker.index(), worker.peers());
-            let mut step = |timeout| worker.step_or_park(timeout);
+            // A driven worker logs when results flow again between its driver's steps.
+            let watched = probe.clone();
+            let mut step = |timeout| {
+                let alive = worker.step_or_park(timeout);
+                flowing.check(&watched);
+                alive
+            };
             let report = driver.drive(&mut DrivenWorker {
                 index,
                 peers,
                 local_index: index % threads,
                 probe,
                 input_probe,
+                restored,
                 control: control.clone(),
                 step: &mut step,
             });
@@ -240,8 +260,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = reports;
             }
-        } else if let Some(progress) = output_progress.as_ref().filter(|_| worker.index() == 0) {
-            report_output_flowing(worker, &probe, restored, progress);
+        } else {
+            report_output_flowing(worker, &probe, flowing);
         }
         step_to_end(worker);
     })
@@ -288,30 +308,44 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     Ok(report)
 }
 
-/// Steps worker 0 until the output frontier passes `restored` (or moves at all on a fresh
-/// start), then logs that results flow again.
-fn report_output_flowing(
-    worker: &mut timely::worker::Worker,
-    probe: &timely::dataflow::ProbeHandle<Time>,
+/// Watches worker 0's output probe for the moment results flow again (the frontier passes
+/// `restored`, or moves at all on a fresh start) and logs it once.
+struct OutputFlowing<'a> {
     restored: Option<Time>,
-    progress: &ProgressLog,
-) {
-    let passed = |probe: &timely::dataflow::ProbeHandle<Time>| {
-        probe.with_frontier(|frontier| {
+    progress: Option<&'a ProgressLog>,
+}
+
+impl OutputFlowing<'_> {
+    /// Logs the moment if it has come; `true` once it has (or nobody is listening).
+    fn check(&mut self, probe: &timely::dataflow::ProbeHandle<Time>) -> bool {
+        let Some(progress) = self.progress else {
+            return true;
+        };
+        let restored = self.restored;
+        let passed = probe.with_frontier(|frontier| {
             let passed = frontier
                 .iter()
                 .all(|&t| restored.is_none_or(|r| t > r) && t > 0);
             passed.then(|| frontier.iter().copied().min().unwrap_or(Time::MAX))
-        })
-    };
-    loop {
-        if let Some(frontier) = passed(probe) {
+        });
+        if let Some(frontier) = passed {
             progress.record(&ProgressEvent::Output {
                 frontier,
                 at_us: unix_micros(),
             });
-            return;
+            self.progress = None;
         }
+        self.progress.is_none()
+    }
+}
+
+/// Steps worker 0 until results flow again, and logs when they do.
+fn report_output_flowing(
+    worker: &mut timely::worker::Worker,
+    probe: &timely::dataflow::ProbeHandle<Time>,
+    mut flowing: OutputFlowing<'_>,
+) {
+    while !flowing.check(probe) {
         if !worker.step_or_park(Some(LONGEST_PARK)) {
             return;
         }

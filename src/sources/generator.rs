@@ -225,13 +225,19 @@ where
         let cap = caps
             .pop()
             .expect("an operator with two outputs has two capabilities");
-        // Paced runs keep their schedule across a restore: record `first` is due now.
+        // Paced runs keep their rate across a restore: record `first` is due now, unless
+        // the schedule is fixed across restarts, when the records missed while the job was
+        // down are overdue.
         let started = spec.control.started();
-        let start = started
-            .checked_sub(Duration::from_secs_f64(
-                first as f64 / spec.rate.unwrap_or(f64::INFINITY),
-            ))
-            .unwrap_or(started);
+        let start = if spec.control.schedule_fixed() {
+            started
+        } else {
+            started
+                .checked_sub(Duration::from_secs_f64(
+                    first as f64 / spec.rate.unwrap_or(f64::INFINITY),
+                ))
+                .unwrap_or(started)
+        };
         let mut cap = Some(cap.delayed(&resume.unwrap_or(0)));
         move |_frontiers| {
             let output = &mut output.activate();

@@ -12,7 +12,7 @@ use crate::snapshot::epoch_label;
 use crate::time::Time;
 
 /// Milliseconds between two instants in microseconds since the Unix epoch.
-pub(crate) fn millis_between(from_us: u64, to_us: u64) -> f64 {
+pub fn millis_between(from_us: u64, to_us: u64) -> f64 {
     to_us.saturating_sub(from_us) as f64 / 1e3
 }
 
@@ -24,6 +24,10 @@ pub struct RecoveryTimes {
     pub cause: String,
     /// When the supervisor saw the failure (µs since the Unix epoch).
     pub failed_at_us: u64,
+    /// From a planned kill until the supervisor saw its process gone (absent for failures
+    /// it did not cause, whose instant it cannot know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect_ms: Option<f64>,
     /// From the failure until every other process of the job was gone.
     pub stop_ms: f64,
     /// The wait before the restart (exponential backoff).
@@ -33,7 +37,7 @@ pub struct RecoveryTimes {
     /// From then until the output frontier passed the restored epoch: connecting, loading
     /// state, and processing the first millisecond after it.
     pub restore_ms: Option<f64>,
-    /// From the failure until results flowed again.
+    /// From the failure (the kill, when it was planned) until results flowed again.
     pub total_ms: Option<f64>,
     /// The epoch resumed from.
     pub restored: Option<Time>,
@@ -77,6 +81,15 @@ pub enum ClusterEvent {
         /// `--restore` given, if any.
         restore: Option<String>,
         /// When (µs since the Unix epoch).
+        at_us: u64,
+    },
+    /// The supervisor killed a process as planned (`--kill-at`).
+    Killed {
+        /// The start it belonged to.
+        attempt: usize,
+        /// Its index in the job.
+        process: usize,
+        /// When.
         at_us: u64,
     },
     /// A process ended with a failure.
@@ -144,6 +157,9 @@ impl std::fmt::Display for ClusterEvent {
                     .map_or(String::new(), |r| format!(", --restore {r}"));
                 write!(f, "start {attempt}: {shape}, pids {}{restore}", pids.join(" "))
             }
+            ClusterEvent::Killed {
+                attempt, process, ..
+            } => write!(f, "killed process {process} of start {attempt}, as planned"),
             ClusterEvent::Failure {
                 attempt,
                 process,
@@ -152,9 +168,11 @@ impl std::fmt::Display for ClusterEvent {
             } => write!(f, "failure in start {attempt}: process {process} {status}"),
             ClusterEvent::Recovered(r) => write!(
                 f,
-                "recovered from {} in {} ms (stop {:.0}, backoff {:.0}, restart {}, restore {} ms) from epoch {}",
+                "recovered from {} in {} ms ({}stop {:.0}, backoff {:.0}, restart {}, restore {} ms) from epoch {}",
                 r.cause,
                 ms(r.total_ms),
+                r.detect_ms
+                    .map_or(String::new(), |d| format!("detect {d:.0}, ")),
                 r.stop_ms,
                 r.backoff_ms,
                 ms(r.restart_ms),

@@ -26,8 +26,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-pub use events::{ClusterEvent, RecoveryTimes, RescaleTimes};
-pub use policy::{parse_rescales, JobCommand, PlannedRescale, RestartPolicy};
+pub use events::{millis_between, ClusterEvent, RecoveryTimes, RescaleTimes};
+pub use policy::{
+    parse_kills, parse_rescales, JobCommand, PlannedKill, PlannedRescale, RestartPolicy,
+};
 
 use crate::lifecycle::signals::Asked;
 use crate::lifecycle::{
@@ -35,7 +37,11 @@ use crate::lifecycle::{
 };
 use crate::runtime::{free_loopback_hosts, write_hostfile, Shape};
 use crate::time::Time;
-use events::{millis_between, EventsLog};
+use events::EventsLog;
+
+/// The environment variable that tells each process of the job which start it belongs to
+/// (0, 1, ...): a benchmark's starts keep their measurements apart by it.
+pub const ATTEMPT_VARIABLE: &str = "WEIR_ATTEMPT";
 
 /// How often the supervisor looks at its processes and their progress.
 const POLL: Duration = Duration::from_millis(1);
@@ -72,6 +78,8 @@ pub struct ClusterConfig {
     pub policy: RestartPolicy,
     /// Planned rescales.
     pub rescales: Vec<PlannedRescale>,
+    /// Planned failures (with [`Placement::Local`] only): processes killed on schedule.
+    pub kills: Vec<PlannedKill>,
     /// Where to write every event as a JSON line.
     pub events_log: Option<PathBuf>,
 }
@@ -149,6 +157,8 @@ pub fn supervise(config: &ClusterConfig, asked: &Receiver<Asked>) -> anyhow::Res
         log: EventsLog::create(config.events_log.as_deref())?,
         began: Instant::now(),
         planned: 0,
+        killed: 0,
+        injected: None,
         restarts: 0,
         timing: None,
         stop_for_good: false,
@@ -166,6 +176,11 @@ struct Supervisor<'a> {
     began: Instant,
     /// Planned rescales done so far.
     planned: usize,
+    /// Planned kills done so far.
+    killed: usize,
+    /// When the last planned kill struck (µs since the Unix epoch) and which process it
+    /// killed, until its failure is seen.
+    injected: Option<(u64, usize)>,
     restarts: usize,
     /// The recovery or rescale being timed, until results flow again.
     timing: Option<Timing>,
@@ -244,6 +259,9 @@ impl Supervisor<'_> {
                 self.absorb_progress(attempt)?;
                 return Ok(outcome);
             }
+            if attempt.stopping.is_none() {
+                self.kill_when_planned(attempt);
+            }
             if attempt.stopping.is_none()
                 && let Some((shape, request)) = self.next_rescale()?
             {
@@ -270,6 +288,33 @@ impl Supervisor<'_> {
                 }
             }
             std::thread::sleep(POLL);
+        }
+    }
+
+    /// Kills a process of `attempt` when a planned kill is due (and logs it).
+    fn kill_when_planned(&mut self, attempt: &mut Attempt) {
+        let Some(planned) = self.config.kills.get(self.killed) else {
+            return;
+        };
+        if self.began.elapsed() < planned.after {
+            return;
+        }
+        self.killed += 1;
+        let process = planned
+            .process
+            .unwrap_or(attempt.shape.processes - 1)
+            .min(attempt.shape.processes - 1);
+        let Some(position) = attempt.indices.iter().position(|&p| p == process) else {
+            return;
+        };
+        let at_us = unix_micros();
+        if attempt.children[position].kill().is_ok() {
+            self.injected = Some((at_us, process));
+            self.log.record(ClusterEvent::Killed {
+                attempt: attempt.number,
+                process,
+                at_us,
+            });
         }
     }
 
@@ -367,9 +412,16 @@ impl Supervisor<'_> {
                 )?;
             }
         }
+        // Another process may notice the lost peer and end before the killed one is seen.
+        let injected = self.injected.take();
+        let cause = match injected {
+            Some((_, killed)) => format!("the planned kill of process {killed}"),
+            None => format!("process {process} {status}"),
+        };
         self.timing = Some(Timing::Recovery(RecoveryTimes {
-            cause: format!("process {process} {status}"),
+            cause,
             failed_at_us: failed_at,
+            detect_ms: injected.map(|(killed_at, _)| millis_between(killed_at, failed_at)),
             stop_ms: millis_between(failed_at, stopped_at),
             backoff_ms: wait.as_secs_f64() * 1e3,
             ..RecoveryTimes::default()
@@ -459,7 +511,10 @@ impl Supervisor<'_> {
                 match self.timing.take() {
                     Some(Timing::Recovery(mut times)) => {
                         times.restore_ms = restore_ms;
-                        times.total_ms = Some(millis_between(times.failed_at_us, at_us));
+                        times.total_ms = Some(
+                            times.detect_ms.unwrap_or(0.0)
+                                + millis_between(times.failed_at_us, at_us),
+                        );
                         self.log.record(ClusterEvent::Recovered(times));
                     }
                     Some(Timing::Rescale(mut times, request)) if times.to == shape => {
@@ -546,6 +601,7 @@ impl Supervisor<'_> {
             }
             let child = command
                 .env("WEIR_SUPERVISED", "1")
+                .env(ATTEMPT_VARIABLE, number.to_string())
                 .stdin(Stdio::null())
                 .spawn()
                 .with_context(|| format!("cannot start {}", self.config.binary.display()));

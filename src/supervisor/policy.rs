@@ -39,14 +39,31 @@ impl JobCommand {
     /// without the layout flags that the supervisor sets.
     pub fn parse(args: &[String]) -> anyhow::Result<JobCommand> {
         let usage = "give the job after --, e.g. weir cluster -n 2 -- run seed-state --snapshot-dir snaps --output out.jsonl";
-        let Some((subcommand, rest)) = args.split_first() else {
-            bail!("no job to supervise: {usage}");
-        };
-        if subcommand != "run" {
-            bail!("weir cluster supervises `run` jobs, not {subcommand:?}: {usage}");
+        match args.first() {
+            None => bail!("no job to supervise: {usage}"),
+            Some(bench) if bench == "bench" => bail!(
+                "weir cluster supervises `run` jobs; to measure a job through failures and rescales, give weir bench --kill-at or --rescale-at"
+            ),
+            Some(subcommand) if subcommand != "run" => {
+                bail!("weir cluster supervises `run` jobs, not {subcommand:?}: {usage}")
+            }
+            Some(_) => Self::checked(args, usage),
         }
+    }
+
+    /// The command line of one start of a benchmark under a supervisor, `bench PIPELINE
+    /// FLAGS...`, checked as [`parse`](Self::parse) checks a `run` job.
+    pub fn bench(args: &[String]) -> anyhow::Result<JobCommand> {
+        match args.first() {
+            Some(bench) if bench == "bench" => Self::checked(args, "bench PIPELINE FLAGS..."),
+            _ => bail!("a supervised benchmark runs `bench PIPELINE FLAGS...`"),
+        }
+    }
+
+    fn checked(args: &[String], usage: &str) -> anyhow::Result<JobCommand> {
+        let (subcommand, rest) = args.split_first().expect("the caller saw a subcommand");
         let Some(pipeline) = rest.first().filter(|p| !p.starts_with('-')) else {
-            bail!("no pipeline after `run`: {usage}");
+            bail!("no pipeline after `{subcommand}`: {usage}");
         };
         pipelines::find(pipeline)?;
         let mut kept = vec![subcommand.clone(), pipeline.clone()];
@@ -150,6 +167,42 @@ pub fn parse_rescales(text: &str) -> Result<Vec<PlannedRescale>, String> {
     Ok(plan)
 }
 
+/// A planned failure: at `after` since the supervisor started, kill a process with
+/// SIGKILL, as `kill -9` would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedKill {
+    /// Wall-clock time since the supervisor started.
+    pub after: Duration,
+    /// The process to kill; `None` is the job's last process at the time.
+    pub process: Option<usize>,
+}
+
+/// Parses `WHEN[:PROCESS][,WHEN[:PROCESS]...]`, e.g. `5s` or `3s:0,8s:1`, in order of time.
+pub fn parse_kills(text: &str) -> Result<Vec<PlannedKill>, String> {
+    let mut plan = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (when, process) = match item.split_once(':') {
+            Some((when, process)) => {
+                let process = process.trim().parse().map_err(|_| {
+                    format!("{process:?} in {item:?} is not a process index, e.g. 5s:1")
+                })?;
+                (when, Some(process))
+            }
+            None => (item, None),
+        };
+        let after = humantime::parse_duration(when.trim())
+            .map_err(|e| format!("{when:?} in {item:?} is not a duration: {e}"))?;
+        plan.push(PlannedKill { after, process });
+    }
+    if plan.is_empty() {
+        return Err("no kill given: WHEN[:PROCESS],..., e.g. 5s or 3s:0,8s:1".to_string());
+    }
+    if plan.windows(2).any(|w| w[0].after >= w[1].after) {
+        return Err(format!("the kills in {text:?} are not in order of time"));
+    }
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +229,8 @@ mod tests {
     fn a_bad_job_command_says_what_is_wrong() {
         let error = |line: &str| format!("{:#}", JobCommand::parse(&args(line)).unwrap_err());
         assert!(error("").contains("after --"));
-        assert!(error("bench seed-state").contains("`run` jobs"));
+        assert!(error("bench seed-state").contains("--kill-at"));
+        assert!(error("chaos seed-state").contains("`run` jobs"));
         assert!(error("run --events 5").contains("no pipeline"));
         assert!(error("run no-such --snapshot-dir s").contains("no pipeline named"));
         assert!(error("run seed-state --output o").contains("no --snapshot-dir"));
@@ -216,5 +270,35 @@ mod tests {
             .unwrap_err()
             .contains("at least one"));
         assert!(parse_rescales("soon:1x1").unwrap_err().contains("duration"));
+    }
+
+    #[test]
+    fn planned_kills_parse_with_and_without_a_process() {
+        let plan = parse_kills("3s, 8s:1").unwrap();
+        assert_eq!(
+            plan,
+            vec![
+                PlannedKill {
+                    after: Duration::from_secs(3),
+                    process: None
+                },
+                PlannedKill {
+                    after: Duration::from_secs(8),
+                    process: Some(1)
+                }
+            ]
+        );
+        assert!(parse_kills("8s,3s").unwrap_err().contains("order"));
+        assert!(parse_kills("3s:one").unwrap_err().contains("process index"));
+        assert!(parse_kills("later").unwrap_err().contains("duration"));
+        assert!(parse_kills("").unwrap_err().contains("no kill"));
+    }
+
+    #[test]
+    fn a_benchmark_start_is_checked_like_a_job() {
+        let job = JobCommand::bench(&args("bench seed-state --rate 1k --snapshot-dir s")).unwrap();
+        assert_eq!(job.snapshot_dir, PathBuf::from("s"));
+        assert!(JobCommand::bench(&args("run seed-state --snapshot-dir s")).is_err());
+        assert!(JobCommand::bench(&args("bench seed-state --rate 1k")).is_err());
     }
 }
