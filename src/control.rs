@@ -9,19 +9,38 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use crate::time::Time;
+
 /// Shared control of one job within one process. Cloning shares it.
 #[derive(Clone, Default)]
 pub struct JobControl {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     error: Mutex<Option<anyhow::Error>>,
     stop: AtomicBool,
     counters: Counters,
     started: OnceLock<Instant>,
     schedule_fixed: AtomicBool,
+    /// Sources send nothing at or after this time (`Time::MAX`: no pause).
+    pause_at: AtomicU64,
+    /// The furthest time any source of this process has reached.
+    source_position: AtomicU64,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            error: Mutex::default(),
+            stop: AtomicBool::new(false),
+            counters: Counters::default(),
+            started: OnceLock::new(),
+            schedule_fixed: AtomicBool::new(false),
+            pause_at: AtomicU64::new(Time::MAX),
+            source_position: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Counts kept for the end-of-run report; updated once per batch, not per record.
@@ -93,6 +112,32 @@ impl JobControl {
     /// first call fixes it.
     pub fn started(&self) -> Instant {
         *self.inner.started.get_or_init(Instant::now)
+    }
+
+    /// Asks every source to send nothing at or after `epoch` (a stop with a savepoint
+    /// drains the job up to that epoch boundary); the earliest pause asked for holds.
+    pub fn pause_at(&self, epoch: Time) {
+        self.inner.pause_at.fetch_min(epoch, Ordering::Relaxed);
+    }
+
+    /// The time sources pause at, if a pause was asked for.
+    #[inline]
+    pub fn paused_at(&self) -> Option<Time> {
+        let at = self.inner.pause_at.load(Ordering::Relaxed);
+        (at != Time::MAX).then_some(at)
+    }
+
+    /// Notes that a source of this process has reached `time` (once per batch).
+    #[inline]
+    pub fn note_source_position(&self, time: Time) {
+        self.inner
+            .source_position
+            .fetch_max(time, Ordering::Relaxed);
+    }
+
+    /// The furthest time a source of this process has reached.
+    pub fn source_position(&self) -> Time {
+        self.inner.source_position.load(Ordering::Relaxed)
     }
 
     /// Fixes the schedule's start at `origin` for the whole job, restarts included (the

@@ -17,7 +17,7 @@ use rand::Rng;
 use common::snapshot_job::{published_in, reference, stderr};
 use common::{assert_same_multiset, free_ports, run, run_error, shapes_rng, weir};
 use weir::snapshot::{EpochStatus, SnapshotStore};
-use weir::supervisor::ClusterEvent;
+use weir::supervisor::{ClusterEvent, ClusterReport};
 
 /// Polls `done` until it holds, failing the test after `limit`.
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -193,6 +193,48 @@ fn a_crash_loop_gives_up_after_the_restart_limit_with_a_clear_message() {
 }
 
 /// The newest complete snapshot and every savepoint of a snapshot directory.
+#[test]
+fn a_stop_drains_to_an_epoch_boundary_and_sends_nothing_after_its_savepoint() {
+    let (_, mut rng) = shapes_rng("drained stop");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // seed-state writes one line per record: what was published is what was sent.
+    let rate = format!("{}k", rng.gen_range(100..400));
+    let every = format!("{}ms", rng.gen_range(50..300));
+    let mut job = strings(&["run", "seed-state", "--events", "50M", "--rate", &rate]);
+    job.extend(snapshotting(dir.path(), &every));
+    let (processes, workers) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
+    let wait = Duration::from_millis(rng.gen_range(300..900));
+    eprintln!(
+        "seed-state at {rate}, snapshots every {every}, {processes}x{workers}, stop after {wait:?}"
+    );
+    let children = start_job(dir.path(), &job, processes, workers);
+    let snapshots = dir.path().join("snaps");
+    let control = weir::lifecycle::ControlDirectory::of(&snapshots);
+    wait_until("the job to run", Duration::from_secs(30), || {
+        control.running().is_some()
+    });
+    std::thread::sleep(wait);
+    let output = run(&["stop", snapshots.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut sent = 0;
+    for (process, child) in children.into_iter().enumerate() {
+        let output = finish(child, &format!("process {process}"));
+        let said = stderr(&output);
+        let records_in = said
+            .split_once("stopped after savepoint ")
+            .and_then(|(_, rest)| rest.split_once(" (")?.1.split_once(" records in)"))
+            .and_then(|(count, _)| count.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("process {process} said {said:?}"));
+        sent += records_in;
+    }
+    let published = published_in(&dir.path().join("out.jsonl")).len() as u64;
+    assert!(published > 0, "something was published before the stop");
+    assert_eq!(
+        sent, published,
+        "the sources sent exactly the input before the savepoint, nothing after it"
+    );
+}
+
 fn savepoints_and_newest(snapshots: &Path) -> (Vec<u64>, Option<u64>) {
     let listed = SnapshotStore::new(snapshots)
         .list()
@@ -343,28 +385,26 @@ fn a_savepoint_outlives_pruning_and_a_stop_resumes_exactly_on_another_shape() {
 }
 
 #[test]
-fn a_planned_rescale_one_to_two_to_one_process_and_a_planned_kill_lose_and_repeat_nothing() {
+fn a_planned_kill_and_rescales_two_to_one_to_two_processes_lose_and_repeat_nothing() {
     let (_, mut rng) = shapes_rng("planned rescale");
     let dir = tempfile::tempdir().expect("temp dir");
     let job = draw_job(&mut rng);
     let expected = reference_of(dir.path(), &job);
     let log = dir.path().join("events.jsonl");
-    // The job runs at least 1.5 s; the kill strikes a process of the two-process shape.
-    let first = rng.gen_range(300..600);
-    let kill = format!(
-        "{}ms:{}",
-        first + rng.gen_range(150..250),
-        rng.gen_range(0..2)
-    );
-    let second = first + rng.gen_range(600..750);
+    // The job runs at least 1.5 s: a kill of one of its two processes, then a rescale to
+    // one process once it has recovered, then one back to two.
+    let kill_ms = rng.gen_range(250..350);
+    let kill = format!("{kill_ms}ms:{}", rng.gen_range(0..2));
+    let first = kill_ms + rng.gen_range(400..450);
+    let second = first + rng.gen_range(400..450);
     let shapes = [
-        format!("1x{}", rng.gen_range(1..=2)),
         format!("2x{}", rng.gen_range(1..=2)),
         format!("1x{}", rng.gen_range(1..=3)),
+        format!("2x{}", rng.gen_range(1..=2)),
     ];
     let plan = format!("{first}ms:{},{second}ms:{}", shapes[1], shapes[2]);
-    eprintln!("{job:?}: {} then {plan}, killing {kill}", shapes[0]);
-    let mut args = strings(&["cluster", "-n", "1", "-w", &shapes[0][2..]]);
+    eprintln!("{job:?}: {}, killing {kill}, then {plan}", shapes[0]);
+    let mut args = strings(&["cluster", "-n", "2", "-w", &shapes[0][2..]]);
     args.extend(strings(&[
         "--rescale-at",
         &plan,
@@ -384,10 +424,10 @@ fn a_planned_rescale_one_to_two_to_one_process_and_a_planned_kill_lose_and_repea
             _ => None,
         })
         .collect();
-    // The second shape starts again after the kill.
+    // The first shape starts again after the kill.
     assert_eq!(
         started,
-        [&shapes[0], &shapes[1], &shapes[1], &shapes[2]].map(String::as_str),
+        [&shapes[0], &shapes[0], &shapes[1], &shapes[2]].map(String::as_str),
         "{logged:?}"
     );
     let killed = logged
@@ -395,26 +435,18 @@ fn a_planned_rescale_one_to_two_to_one_process_and_a_planned_kill_lose_and_repea
         .filter(|e| matches!(e, ClusterEvent::Killed { .. }))
         .count();
     assert_eq!(killed, 1, "{logged:?}");
-    let recovered: Vec<_> = logged
-        .iter()
-        .filter_map(|e| match e {
-            ClusterEvent::Recovered(times) => Some(times),
-            _ => None,
-        })
-        .collect();
+    let report = ClusterReport {
+        events: logged.clone(),
+        ..ClusterReport::default()
+    };
+    let recovered: Vec<_> = report.recoveries().collect();
     assert_eq!(recovered.len(), 1, "{logged:?}");
     assert!(
         recovered[0].detect_ms.is_some() && recovered[0].total_ms.is_some(),
         "{:?}",
         recovered[0]
     );
-    let rescales: Vec<_> = logged
-        .iter()
-        .filter_map(|e| match e {
-            ClusterEvent::Rescaled(times) => Some(times),
-            _ => None,
-        })
-        .collect();
+    let rescales: Vec<_> = report.rescales().collect();
     assert_eq!(rescales.len(), 2, "{logged:?}");
     for times in &rescales {
         assert!(

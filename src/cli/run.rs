@@ -171,8 +171,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let report = runtime::run(pipeline, spec)?;
     if let Some(epoch) = report.stopped_at {
         eprintln!(
-            "weir: stopped after savepoint {}: resume with --restore {epoch} (or --restore latest), on any shape",
-            epoch_label(epoch)
+            "weir: stopped after savepoint {} ({} records in): resume with --restore {epoch} (or --restore latest), on any shape",
+            epoch_label(epoch),
+            report.records_in
         );
         return Ok(ExitCode::SUCCESS);
     }

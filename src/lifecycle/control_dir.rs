@@ -4,6 +4,7 @@
 //! DIR/control/request-<id>.json   {"kind":"savepoint"} or {"kind":"stop"}: for the job
 //! DIR/control/cluster-<id>.json   {"kind":"rescale","processes":2,"workers":3}: for `weir cluster`
 //! DIR/control/answer-<id>.json    {"epoch":3000,"stopped":false}, or {"error":"..."}
+//! DIR/control/draining            {"epoch":3000}: sources send nothing from 3000 on (a stop)
 //! DIR/control/stopped             {"epoch":3000}: the job stopped after this savepoint
 //! DIR/control/running             {"pid":..,"host":..}: process 0 of a job is running
 //! DIR/control/supervisor          {"pid":..,"host":..}: `weir cluster` supervises the job
@@ -309,9 +310,22 @@ impl ControlDirectory {
         value.get("epoch")?.as_u64()
     }
 
+    /// Records that the job drains to `epoch` before it stops: every process's sources
+    /// send nothing from `epoch` on.
+    pub fn mark_draining(&self, epoch: Time) -> anyhow::Result<()> {
+        self.write("draining", &serde_json::json!({ "epoch": epoch }))
+    }
+
+    /// The epoch the job drains to, if it is stopping.
+    pub fn draining(&self) -> Option<Time> {
+        let value = self.read::<serde_json::Value>("draining").ok()??;
+        value.get("epoch")?.as_u64()
+    }
+
     /// Records that process 0 of a job runs here, forgetting an earlier stop.
     pub fn mark_running(&self) -> anyhow::Result<()> {
         self.remove("stopped")?;
+        self.remove("draining")?;
         self.write("running", &Running::this_process())
     }
 
@@ -418,10 +432,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let control = ControlDirectory::of(dir.path());
         assert_eq!(control.stopped(), None);
+        control.mark_draining(4000).unwrap();
         control.mark_stopped(4000).unwrap();
+        assert_eq!(control.draining(), Some(4000));
         assert_eq!(control.stopped(), Some(4000));
         control.mark_running().unwrap();
         assert_eq!(control.stopped(), None);
+        assert_eq!(control.draining(), None);
         let running = control.running().unwrap();
         assert!(running.is_alive());
         control.clear_running();

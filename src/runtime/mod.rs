@@ -379,6 +379,9 @@ impl StopWatcher {
         let finished = Arc::clone(&done);
         let thread = std::thread::spawn(move || {
             while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(epoch) = control_dir.draining() {
+                    hub.control().pause_at(epoch);
+                }
                 if let Some(epoch) = control_dir.stopped() {
                     hub.stop_after(epoch);
                     return;

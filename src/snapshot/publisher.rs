@@ -35,6 +35,7 @@ impl Publisher {
                     hub,
                     carried: HashMap::new(),
                     failed: false,
+                    draining: None,
                 };
                 for (epoch, reports) in receiver {
                     // After a stop's savepoint nothing commits: a restore resumes there.
@@ -72,7 +73,15 @@ struct Committer {
     /// by the epoch it was written for and its name: older copies may have been pruned.
     carried: HashMap<(Time, String), (Time, String)>,
     failed: bool,
+    /// A stop under way: the epoch boundary the sources drain to, and the stop requests
+    /// that its savepoint will answer.
+    draining: Option<(Time, Vec<Request>)>,
 }
+
+/// How much event time, at most, a stop lets the sources run on past the furthest one of
+/// this process, so that the sources of other processes have not passed the boundary it
+/// drains to when they hear of it.
+const DRAIN_MARGIN: Time = 100;
 
 impl Committer {
     /// Puts the part `name`, written for epoch `written`, into the directory of `epoch`, which
@@ -107,7 +116,7 @@ impl Committer {
             }
         }
         let requests = match &settings.control {
-            Some(control) => control.take_requests(true)?,
+            Some(control) => self.requests_answered_at(control, epoch)?,
             None => Vec::new(),
         };
         let committed_unix_ms = SystemTime::now()
@@ -148,6 +157,44 @@ impl Committer {
             self.answer(control, epoch, &requests)?;
         }
         Ok(())
+    }
+
+    /// The requests that the commit of `epoch` answers: every savepoint request, and the
+    /// stop requests once the job has drained to the boundary chosen for them.
+    ///
+    /// A stop does not end the job at the epoch committing now, whose later input the
+    /// sources have sent already and a restart would compute again; it picks the next epoch
+    /// boundary past the furthest source (plus a margin for the other processes), pauses
+    /// every source there (`control/draining` tells the other processes), and stops when
+    /// that epoch commits: nothing after the savepoint was sent at all.
+    fn requests_answered_at(
+        &mut self,
+        control: &ControlDirectory,
+        epoch: Time,
+    ) -> anyhow::Result<Vec<Request>> {
+        let (stops, mut requests): (Vec<Request>, Vec<Request>) = control
+            .take_requests(true)?
+            .into_iter()
+            .partition(|r| r.kind == RequestKind::Stop);
+        if !stops.is_empty() && self.draining.is_none() && epoch != FINAL_EPOCH {
+            let reached = epoch.max(self.hub.control().source_position());
+            let margin = DRAIN_MARGIN.min(self.hub.settings().every);
+            let boundary = self.hub.next_epoch_after(reached.saturating_add(margin));
+            control.mark_draining(boundary)?;
+            self.hub.control().pause_at(boundary);
+            self.draining = Some((boundary, Vec::new()));
+        }
+        match &mut self.draining {
+            Some((_, waiting)) => waiting.extend(stops),
+            None => requests.extend(stops),
+        }
+        if let Some((boundary, _)) = &self.draining
+            && (epoch >= *boundary || epoch == FINAL_EPOCH)
+            && let Some((_, waiting)) = self.draining.take()
+        {
+            requests.extend(waiting);
+        }
+        Ok(requests)
     }
 
     /// Answers the requests that made `epoch` a savepoint; stops the job after it if one

@@ -262,14 +262,24 @@ where
                     return;
                 }
             }
-            // Records due by now (all of them when unpaced), at most a batch.
+            // Records due by now (all of them when unpaced), at most a batch, none at or
+            // after a pause (a stop drains the job to an epoch boundary, then ends it).
             let due_end = match spec.rate {
                 Some(rate) => ((elapsed.as_secs_f64() * rate) as u64).saturating_add(1),
                 None => u64::MAX,
             };
+            let pause_end = spec
+                .control
+                .paused_at()
+                .map_or(u64::MAX, |at| spec.clock.first_record_at(at));
+            if next >= pause_end {
+                activator.activate_after(Duration::from_millis(1));
+                return;
+            }
             let end = spec
                 .count
                 .min(due_end)
+                .min(pause_end)
                 .min(next.saturating_add(BATCH * workers));
             let mut emitted = 0;
             while next < end {
@@ -284,6 +294,7 @@ where
                 emitted += count;
             }
             Counters::add(&spec.control.counters().records_in, emitted);
+            spec.control.note_source_position(spec.clock.time_of(next));
             if next >= spec.count {
                 if let Some(epochs) = epochs.as_mut() {
                     epochs.finish(false, FutureReports::default());
