@@ -361,12 +361,17 @@ fn a_directory_output_links_committed_parts_instead_of_copying_them() {
 #[test]
 fn two_outputs_are_each_exactly_once_across_a_crash() {
     let root = tempfile::tempdir().expect("temp dir");
+    // Paced, so that the 0.6 s of input commits many times even on a loaded machine: unpaced,
+    // a slow writer lets one commit stand for many epochs, and a fault at the fourth
+    // publication may never come.
     let args = [
         "run",
         "seed-state",
         "--events",
         "60k",
         "--event-rate",
+        "100k",
+        "--rate",
         "100k",
         "--keys",
         "2000",
