@@ -131,10 +131,20 @@ pub enum Window {
 /// The bounds `[start, end)` of one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WindowBounds {
-    /// First time in the window.
-    pub start: Time,
+    /// First time in the window. Signed: the first hopping windows start before time 0
+    /// (an event at 0 lies in `[-8000, 2000)` of 10 s windows sliding by 2 s), and report
+    /// it as Flink's HOP does.
+    pub start: i64,
     /// First time after the window (`Time::MAX` for the global window).
     pub end: Time,
+}
+
+impl WindowBounds {
+    /// The first time in the window that a timestamp can have (0 for windows that start
+    /// before time 0).
+    pub fn first_time(&self) -> Time {
+        Time::try_from(self.start).unwrap_or(0)
+    }
 }
 
 impl Window {
@@ -196,7 +206,8 @@ impl Window {
                 end: Time::MAX,
             },
             _ => WindowBounds {
-                start: end.saturating_sub(self.size()),
+                start: i64::try_from(end).unwrap_or(i64::MAX)
+                    - i64::try_from(self.size()).unwrap_or(i64::MAX),
                 end,
             },
         }

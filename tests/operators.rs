@@ -156,7 +156,8 @@ fn process_keyed_applies_records_at_their_own_times_on_any_number_of_workers() {
     }
 }
 
-/// The windows of `window` that contain `time`, as `[start, end)` with `start` clamped at 0.
+/// The windows of `window` that contain `time`, as `[start, end)`; the first hopping ones
+/// start before 0.
 fn windows_of(window: Window, time: Time) -> Vec<WindowBounds> {
     match window {
         Window::Global => vec![WindowBounds {
@@ -166,7 +167,7 @@ fn windows_of(window: Window, time: Time) -> Vec<WindowBounds> {
         Window::Tumbling { size } => {
             let start = time / size * size;
             vec![WindowBounds {
-                start,
+                start: start as i64,
                 end: start + size,
             }]
         }
@@ -177,7 +178,7 @@ fn windows_of(window: Window, time: Time) -> Vec<WindowBounds> {
             let mut end = (time / slide + 1) * slide;
             while end <= time + size {
                 bounds.push(WindowBounds {
-                    start: end.saturating_sub(size),
+                    start: end as i64 - size as i64,
                     end,
                 });
                 end += slide;

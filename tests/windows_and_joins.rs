@@ -37,7 +37,17 @@ fn session_windows_close_after_a_gap_in_each_keys_records() {
         }
         for (start, last, sum) in sessions {
             let end = last + gap;
-            expected.push((end - 1, (key, WindowBounds { start, end }, sum)));
+            expected.push((
+                end - 1,
+                (
+                    key,
+                    WindowBounds {
+                        start: start as i64,
+                        end,
+                    },
+                    sum,
+                ),
+            ));
         }
     }
     expected.sort();
@@ -104,7 +114,7 @@ fn top_k_keeps_the_best_with_ties_per_window() {
             scrambled(scope, source.clone())
                 .aggregate("counts", window, Count)
                 .top_k_per_window("busiest", 2, |r| r.value)
-                .map(|r| (r.key, r.window.start, r.value))
+                .map(|r| (r.key, r.window.first_time(), r.value))
         });
         assert_eq!(output, expected, "top_k_per_window on {workers} workers");
         let source = input.clone();
@@ -151,7 +161,7 @@ fn window_join_pairs_records_of_a_key_within_each_window() {
                 "pairs",
                 scrambled(scope, r.clone()),
                 window,
-                |key, bounds, a, b| (*key, bounds.start, *a, *b),
+                |key, bounds, a, b| (*key, bounds.first_time(), *a, *b),
             )
         });
         assert_eq!(output, expected, "window_join on {workers} workers");

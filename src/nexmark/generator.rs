@@ -19,10 +19,16 @@
 //! - A bid goes to one of the 100 newest auctions, or (one in two) to the hot auction, the
 //!   newest auction whose id is a multiple of 100; its bidder is one of the 1,000 newest
 //!   persons, or (one in four) a hot bidder.
-//! - Prices are roughly log-uniform from 1 to 10,000 dollars (in cents); categories are
-//!   10..=14; states are drawn from ten western US states (three of them match q3).
+//! - Prices (and initial bids) are log-uniform over [100, 10^8] cents,
+//!   `round(100 * 10^(6u))`; categories are 10..=14; states are drawn from ten western US
+//!   states (three of them match q3).
+//! - Half of the bids come from the four hot channels (Google, Facebook, Baidu, Apple), the
+//!   others from `channel-N`, N uniform in 0..10,000; every channel has one fixed URL,
+//!   `https://www.nexmark.com/<a>/<b>/<c>/item.htm?query=1`, and nine in ten `channel-N`
+//!   URLs end in `&channel_id=<id>` (q21, q22). A channel's URL is made from its number
+//!   alone ([`channel`]), for every bid.
 //! - `extra` pads persons and auctions to NEXMark's intended sizes, about 200 and 500 bytes
-//!   as JSON lines; a bid's fields alone make about 150 bytes (NEXMark's 100 is a binary
+//!   as JSON lines; a bid's fields alone make about 190 bytes (NEXMark's 100 is a binary
 //!   size), so bids get only a few letters.
 
 use std::fmt::Write as _;
@@ -68,7 +74,67 @@ const ADJECTIVES: [&str; 8] = [
 const NOUNS: [&str; 8] = [
     "lamp", "clock", "chair", "print", "vase", "guitar", "camera", "rug",
 ];
-const CHANNELS: [&str; 4] = ["Google", "Facebook", "Baidu", "Apple"];
+/// The hot channels: half of all bids, each with one fixed URL without a `channel_id`.
+pub const HOT_CHANNELS: [&str; 4] = ["Google", "Facebook", "Baidu", "Apple"];
+/// The other channels are `channel-N` for N in `0..OTHER_CHANNELS`.
+pub const OTHER_CHANNELS: u64 = 10_000;
+/// One in this many `channel-N` URLs has no `channel_id`.
+const NO_CHANNEL_ID_EVERY: u64 = 10;
+/// The letters of a URL's path parts.
+const URL_LETTERS: &[u8; 27] = b"abcdefghijklmnopqrstuvwxyz_";
+/// Keys of the channel table's random choices, apart from any event's.
+const URL_KEY: u64 = 0x75726c;
+const CHANNEL_ID_KEY: u64 = 0x63686964;
+
+/// Writes the fixed URL of channel `index` (the hot ones first, then `channel-0`, ...) to
+/// `url`: made from `index` alone each time, as a table of 10,004 URLs would be read at
+/// random and miss the cache on every bid.
+fn push_channel_url(index: u64, url: &mut String) {
+    url.push_str("https://www.nexmark.com");
+    // `/aaaaa/bbbbb/ccccc`: fifteen letters of five bits each, from two random words.
+    let words = [random_of(URL_KEY, index), random_of(URL_KEY ^ 1, index)];
+    let mut path = *b"/aaaaa/bbbbb/ccccc";
+    for (k, byte) in path.iter_mut().filter(|b| **b != b'/').enumerate() {
+        let bits = (words[k / 12] >> (5 * (k % 12))) & 31;
+        *byte = URL_LETTERS[((bits * URL_LETTERS.len() as u64) >> 5) as usize];
+    }
+    url.push_str(std::str::from_utf8(&path).unwrap_or_default());
+    url.push_str("/item.htm?query=1");
+    if let Some(n) = index.checked_sub(HOT_CHANNELS.len() as u64) {
+        let id = random_of(CHANNEL_ID_KEY, n);
+        if !id.is_multiple_of(NO_CHANNEL_ID_EVERY) {
+            url.push_str("&channel_id=");
+            url.push_str(itoa::Buffer::new().format((id >> 8) % 1_000_000));
+        }
+    }
+}
+
+/// The name and URL of bid channel `index` (the hot channels first, then `channel-N`).
+///
+/// ```
+/// use weir::nexmark::{channel, HOT_CHANNELS};
+///
+/// let (name, url) = channel(0);
+/// assert_eq!(name, HOT_CHANNELS[0]);
+/// assert!(url.starts_with("https://www.nexmark.com/") && !url.contains("channel_id"));
+/// assert_eq!(channel(4).0, "channel-0");
+/// assert_eq!(channel(4), channel(4));
+/// ```
+pub fn channel(index: u64) -> (String, String) {
+    // 58 bytes, and up to 18 more for the channel id: one allocation.
+    let mut url = String::with_capacity(80);
+    push_channel_url(index, &mut url);
+    let name = match HOT_CHANNELS.get(index as usize) {
+        Some(hot) => (*hot).to_string(),
+        None => {
+            let mut name = String::with_capacity(14);
+            name.push_str("channel-");
+            name.push_str(itoa::Buffer::new().format(index - HOT_CHANNELS.len() as u64));
+            name
+        }
+    };
+    (name, url)
+}
 
 /// Makes NEXMark event `n` for any `n`.
 ///
@@ -199,17 +265,17 @@ fn bid(cycle: u64, date_time: u64, random: &mut Random) -> Bid {
     } else {
         recent(newest_person(cycle), ACTIVE_PERSONS, random)
     };
-    let channel = random.below(CHANNELS.len() as u64) as usize;
-    let mut url = String::with_capacity(48);
-    url.push_str("https://www.nexmark.com/item/");
-    url.push_str(itoa::Buffer::new().format(auction));
-    url.push_str("?channel=");
-    url.push_str(itoa::Buffer::new().format(channel));
+    let channel = if random.below(2) == 0 {
+        random.below(HOT_CHANNELS.len() as u64)
+    } else {
+        HOT_CHANNELS.len() as u64 + random.below(OTHER_CHANNELS)
+    };
+    let (channel, url) = self::channel(channel);
     Bid {
         auction,
         bidder,
         price: random.price(),
-        channel: CHANNELS[channel].to_string(),
+        channel,
         url,
         date_time,
         extra: random.letters(0, 16),
@@ -252,10 +318,10 @@ impl Random {
         table[self.below(table.len() as u64) as usize]
     }
 
-    /// Cents, roughly log-uniform from 1 to 10,000 dollars.
+    /// Cents, log-uniform over [100, 10^8]: `round(100 * 10^(6u))`, `u` uniform in [0, 1).
     fn price(&mut self) -> u64 {
-        let scale = 10u64.pow(2 + self.below(4) as u32);
-        scale + self.below(9 * scale)
+        let u = (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        (100.0 * (u * (6.0 * std::f64::consts::LN_10)).exp()).round() as u64
     }
 
     /// `min..max` random lower-case letters, eight per random word.
@@ -305,7 +371,7 @@ mod tests {
                     let expires = auctions.get(&b.auction).expect("a bid's auction exists");
                     bids += 1;
                     open += u64::from(b.date_time <= *expires);
-                    assert!((100..1_000_000).contains(&b.price));
+                    assert!((100..=100_000_000).contains(&b.price));
                 }
             }
         }
@@ -323,6 +389,47 @@ mod tests {
         let bids = 100_000 / 50 * 46;
         // One in two goes to the hot auction, plus the hot ones among the random picks.
         assert!(hot > bids / 2 && hot < bids * 6 / 10, "{hot} of {bids}");
+    }
+
+    #[test]
+    fn prices_and_channels_have_the_contract_shapes() {
+        let bids: Vec<Bid> = events(3, 500_000)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Bid(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        let n = bids.len() as f64;
+        let share = |f: &dyn Fn(&Bid) -> bool| bids.iter().filter(|b| f(b)).count() as f64 / n;
+        // Log-uniform: a third in each of q15's ranks, the decades evenly.
+        for (low, high) in [(0, 10_000), (10_000, 1_000_000), (1_000_000, u64::MAX)] {
+            let third = share(&|b| (low..high).contains(&b.price));
+            assert!((0.32..0.35).contains(&third), "[{low}, {high}): {third}");
+        }
+        let hot = share(&|b| HOT_CHANNELS.contains(&b.channel.as_str()));
+        assert!((0.49..0.51).contains(&hot), "hot channels: {hot}");
+        let with_id = share(&|b| b.url.contains("&channel_id="));
+        assert!((0.43..0.47).contains(&with_id), "channel_id: {with_id}");
+        // One URL per channel, of the contract's shape.
+        let mut url_of = std::collections::HashMap::new();
+        for bid in &bids {
+            let url = url_of.entry(bid.channel.clone()).or_insert(bid.url.clone());
+            assert_eq!(*url, bid.url, "{} has two URLs", bid.channel);
+            let parts: Vec<&str> = bid.url.split('/').collect();
+            assert_eq!(parts[..3], ["https:", "", "www.nexmark.com"], "{}", bid.url);
+            assert!(parts[3..6]
+                .iter()
+                .all(|p| p.len() == 5 && p.bytes().all(|c| c.is_ascii_lowercase() || c == b'_')));
+            assert!(parts[6].starts_with("item.htm?query=1"), "{}", bid.url);
+            if HOT_CHANNELS.contains(&bid.channel.as_str()) {
+                assert!(!bid.url.contains("channel_id"), "{}", bid.url);
+            } else {
+                let n: u64 = bid.channel["channel-".len()..].parse().expect("channel-N");
+                assert!(n < OTHER_CHANNELS);
+            }
+        }
+        assert!(url_of.len() > 9000, "{} channels seen", url_of.len());
     }
 
     #[test]
@@ -349,7 +456,7 @@ mod tests {
             mean(sizes[1])
         );
         assert!(
-            (120..=170).contains(&mean(sizes[2])),
+            (170..=210).contains(&mean(sizes[2])),
             "bid {}",
             mean(sizes[2])
         );

@@ -21,7 +21,7 @@ pub mod q7;
 pub mod q8;
 
 pub use event::{Auction, Bid, Event, Person};
-pub use generator::NexmarkGenerator;
+pub use generator::{channel, NexmarkGenerator, HOT_CHANNELS, OTHER_CHANNELS};
 
 use crate::job::Job;
 use crate::job::{InputFormat, Pipeline};

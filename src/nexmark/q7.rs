@@ -20,7 +20,7 @@ pub const Q7: Pipeline = pipeline(
 #[derive(Serialize)]
 pub struct HighestBid {
     /// The window's start.
-    pub window_start: u64,
+    pub window_start: i64,
     /// The window's end.
     pub window_end: u64,
     /// The bid's auction.

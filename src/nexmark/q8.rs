@@ -24,7 +24,7 @@ pub struct NewSeller {
     /// Their name.
     pub name: String,
     /// The window's start.
-    pub window_start: u64,
+    pub window_start: i64,
 }
 
 fn q8(job: &mut Job<'_>) -> anyhow::Result<()> {

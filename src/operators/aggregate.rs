@@ -197,7 +197,7 @@ where
                 }
             } else {
                 let mut merged: StateMap<K, A::Acc> = StateMap::default();
-                for (_, accs) in state.panes.range(bounds.start..end) {
+                for (_, accs) in state.panes.range(bounds.first_time()..end) {
                     for (key, acc) in accs {
                         match merged.get_mut(key) {
                             Some(into) => aggregator.merge(into, &acc.0),

@@ -128,7 +128,7 @@ where
             output.push(Windowed {
                 key: key.clone(),
                 window: WindowBounds {
-                    start: session.start,
+                    start: i64::try_from(session.start).unwrap_or(i64::MAX),
                     end: deadline,
                 },
                 value: self.aggregator.result(&session.acc),

@@ -146,8 +146,8 @@ fn q4(events: &[Event]) -> Vec<String> {
 }
 
 fn q5(bids: &[&Bid]) -> Vec<String> {
-    // Window [end - 10 s, end) for every end that is a multiple of 2 s; a start before time
-    // 0 is reported as 0.
+    // Window [end - 10 s, end) for every end that is a multiple of 2 s; the first ones start
+    // before time 0 and say so (-8000, -6000, ...).
     let mut counts: BTreeMap<u64, HashMap<u64, u64>> = BTreeMap::new();
     for b in bids {
         let first_end = (b.date_time / 2_000 + 1) * 2_000;
@@ -164,7 +164,7 @@ fn q5(bids: &[&Bid]) -> Vec<String> {
             if num == most {
                 lines.push(format!(
                     r#"{{"window_start":{},"window_end":{end},"auction":{auction},"num":{num}}}"#,
-                    end.saturating_sub(10_000)
+                    end as i64 - 10_000
                 ));
             }
         }
