@@ -35,7 +35,7 @@ pub trait SessionWindows<'scope, K, V> {
     ///         .session_aggregate("sessions", 10, Count)
     ///         .capture()
     /// });
-    /// let sessions: Vec<(u64, u64, u64)> = captured
+    /// let sessions: Vec<(i64, u64, u64)> = captured
     ///     .extract()
     ///     .into_iter()
     ///     .flat_map(|(_, results)| results)
