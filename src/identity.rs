@@ -65,6 +65,9 @@ pub struct JobIdentity {
     /// How keyed state is kept: it decides what the snapshots hold.
     #[serde(default)]
     pub state: StateKind,
+    /// The side table a lookup join read (`--side-input`), by path.
+    #[serde(default)]
+    pub side_input: Option<PathBuf>,
 }
 
 impl JobIdentity {

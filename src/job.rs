@@ -4,6 +4,7 @@
 //! sources the run was configured with (generated records or an input file) and takes the
 //! output, so one pipeline definition serves `weir run`, the benchmark harness and tests.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -48,6 +49,8 @@ pub struct JobConfig {
     pub key_groups: u32,
     /// How keyed state is kept (`--state`).
     pub state: StateKind,
+    /// The side table of a lookup join (`--side-input`); the pipeline's own when `None`.
+    pub side_input: Option<PathBuf>,
 }
 
 impl JobConfig {
@@ -73,6 +76,7 @@ impl JobConfig {
             out_of_orderness,
             key_groups,
             state,
+            side_input,
         } = self;
         JobIdentity {
             pipeline: pipeline.clone(),
@@ -85,6 +89,7 @@ impl JobConfig {
             out_of_orderness: *out_of_orderness,
             key_groups: *key_groups,
             state: *state,
+            side_input: side_input.clone(),
         }
     }
 
@@ -103,6 +108,7 @@ impl JobConfig {
             out_of_orderness: 0,
             key_groups: crate::state::DEFAULT_KEY_GROUPS,
             state: StateKind::Hash,
+            side_input: None,
         }
     }
 
@@ -284,6 +290,8 @@ pub struct Pipeline {
     pub input: InputFormat,
     /// How it can keep its keyed state (`--state`); the first is its default.
     pub states: &'static [StateKind],
+    /// Whether it joins with a side table that `--side-input` can replace.
+    pub side_input: bool,
     /// Builds the dataflow.
     pub build: for<'scope> fn(&mut Job<'scope>) -> anyhow::Result<()>,
 }

@@ -31,6 +31,11 @@ const PIPELINES: &[(&str, u64)] = &[
     ("nexmark-q6", 60_000),
     ("nexmark-q7", 60_000),
     ("nexmark-q8", 60_000),
+    ("nexmark-q9", 60_000),
+    ("nexmark-q11", 60_000),
+    ("nexmark-q18", 60_000),
+    ("nexmark-q19", 60_000),
+    ("nexmark-q20", 60_000),
     ("graph-reach", 30_000),
 ];
 
@@ -98,7 +103,9 @@ impl Shape {
         }
         let keys = matches!(pipeline, "seed-state" | "wordcount" | "graph-reach")
             .then(|| log_uniform(rng, 1, 100_000));
-        let state = (pipeline == "nexmark-q3").then(|| ["hash", "arranged"][rng.gen_range(0..2)]);
+        let state = ["nexmark-q3", "nexmark-q20"]
+            .contains(&pipeline)
+            .then(|| ["hash", "arranged"][rng.gen_range(0..2)]);
         // Paced runs take at most about a third of a second.
         let paced = rng.gen_bool(0.25).then(|| (events * 3).max(1_000));
         // Most sinks stage to disk after a few hundred bytes to a few KiB of an epoch's

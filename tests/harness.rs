@@ -28,6 +28,7 @@ static DELAYED: Pipeline = Pipeline {
     default_event_rate: 1_000.0,
     input: InputFormat::None,
     states: weir::job::HASH_STATE,
+    side_input: false,
     build: delayed,
 };
 

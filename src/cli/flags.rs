@@ -138,6 +138,11 @@ pub struct GeneratedArgs {
     /// arrangements); the pipeline's own default when not given.
     #[arg(long, value_name = "KIND")]
     state: Option<StateKind>,
+
+    /// The side table of a pipeline that joins with one (nexmark-q13), as JSON lines,
+    /// e.g. --side-input side.jsonl [default: the pipeline's own].
+    #[arg(long, value_name = "FILE")]
+    side_input: Option<PathBuf>,
 }
 
 impl GeneratedArgs {
@@ -157,6 +162,13 @@ impl GeneratedArgs {
             );
         }
         config.state = state;
+        if self.side_input.is_some() && !pipeline.side_input {
+            bail!(
+                "{} joins with no side table; it takes no --side-input",
+                pipeline.name
+            );
+        }
+        config.side_input = self.side_input.clone();
         config.seed = self.seed;
         config.keys = self.keys.max(1);
         config.key_groups = self.key_groups;

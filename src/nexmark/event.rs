@@ -42,7 +42,7 @@ impl Event {
 }
 
 /// A person who sells and bids.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Person {
     /// Unique id.
     pub id: u64,
@@ -63,7 +63,7 @@ pub struct Person {
 }
 
 /// An item for auction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Auction {
     /// Unique id.
     pub id: u64,
@@ -88,7 +88,7 @@ pub struct Auction {
 }
 
 /// A bid on an auction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Bid {
     /// The auction's id.
     pub auction: u64,

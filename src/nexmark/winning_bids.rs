@@ -11,15 +11,18 @@
 //! that finds no auction can only be valid if its auction arrives at the same millisecond;
 //! such bids wait until that millisecond is over, and are dropped if no auction came.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
+use timely::ExchangeData;
 
-use crate::nexmark::Event;
+use crate::nexmark::{Auction, Bid, Event};
 use crate::operators::{KeyedProcess, ProcessKeyed, Side};
 use crate::sources::Chain;
 use crate::time::Time;
 
-/// An auction's winning bid, at the time the auction closed.
+/// An auction's winning bid, at the time the auction closed: what q4 and q6 need of it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Winner {
     /// The auction.
@@ -36,64 +39,90 @@ pub struct Winner {
     pub price: u64,
 }
 
-/// What the operator keeps of an auction.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct OpenAuction {
-    opened: Time,
-    expires: Time,
-    seller: u64,
-    category: u64,
+/// An auction and its winning bid, every field of both (q9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WinnerInFull {
+    /// The auction.
+    pub auction: Auction,
+    /// Its winning bid.
+    pub bid: Bid,
 }
 
-/// What the operator keeps of a bid.
+/// What the operator keeps of an auction: its times, and `details` for the result.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct BidOffer {
+pub struct OpenAuction<A> {
+    opened: Time,
+    expires: Time,
+    details: A,
+}
+
+/// What the operator keeps of a bid: what decides the winner, and `details` for the result.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct BidOffer<B> {
     price: u64,
     date_time: Time,
     bidder: u64,
+    details: B,
 }
 
-impl BidOffer {
+impl<B> BidOffer<B> {
     /// Whether this bid beats `other`: higher price, then earlier, then smaller bidder.
-    fn beats(&self, other: &BidOffer) -> bool {
+    fn beats(&self, other: &BidOffer<B>) -> bool {
         (self.price, other.date_time, other.bidder) > (other.price, self.date_time, self.bidder)
     }
 }
 
 /// The state of one auction id.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AuctionState {
-    auction: Option<OpenAuction>,
-    best: Option<BidOffer>,
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuctionState<A, B> {
+    auction: Option<OpenAuction<A>>,
+    best: Option<BidOffer<B>>,
     /// Bids that came before their auction, all of one millisecond.
-    early: Vec<BidOffer>,
+    early: Vec<BidOffer<B>>,
 }
 
-impl AuctionState {
-    fn offer(&mut self, bid: BidOffer) {
-        let Some(auction) = self.auction else { return };
+impl<A, B> Default for AuctionState<A, B> {
+    fn default() -> Self {
+        AuctionState {
+            auction: None,
+            best: None,
+            early: Vec::new(),
+        }
+    }
+}
+
+impl<A, B> AuctionState<A, B> {
+    fn offer(&mut self, bid: BidOffer<B>) {
+        let Some(auction) = &self.auction else { return };
         if auction.opened <= bid.date_time
             && bid.date_time <= auction.expires
-            && self.best.is_none_or(|best| bid.beats(&best))
+            && self.best.as_ref().is_none_or(|best| bid.beats(best))
         {
             self.best = Some(bid);
         }
     }
 }
 
-struct CloseAuctions;
+/// A closed auction's kept details and its winning bid.
+type Closed<A, B> = (u64, OpenAuction<A>, BidOffer<B>);
 
-impl KeyedProcess<u64, Side<OpenAuction, BidOffer>> for CloseAuctions {
-    type State = AuctionState;
-    type Output = Winner;
+struct CloseAuctions<A, B>(std::marker::PhantomData<fn(A, B)>);
+
+impl<A, B> KeyedProcess<u64, Side<OpenAuction<A>, BidOffer<B>>> for CloseAuctions<A, B>
+where
+    A: Clone + Serialize + DeserializeOwned + Send + 'static,
+    B: Clone + Serialize + DeserializeOwned + Send + 'static,
+{
+    type State = AuctionState<A, B>;
+    type Output = Closed<A, B>;
 
     fn on_record(
         &mut self,
         _auction: &u64,
-        state: &mut AuctionState,
-        record: Side<OpenAuction, BidOffer>,
+        state: &mut AuctionState<A, B>,
+        record: Side<OpenAuction<A>, BidOffer<B>>,
         _time: Time,
-        _output: &mut Vec<Winner>,
+        _output: &mut Vec<Closed<A, B>>,
     ) {
         match record {
             // A second auction with the same id (only in a bad input file) is ignored.
@@ -113,7 +142,7 @@ impl KeyedProcess<u64, Side<OpenAuction, BidOffer>> for CloseAuctions {
         }
     }
 
-    fn deadline(&self, state: &AuctionState) -> Option<Time> {
+    fn deadline(&self, state: &AuctionState<A, B>) -> Option<Time> {
         match (&state.auction, state.early.first()) {
             (Some(auction), _) => Some(auction.expires.saturating_add(1)),
             (None, Some(early)) => Some(early.date_time.saturating_add(1)),
@@ -124,22 +153,53 @@ impl KeyedProcess<u64, Side<OpenAuction, BidOffer>> for CloseAuctions {
     fn on_deadline(
         &mut self,
         auction: &u64,
-        state: &mut AuctionState,
+        state: &mut AuctionState<A, B>,
         _deadline: Time,
-        output: &mut Vec<Winner>,
+        output: &mut Vec<Closed<A, B>>,
     ) -> bool {
-        if let (Some(open), Some(best)) = (state.auction, state.best) {
-            output.push(Winner {
-                auction: *auction,
-                seller: open.seller,
-                category: open.category,
-                closed: open.expires,
-                bidder: best.bidder,
-                price: best.price,
-            });
+        if let (Some(open), Some(best)) = (state.auction.take(), state.best.take()) {
+            output.push((*auction, open, best));
         }
         false
     }
+}
+
+/// The winners of `events`, keeping `auction_details` of each auction and `bid_details` of
+/// each bid: keyed inside the source, as events are large and most of each is not needed.
+fn close_auctions<'scope, M, A, B>(
+    events: Chain<'scope, Event, M>,
+    name: &str,
+    auction_details: fn(Auction) -> A,
+    bid_details: fn(Bid) -> B,
+) -> StreamVec<'scope, Time, Closed<A, B>>
+where
+    M: FnMut(u64) -> Option<Event> + 'static,
+    A: ExchangeData + Clone + Serialize + DeserializeOwned + Send,
+    B: ExchangeData + Clone + Serialize + DeserializeOwned + Send,
+{
+    events
+        .filter_map(move |event| match event {
+            Event::Auction(a) => Some((
+                a.id,
+                Side::Left(OpenAuction {
+                    opened: a.date_time,
+                    expires: a.expires,
+                    details: auction_details(a),
+                }),
+            )),
+            Event::Bid(b) => Some((
+                b.auction,
+                Side::Right(BidOffer {
+                    price: b.price,
+                    date_time: b.date_time,
+                    bidder: b.bidder,
+                    details: bid_details(b),
+                }),
+            )),
+            Event::Person(_) => None,
+        })
+        .timed_stream()
+        .process_keyed(name, CloseAuctions(std::marker::PhantomData))
 }
 
 /// Extension trait for closing auctions.
@@ -183,6 +243,10 @@ pub trait WinningBids<'scope> {
     /// assert_eq!((time, winner.bidder, winner.price), (20, 101, 8));
     /// ```
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner>;
+
+    /// The winner of every auction with every field of the auction and of its winning bid,
+    /// at the time it closes (q9). `name` is the operator's stable id.
+    fn winning_bids_in_full(self, name: &str) -> StreamVec<'scope, Time, WinnerInFull>;
 }
 
 impl<'scope, M> WinningBids<'scope> for Chain<'scope, Event, M>
@@ -190,10 +254,23 @@ where
     M: FnMut(u64) -> Option<Event> + 'static,
 {
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
-        // Keyed inside the source: events are large, and most of each is not needed here.
-        self.filter_map(by_auction)
-            .timed_stream()
-            .process_keyed(name, CloseAuctions)
+        close_auctions(self, name, |a| (a.seller, a.category), |_| ()).map(
+            |(auction, open, best)| Winner {
+                auction,
+                seller: open.details.0,
+                category: open.details.1,
+                closed: open.expires,
+                bidder: best.bidder,
+                price: best.price,
+            },
+        )
+    }
+
+    fn winning_bids_in_full(self, name: &str) -> StreamVec<'scope, Time, WinnerInFull> {
+        close_auctions(self, name, |a| a, |b| b).map(|(_, open, best)| WinnerInFull {
+            auction: open.details,
+            bid: best.details,
+        })
     }
 }
 
@@ -201,28 +278,8 @@ impl<'scope> WinningBids<'scope> for StreamVec<'scope, Time, Event> {
     fn winning_bids(self, name: &str) -> StreamVec<'scope, Time, Winner> {
         Chain::<'scope, Event, fn(u64) -> Option<Event>>::from(self).winning_bids(name)
     }
-}
 
-/// What the operator needs of an event, keyed by its auction.
-fn by_auction(event: Event) -> Option<(u64, Side<OpenAuction, BidOffer>)> {
-    match event {
-        Event::Auction(a) => Some((
-            a.id,
-            Side::Left(OpenAuction {
-                opened: a.date_time,
-                expires: a.expires,
-                seller: a.seller,
-                category: a.category,
-            }),
-        )),
-        Event::Bid(b) => Some((
-            b.auction,
-            Side::Right(BidOffer {
-                price: b.price,
-                date_time: b.date_time,
-                bidder: b.bidder,
-            }),
-        )),
-        Event::Person(_) => None,
+    fn winning_bids_in_full(self, name: &str) -> StreamVec<'scope, Time, WinnerInFull> {
+        Chain::<'scope, Event, fn(u64) -> Option<Event>>::from(self).winning_bids_in_full(name)
     }
 }

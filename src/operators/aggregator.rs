@@ -159,3 +159,58 @@ where
         acc.clone().unwrap_or_default()
     }
 }
+
+/// The distinct values an aggregation has seen: [`CountDistinct`]'s accumulator.
+pub type DistinctValues<V> = std::collections::HashSet<V, foldhash::fast::RandomState>;
+
+/// Counts distinct values (NEXMark q15-q16's distinct bidders and auctions): the
+/// accumulator is the set of values seen, so partials from several workers merge exactly.
+///
+/// ```
+/// use weir::operators::{Aggregator, CountDistinct};
+/// let distinct = CountDistinct::<u64>::new();
+/// let (mut here, mut there) = (Default::default(), Default::default());
+/// for value in [1, 2, 2] { distinct.add(&mut here, value); }
+/// for value in [2, 3] { distinct.add(&mut there, value); }
+/// distinct.merge(&mut here, &there);
+/// assert_eq!(distinct.result(&here), 3);
+/// ```
+#[derive(Debug)]
+pub struct CountDistinct<V>(PhantomData<fn(V)>);
+
+impl<V> CountDistinct<V> {
+    /// A distinct count of `V`s.
+    pub fn new() -> Self {
+        CountDistinct(PhantomData)
+    }
+}
+
+impl<V> Default for CountDistinct<V> {
+    fn default() -> Self {
+        CountDistinct::new()
+    }
+}
+
+impl<V> Clone for CountDistinct<V> {
+    fn clone(&self) -> Self {
+        CountDistinct::new()
+    }
+}
+
+impl<V> Aggregator<V> for CountDistinct<V>
+where
+    V: ExchangeData + Clone + Eq + std::hash::Hash,
+{
+    type Acc = DistinctValues<V>;
+    type Output = u64;
+    #[inline]
+    fn add(&self, acc: &mut DistinctValues<V>, value: V) {
+        acc.insert(value);
+    }
+    fn merge(&self, acc: &mut DistinctValues<V>, other: &DistinctValues<V>) {
+        acc.extend(other.iter().cloned());
+    }
+    fn result(&self, acc: &DistinctValues<V>) -> u64 {
+        acc.len() as u64
+    }
+}

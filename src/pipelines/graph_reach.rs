@@ -36,6 +36,7 @@ pub const GRAPH_REACH: Pipeline = Pipeline {
     default_event_rate: 100_000.0,
     input: InputFormat::JsonLines,
     states: &[StateKind::Arranged],
+    side_input: false,
     build: graph_reach,
 };
 

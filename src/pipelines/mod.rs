@@ -27,6 +27,18 @@ pub static PIPELINES: &[Pipeline] = &[
     crate::nexmark::q6::Q6,
     crate::nexmark::q7::Q7,
     crate::nexmark::q8::Q8,
+    crate::nexmark::q9::Q9,
+    crate::nexmark::q11::Q11,
+    crate::nexmark::q13::Q13,
+    crate::nexmark::q14::Q14,
+    crate::nexmark::q15::Q15,
+    crate::nexmark::q16::Q16,
+    crate::nexmark::q17::Q17,
+    crate::nexmark::q18::Q18,
+    crate::nexmark::q19::Q19,
+    crate::nexmark::q20::Q20,
+    crate::nexmark::q21::Q21,
+    crate::nexmark::q22::Q22,
 ];
 
 /// The pipeline called `name`, or an error listing the ones there are.

@@ -17,6 +17,7 @@ pub const SEED_MAP: Pipeline = Pipeline {
     default_event_rate: 1_000_000.0,
     input: InputFormat::None,
     states: HASH_STATE,
+    side_input: false,
     build: seed_map,
 };
 
@@ -29,6 +30,7 @@ pub const SEED_STATE: Pipeline = Pipeline {
     default_event_rate: 1_000_000.0,
     input: InputFormat::None,
     states: HASH_STATE,
+    side_input: false,
     build: seed_state,
 };
 

@@ -22,6 +22,7 @@ pub const WORDCOUNT: Pipeline = Pipeline {
     default_event_rate: 1_000_000.0,
     input: InputFormat::Text,
     states: HASH_STATE,
+    side_input: false,
     build: wordcount,
 };
 

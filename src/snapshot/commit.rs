@@ -75,7 +75,7 @@
 //! let identity = JobIdentity {
 //!     pipeline: "example".into(), events: 1, event_rate: 1.0, seed: 0, keys: 1,
 //!     input: None, skip_bad_input: false, out_of_orderness: 0, key_groups: 1,
-//!     state: weir::state::StateKind::Hash,
+//!     state: weir::state::StateKind::Hash, side_input: None,
 //! };
 //! let manifest = Manifest {
 //!     format: FORMAT_VERSION, epoch: 1000, is_final: false,

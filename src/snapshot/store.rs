@@ -397,6 +397,7 @@ mod tests {
             out_of_orderness: 0,
             key_groups: 8,
             state: crate::state::StateKind::Hash,
+            side_input: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod epochs;
 mod generator;
 mod json_lines;
 mod lines;
+mod side_table;
 mod text;
 mod timed;
 
@@ -18,6 +19,7 @@ pub use crate::identity::LineInput;
 pub use chain::{Chain, IntoChain};
 pub use generator::{random_of, Generate, GeneratorSpec};
 pub use json_lines::{JsonLines, JsonLinesSpec};
+pub use side_table::{SideTable, SideTableError};
 pub use text::TextLines;
 pub use timed::ToTimedStream;
 

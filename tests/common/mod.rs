@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod nexmark_reference;
+pub mod nexmark_reference_rest;
 pub mod scrambled;
 pub mod snapshot_job;
 

@@ -1,0 +1,44 @@
+//! q18, find last bid: the last bid of every (bidder, auction), as a changelog
+//! ([`ChangelogPerTime`]): when a newer bid replaces a pair's last one, the old row is
+//! removed and the new one added, at the new bid's millisecond.
+//!
+//! "Last" is the greatest `date_time`, ties by the greatest `price`, then the greatest
+//! `extra`, `channel` and `url`, so the result does not depend on arrival order.
+
+use crate::job::Job;
+use crate::job::Pipeline;
+use crate::nexmark::bid_row::BidRow;
+use crate::nexmark::{bids, pipeline};
+use crate::operators::ChangelogPerTime;
+
+/// `nexmark-q18`.
+pub const Q18: Pipeline = pipeline(
+    "nexmark-q18",
+    "NEXMark q18: the last bid of every bidder on every auction, as a changelog",
+    q18,
+);
+
+/// The order of "last": the greater key is the later bid.
+fn lateness(row: &BidRow) -> (u64, u64, &str, &str, &str) {
+    (row.date_time, row.price, &row.extra, &row.channel, &row.url)
+}
+
+fn q18(job: &mut Job<'_>) -> anyhow::Result<()> {
+    let changes = bids(job)?
+        .map(|bid| ((bid.bidder, bid.auction), BidRow::from(bid)))
+        .stream()
+        .changelog_per_time(
+            "last bid per bidder and auction",
+            |_, last: &mut Option<BidRow>, bid| {
+                if last
+                    .as_ref()
+                    .is_none_or(|last| lateness(&bid) > lateness(last))
+                {
+                    *last = Some(bid);
+                }
+            },
+            |_, last| last.iter().cloned().collect(),
+        );
+    job.output(changes);
+    Ok(())
+}
