@@ -5,7 +5,6 @@
 //! operators (windows, top-k, joins, [`process_keyed`](crate::operators::ProcessKeyed)) and
 //! by [`winning_bids`], the one NEXMark-specific operator (q4 and q6 build on it).
 
-pub mod bid_row;
 pub mod bid_statistics;
 mod event;
 pub mod fields;

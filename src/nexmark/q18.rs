@@ -7,8 +7,7 @@
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::bid_row::BidRow;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, Bid};
 use crate::operators::ChangelogPerTime;
 
 /// `nexmark-q18`.
@@ -19,17 +18,17 @@ pub const Q18: Pipeline = pipeline(
 );
 
 /// The order of "last": the greater key is the later bid.
-fn lateness(row: &BidRow) -> (u64, u64, &str, &str, &str) {
+fn lateness(row: &Bid) -> (u64, u64, &str, &str, &str) {
     (row.date_time, row.price, &row.extra, &row.channel, &row.url)
 }
 
 fn q18(job: &mut Job<'_>) -> anyhow::Result<()> {
     let changes = bids(job)?
-        .map(|bid| ((bid.bidder, bid.auction), BidRow::from(bid)))
+        .map(|bid| ((bid.bidder, bid.auction), bid))
         .stream()
         .changelog_per_time(
             "last bid per bidder and auction",
-            |_, last: &mut Option<BidRow>, bid| {
+            |_, last: &mut Option<Bid>, bid| {
                 if last
                     .as_ref()
                     .is_none_or(|last| lateness(&bid) > lateness(last))

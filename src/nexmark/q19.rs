@@ -10,8 +10,7 @@ use std::cmp::Reverse;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::bid_row::BidRow;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, Bid};
 use crate::operators::ChangelogPerTime;
 
 /// `nexmark-q19`.
@@ -25,7 +24,7 @@ pub const Q19: Pipeline = pipeline(
 const TOP: usize = 10;
 
 /// The order of the ranking: the least key is the highest bid.
-fn rank(row: &BidRow) -> (Reverse<u64>, u64, u64, &str, &str, &str) {
+fn rank(row: &Bid) -> (Reverse<u64>, u64, u64, &str, &str, &str) {
     (
         Reverse(row.price),
         row.date_time,
@@ -38,11 +37,11 @@ fn rank(row: &BidRow) -> (Reverse<u64>, u64, u64, &str, &str, &str) {
 
 fn q19(job: &mut Job<'_>) -> anyhow::Result<()> {
     let changes = bids(job)?
-        .map(|bid| (bid.auction, BidRow::from(bid)))
+        .map(|bid| (bid.auction, bid))
         .stream()
         .changelog_per_time(
             "top bids per auction",
-            |_, top: &mut Vec<BidRow>, bid| {
+            |_, top: &mut Vec<Bid>, bid| {
                 // Kept in rank order: the new bid goes after every row ranked at least as high.
                 let at = top.partition_point(|row| rank(row) <= rank(&bid));
                 if at < TOP {

@@ -14,7 +14,7 @@ use timely::dataflow::StreamVec;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::{events, Auction, Bid, Event};
-use crate::operators::{ArrangeState, EnterCollection, JoinSides, LeaveCollection, Side};
+use crate::operators::{ArrangeSides, JoinSides, LeaveCollection, Side};
 use crate::state::StateKind;
 use crate::time::Time;
 
@@ -88,21 +88,7 @@ fn q20(job: &mut Job<'_>) -> anyhow::Result<()> {
 fn arranged_join<'scope>(
     auctions_and_bids: StreamVec<'scope, Time, (u64, Side<Auction, Bid>)>,
 ) -> StreamVec<'scope, Time, BidWithAuction> {
-    let auctions = auctions_and_bids
-        .clone()
-        .flat_map(|(id, side)| match side {
-            Side::Left(auction) => Some((id, auction)),
-            Side::Right(_) => None,
-        })
-        .inserts()
-        .arrange_state("auctions");
-    let bids = auctions_and_bids
-        .flat_map(|(id, side)| match side {
-            Side::Right(bid) => Some((id, bid)),
-            Side::Left(_) => None,
-        })
-        .inserts()
-        .arrange_state("bids");
+    let (auctions, bids) = auctions_and_bids.arrange_sides("auctions", "bids");
     auctions
         .join_core(bids, |_, auction, bid| Some((bid.clone(), auction.clone())))
         .records()

@@ -13,7 +13,7 @@ use timely::dataflow::StreamVec;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::{events, Event};
-use crate::operators::{ArrangeState, EnterCollection, JoinSides, LeaveCollection, Side};
+use crate::operators::{ArrangeSides, JoinSides, LeaveCollection, Side};
 use crate::state::StateKind;
 use crate::time::Time;
 
@@ -70,21 +70,7 @@ fn q3(job: &mut Job<'_>) -> anyhow::Result<()> {
 fn arranged_join<'scope>(
     sellers_and_auctions: StreamVec<'scope, Time, (u64, Side<Seller, u64>)>,
 ) -> StreamVec<'scope, Time, LocalItem> {
-    let sellers = sellers_and_auctions
-        .clone()
-        .flat_map(|(id, side)| match side {
-            Side::Left(seller) => Some((id, seller)),
-            Side::Right(_) => None,
-        })
-        .inserts()
-        .arrange_state("sellers");
-    let auctions = sellers_and_auctions
-        .flat_map(|(id, side)| match side {
-            Side::Right(auction) => Some((id, auction)),
-            Side::Left(_) => None,
-        })
-        .inserts()
-        .arrange_state("auctions");
+    let (sellers, auctions) = sellers_and_auctions.arrange_sides("sellers", "auctions");
     sellers
         .join_core(auctions, |_, seller, auction| {
             Some((seller.clone(), *auction))

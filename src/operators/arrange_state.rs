@@ -10,10 +10,13 @@
 use differential_dataflow::operators::arrange::arrangement::arrange_core;
 use differential_dataflow::VecCollection;
 use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::StreamVec;
 
 use crate::arrangement::{
     capture_epochs, restored_updates, Diff, StateArrangement, StateBatcher, StateData, StateSpine,
 };
+use crate::operators::{EnterCollection, Side};
 use crate::snapshot::StateEpochs;
 use crate::time::Time;
 use differential_dataflow::Hashable;
@@ -90,5 +93,73 @@ where
             capture_epochs(arranged.stream.clone(), epochs);
         }
         arranged
+    }
+}
+
+/// Extension trait for arranging both sides of a two-input keyed stream as state.
+pub trait ArrangeSides<'scope, K: StateData, A: StateData, B: StateData> {
+    /// The left records arranged by key as state `left`, and the right ones as `right`
+    /// ([`ArrangeState::arrange_state`]): the two inputs of an incremental join
+    /// (q3's and q20's `--state arranged`), from one stream of [`Side`]s.
+    ///
+    /// ```
+    /// use timely::dataflow::operators::{Capture, ToStream};
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::operators::{ArrangeSides, LeaveCollection, Side};
+    ///
+    /// let captured = timely::example(|scope| {
+    ///     let sides = vec![(1u64, Side::Left("ann".to_string())), (1, Side::Right(7u64))];
+    ///     let (names, orders) = sides
+    ///         .to_stream(scope)
+    ///         .container::<Vec<_>>()
+    ///         .arrange_sides("names", "orders");
+    ///     names
+    ///         .join_core(orders, |_, name, order| Some((name.clone(), *order)))
+    ///         .records()
+    ///         .capture()
+    /// });
+    /// let joined: Vec<_> = captured.extract().into_iter().flat_map(|(_, r)| r).collect();
+    /// assert_eq!(joined, [("ann".to_string(), 7)]);
+    /// ```
+    fn arrange_sides(
+        self,
+        left: &str,
+        right: &str,
+    ) -> (
+        StateArrangement<'scope, K, A>,
+        StateArrangement<'scope, K, B>,
+    );
+}
+
+impl<'scope, K, A, B> ArrangeSides<'scope, K, A, B> for StreamVec<'scope, Time, (K, Side<A, B>)>
+where
+    K: StateData,
+    A: StateData,
+    B: StateData,
+{
+    fn arrange_sides(
+        self,
+        left: &str,
+        right: &str,
+    ) -> (
+        StateArrangement<'scope, K, A>,
+        StateArrangement<'scope, K, B>,
+    ) {
+        let lefts = self
+            .clone()
+            .flat_map(|(key, side)| match side {
+                Side::Left(a) => Some((key, a)),
+                Side::Right(_) => None,
+            })
+            .inserts()
+            .arrange_state(left);
+        let rights = self
+            .flat_map(|(key, side)| match side {
+                Side::Right(b) => Some((key, b)),
+                Side::Left(_) => None,
+            })
+            .inserts()
+            .arrange_state(right);
+        (lefts, rights)
     }
 }

@@ -29,7 +29,7 @@ mod window_join;
 
 pub use aggregate::{Aggregate, Windowed};
 pub use aggregator::{Aggregator, Count, CountDistinct, DistinctValues, Max, Sum};
-pub use arrange_state::ArrangeState;
+pub use arrange_state::{ArrangeSides, ArrangeState};
 pub use changelog_per_time::ChangelogPerTime;
 pub use drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
 pub use enter_collection::{EnterChanges, EnterCollection};
