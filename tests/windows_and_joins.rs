@@ -12,7 +12,7 @@ use weir::operators::{
 use weir::time::{Time, Window, WindowBounds};
 
 use common::run_dataflow;
-use common::scrambled::{records, scrambled, Record};
+use common::scrambled::{records, scrambled, scrambled_timed, Record};
 
 #[test]
 fn session_windows_close_after_a_gap_in_each_keys_records() {
@@ -117,6 +117,18 @@ fn top_k_keeps_the_best_with_ties_per_window() {
                 .map(|r| (r.key, r.window.first_time(), r.value))
         });
         assert_eq!(output, expected, "top_k_per_window on {workers} workers");
+        // The same records carrying their own times, many milliseconds per message.
+        let source = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled_timed(scope, source.clone())
+                .aggregate("counts", window, Count)
+                .top_k_per_window("busiest", 2, |r| r.value)
+                .map(|r| (r.key, r.window.first_time(), r.value))
+        });
+        assert_eq!(
+            output, expected,
+            "top_k_per_window of Timed records on {workers} workers"
+        );
         let source = input.clone();
         let output = run_dataflow(workers, move |scope| {
             scrambled(scope, source.clone())

@@ -28,15 +28,11 @@ fn q18(job: &mut Job<'_>) -> anyhow::Result<()> {
         .stream()
         .changelog_per_time(
             "last bid per bidder and auction",
-            |_, last: &mut Option<Bid>, bid| {
-                if last
-                    .as_ref()
-                    .is_none_or(|last| lateness(&bid) > lateness(last))
-                {
-                    *last = Some(bid);
-                }
+            |_, last: &mut Vec<Bid>, bid| match last.first_mut() {
+                Some(last) if lateness(&bid) <= lateness(last) => {}
+                Some(last) => *last = bid,
+                None => last.push(bid),
             },
-            |_, last| last.iter().cloned().collect(),
         );
     job.output(changes);
     Ok(())

@@ -39,18 +39,14 @@ fn q19(job: &mut Job<'_>) -> anyhow::Result<()> {
     let changes = bids(job)?
         .map(|bid| (bid.auction, bid))
         .stream()
-        .changelog_per_time(
-            "top bids per auction",
-            |_, top: &mut Vec<Bid>, bid| {
-                // Kept in rank order: the new bid goes after every row ranked at least as high.
-                let at = top.partition_point(|row| rank(row) <= rank(&bid));
-                if at < TOP {
-                    top.insert(at, bid);
-                    top.truncate(TOP);
-                }
-            },
-            |_, top| top.clone(),
-        );
+        .changelog_per_time("top bids per auction", |_, top: &mut Vec<Bid>, bid| {
+            // Kept in rank order: the new bid goes after every row ranked at least as high.
+            let at = top.partition_point(|row| rank(row) <= rank(&bid));
+            if at < TOP {
+                top.insert(at, bid);
+                top.truncate(TOP);
+            }
+        });
     job.output(changes);
     Ok(())
 }

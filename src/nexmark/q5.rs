@@ -32,7 +32,7 @@ pub struct HotItem {
 fn q5(job: &mut Job<'_>) -> anyhow::Result<()> {
     let hot = bids(job)?
         .map(|bid| (bid.auction, ()))
-        .stream()
+        .timed_stream()
         .aggregate("bids per auction", Window::hopping(10_000, 2_000), Count)
         .top_k_per_window("hottest auctions", 1, |counted| counted.value)
         .map(|hottest| HotItem {

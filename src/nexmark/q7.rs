@@ -36,7 +36,7 @@ pub struct HighestBid {
 fn q7(job: &mut Job<'_>) -> anyhow::Result<()> {
     let highest = bids(job)?
         .map(|bid| ((), (bid.price, bid.auction, bid.bidder, bid.date_time)))
-        .stream()
+        .timed_stream()
         .aggregate(
             "highest bid",
             Window::tumbling(10_000),

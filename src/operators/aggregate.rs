@@ -7,6 +7,9 @@
 //! combines the window's panes into the result. A record is added once however many hopping
 //! windows contain it.
 //!
+//! Input is `(key, value)` pairs at their message's time, or [`Timed`] pairs, each at its
+//! own time, from a source that sends many milliseconds per message.
+//!
 //! In a job that snapshots, the first phase also sends its partials on at every epoch
 //! boundary, so it holds nothing across one; the second phase applies partials in timestamp
 //! order and captures its panes at each epoch.
@@ -27,7 +30,7 @@ use crate::operators::stash::frontier_time;
 use crate::operators::Aggregator;
 use crate::snapshot::{PaneState, Panes, SnapshotHub, Stamped};
 use crate::state::StateMap;
-use crate::time::{Time, Window, WindowBounds};
+use crate::time::{Time, Timed, Window, WindowBounds};
 
 /// The result of an aggregation for one key and window.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -93,27 +96,68 @@ where
         window: Window,
         aggregator: A,
     ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
-        let window = if window.validate().is_ok() {
-            window
-        } else {
-            Window::Global
-        };
-        let partials = fold_panes(
-            self,
-            &format!("{name} (partial)"),
-            window,
-            aggregator.clone(),
-        );
-        partials.drive_keyed(
-            name,
-            Panewise {
-                aggregator,
-                window,
-                pending: BTreeMap::new(),
-                _record: PhantomData,
-            },
-        )
+        aggregate_records(self, name, window, aggregator, |pair, message| {
+            (message, pair)
+        })
     }
+}
+
+/// Records that carry their own times ([`Timed`], from
+/// [`Chain::timed_stream`](crate::sources::Chain::timed_stream)): a message may hold many
+/// milliseconds, so a generator sends a buffer per activation rather than a message per
+/// millisecond. The results are those of the same records each at its own message time.
+impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, Timed<(K, V)>>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: 'static,
+{
+    fn aggregate<A: Aggregator<V>>(
+        self,
+        name: &str,
+        window: Window,
+        aggregator: A,
+    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
+        aggregate_records(self, name, window, aggregator, |timed, _| {
+            (timed.time, timed.record)
+        })
+    }
+}
+
+/// Both phases, over records that `open(record, message time)` makes a time and a pair of.
+fn aggregate_records<'scope, R, K, V, A>(
+    records: StreamVec<'scope, Time, R>,
+    name: &str,
+    window: Window,
+    aggregator: A,
+    open: fn(R, Time) -> (Time, (K, V)),
+) -> StreamVec<'scope, Time, Windowed<K, A::Output>>
+where
+    R: 'static,
+    K: ExchangeData + Hash + Eq + Clone,
+    V: 'static,
+    A: Aggregator<V>,
+{
+    let window = if window.validate().is_ok() {
+        window
+    } else {
+        Window::Global
+    };
+    let partials = fold_panes(
+        records,
+        &format!("{name} (partial)"),
+        window,
+        aggregator.clone(),
+        open,
+    );
+    partials.drive_keyed(
+        name,
+        Panewise {
+            aggregator,
+            window,
+            pending: BTreeMap::new(),
+            _record: PhantomData,
+        },
+    )
 }
 
 /// The second phase of `aggregate` on the keyed driver: partials merged into panes, and the
@@ -269,13 +313,15 @@ fn merge_partials<K, V, A>(
 /// The first phase: each worker's records folded per key and pane, sent on as
 /// `(key, (pane, partial))` when the worker's frontier passes the pane's end or, in a job
 /// that snapshots, an epoch boundary, whichever comes first.
-fn fold_panes<'scope, K, V, A>(
-    stream: StreamVec<'scope, Time, (K, V)>,
+fn fold_panes<'scope, R, K, V, A>(
+    stream: StreamVec<'scope, Time, R>,
     name: &str,
     window: Window,
     aggregator: A,
+    open: fn(R, Time) -> (Time, (K, V)),
 ) -> StreamVec<'scope, Time, (K, (Time, A::Acc))>
 where
+    R: 'static,
     K: ExchangeData + Hash + Eq,
     V: 'static,
     A: Aggregator<V>,
@@ -286,19 +332,37 @@ where
         // epoch, that they cover. Distinct panes never share it.
         type Folds<K, Acc> = BTreeMap<Time, (Time, Capability<Time>, StateMap<K, Acc>)>;
         let mut folds: Folds<K, A::Acc> = BTreeMap::new();
+        // When the partials of a record at a time are sent: the end of its pane, or of its
+        // epoch, less one. Records of one time come in runs, so the last answer is kept.
+        let send_time = move |time: Time| {
+            let pane = window.pane_of(time);
+            let mut end = pane.saturating_add(window.pane());
+            if let Some(hub) = &hub {
+                end = end.min(hub.next_epoch_after(time));
+            }
+            (pane, end - 1)
+        };
         move |(input, frontier), output| {
             input.for_each_stamp(|cap, data| {
-                let Some(&time) = cap.least() else { return };
-                let pane = window.pane_of(time);
-                let mut end = pane.saturating_add(window.pane());
-                if let Some(hub) = &hub {
-                    end = end.min(hub.next_epoch_after(time));
-                }
-                let (_, _, accs) = folds
-                    .entry(end - 1)
-                    .or_insert_with(|| (pane, cap.delayed(&(end - 1), 0), StateMap::default()));
+                let Some(&message) = cap.least() else { return };
+                let mut last: Option<(Time, Time)> = None;
                 for container in data {
-                    for (key, value) in container.drain(..) {
+                    for record in container.drain(..) {
+                        let (time, (key, value)) = open(record, message);
+                        let send = match last {
+                            Some((at, send)) if at == time => send,
+                            _ => {
+                                let (pane, send) = send_time(time);
+                                folds.entry(send).or_insert_with(|| {
+                                    (pane, cap.delayed(&send, 0), StateMap::default())
+                                });
+                                last = Some((time, send));
+                                send
+                            }
+                        };
+                        let Some((_, _, accs)) = folds.get_mut(&send) else {
+                            continue;
+                        };
                         match accs.get_mut(&key) {
                             Some(acc) => aggregator.add(acc, value),
                             None => {

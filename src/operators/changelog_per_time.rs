@@ -2,12 +2,17 @@
 //! last bid per bidder, the top bids per auction): at every millisecond at which a key's
 //! result changes, its rows removed and added, consolidated, as [`Change`] records.
 //!
-//! Each key folds its records into a state, in timestamp order; once all records of a time
-//! `t` are in, the key's rows as of `t` are compared with the rows it last reported, and the
-//! difference goes out at `t`: each row no longer there with `diff` -1, each new one with
-//! +1, one record per copy (never a `diff` of 2), nothing for a row removed and added back
-//! within the millisecond. Summing the diffs of all changes gives the current rows. Built
-//! on [`FoldPerTime`]: the state and the reported rows are the key's snapshotted state.
+//! Each key's state is its rows, which its records update in timestamp order; once all
+//! records of a time `t` are in, the rows are compared with what they were before `t`, and
+//! the difference goes out at `t`: each row no longer there with `diff` -1, each new one
+//! with +1, one record per copy (never a `diff` of 2), nothing for a row removed and added
+//! back within the millisecond. Summing the diffs of all changes gives the current rows.
+//!
+//! The rows are kept once: the first record of a key at a time copies the rows as they
+//! were, and the report at the end of that time drops the copy, so only the keys changing
+//! in the current millisecond are held twice, and only changed rows are cloned into
+//! changes. Built on [`FoldPerTime`]: the rows (and a copy in flight) are the key's
+//! snapshotted state.
 
 use std::hash::Hash;
 
@@ -23,10 +28,9 @@ use crate::time::Time;
 
 /// Extension trait for the changelog of a keyed result.
 pub trait ChangelogPerTime<'scope, K, V> {
-    /// Folds each record into its key's state with `fold(key, state, value)`, in timestamp
-    /// order; at each time `t` with records, emits at `t` the consolidated difference between
-    /// `rows(key, state)` after `t` and the rows the key reported before. `name` is the
-    /// operator's stable id for snapshots.
+    /// Updates each key's rows with `update(key, rows, value)`, in timestamp order; at each
+    /// time `t` with records, emits at `t` the consolidated difference between the key's
+    /// rows after `t` and before it. `name` is the operator's stable id for snapshots.
     ///
     /// Here, the largest value per key, as a changelog:
     ///
@@ -39,11 +43,11 @@ pub trait ChangelogPerTime<'scope, K, V> {
     /// let captured = timely::example(|scope| {
     ///     vec![(0, ('a', 3)), (1, ('a', 2)), (2, ('a', 5)), (2, ('a', 1))]
     ///         .to_timed_stream(scope)
-    ///         .changelog_per_time(
-    ///             "largest",
-    ///             |_, largest: &mut u64, value| *largest = (*largest).max(value),
-    ///             |key, largest| vec![(*key, *largest)],
-    ///         )
+    ///         .changelog_per_time("largest", |key, rows: &mut Vec<(char, u64)>, value| {
+    ///             if rows.first().is_none_or(|&(_, largest)| value > largest) {
+    ///                 *rows = vec![(*key, value)];
+    ///             }
+    ///         })
     ///         .capture()
     /// });
     /// let changes: Vec<(isize, u64, (char, u64))> = captured
@@ -55,33 +59,26 @@ pub trait ChangelogPerTime<'scope, K, V> {
     /// // Nothing changes at time 1; at time 2, 3 goes and 5 comes.
     /// assert_eq!(changes, [(1, 0, ('a', 3)), (-1, 2, ('a', 3)), (1, 2, ('a', 5))]);
     /// ```
-    fn changelog_per_time<S, R, F, G>(
-        self,
-        name: &str,
-        fold: F,
-        rows: G,
-    ) -> StreamVec<'scope, Time, Change<R>>
+    fn changelog_per_time<R, F>(self, name: &str, update: F) -> StreamVec<'scope, Time, Change<R>>
     where
-        S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         R: Ord + Clone + Serialize + DeserializeOwned + Send + 'static,
-        F: FnMut(&K, &mut S, V) + 'static,
-        G: FnMut(&K, &S) -> Vec<R> + 'static;
+        F: FnMut(&K, &mut Vec<R>, V) + 'static;
 }
 
-/// A key's state and the rows it last reported, sorted.
+/// A key's rows, and what they were before the current time while it has records.
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(bound(serialize = "S: Serialize, R: Serialize"))]
-#[serde(bound(deserialize = "S: DeserializeOwned, R: DeserializeOwned"))]
-pub struct Reported<S, R> {
-    state: S,
+#[serde(bound(serialize = "R: Serialize"))]
+#[serde(bound(deserialize = "R: DeserializeOwned"))]
+pub struct Rows<R> {
     rows: Vec<R>,
+    before: Option<Vec<R>>,
 }
 
-impl<S: Default, R> Default for Reported<S, R> {
+impl<R> Default for Rows<R> {
     fn default() -> Self {
-        Reported {
-            state: S::default(),
+        Rows {
             rows: Vec::new(),
+            before: None,
         }
     }
 }
@@ -91,26 +88,26 @@ where
     K: ExchangeData + Hash + Eq + Clone,
     V: ExchangeData,
 {
-    fn changelog_per_time<S, R, F, G>(
+    fn changelog_per_time<R, F>(
         self,
         name: &str,
-        mut fold: F,
-        mut rows: G,
+        mut update: F,
     ) -> StreamVec<'scope, Time, Change<R>>
     where
-        S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         R: Ord + Clone + Serialize + DeserializeOwned + Send + 'static,
-        F: FnMut(&K, &mut S, V) + 'static,
-        G: FnMut(&K, &S) -> Vec<R> + 'static,
+        F: FnMut(&K, &mut Vec<R>, V) + 'static,
     {
         self.fold_per_time(
             name,
-            move |key, reported: &mut Reported<S, R>, value| fold(key, &mut reported.state, value),
-            move |key, reported, time| {
-                let mut now = rows(key, &reported.state);
-                now.sort();
-                let changes = difference(&reported.rows, &now, time);
-                reported.rows = now;
+            move |key, state: &mut Rows<R>, value| {
+                if state.before.is_none() {
+                    state.before = Some(state.rows.clone());
+                }
+                update(key, &mut state.rows, value);
+            },
+            |_, state, time| {
+                let before = state.before.take()?;
+                let changes = difference(sorted(&before), sorted(&state.rows), time);
                 (!changes.is_empty()).then_some(changes)
             },
         )
@@ -118,12 +115,19 @@ where
     }
 }
 
+/// References to `rows`, sorted.
+fn sorted<R: Ord>(rows: &[R]) -> Vec<&R> {
+    let mut sorted: Vec<&R> = rows.iter().collect();
+    sorted.sort_unstable();
+    sorted
+}
+
 /// The changes at `time` from the sorted multiset `before` to the sorted multiset `after`.
-fn difference<R: Ord + Clone>(before: &[R], after: &[R], time: Time) -> Vec<Change<R>> {
-    let change = |diff, record: &R| Change {
+fn difference<R: Ord + Clone>(before: Vec<&R>, after: Vec<&R>, time: Time) -> Vec<Change<R>> {
+    let change = |diff, record: &&R| Change {
         diff,
         time,
-        record: record.clone(),
+        record: (*record).clone(),
     };
     let mut changes = Vec::new();
     let (mut b, mut a) = (0, 0);
@@ -157,7 +161,7 @@ mod tests {
 
     #[test]
     fn the_difference_of_multisets_keeps_every_copy_and_cancels_what_stays() {
-        let changes: Vec<(isize, u32)> = difference(&[1, 2, 2, 4], &[2, 3, 3, 4], 9)
+        let changes: Vec<(isize, u32)> = difference(vec![&1, &2, &2, &4], vec![&2, &3, &3, &4], 9)
             .into_iter()
             .map(|c| (c.diff, c.record))
             .collect();
