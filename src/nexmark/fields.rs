@@ -2,6 +2,8 @@
 //! price rank (q15-q17), its channel id (q21) and its URL's directories (q22). Pure
 //! functions, each as docs/nexmark.md defines it.
 
+use std::ops::Range;
+
 use crate::time::Time;
 
 /// Milliseconds in a day: q15-q17 group by the UTC day of `date_time`.
@@ -94,6 +96,29 @@ pub fn price_rank(price: u64) -> usize {
 /// assert_eq!(channel_id("channel-7", "channel_id=9"), Some("9"));
 /// ```
 pub fn channel_id<'a>(channel: &str, url: &'a str) -> Option<&'a str> {
+    match channel_id_in(channel, url)? {
+        ChannelId::Named(id) => Some(id),
+        ChannelId::InUrl(range) => url.get(range),
+    }
+}
+
+/// Where q21's channel id of a bid comes from: its channel's name, or a stretch of its URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelId {
+    /// A hot channel's id.
+    Named(&'static str),
+    /// The byte range of the `channel_id` parameter's value in the URL.
+    InUrl(Range<usize>),
+}
+
+/// [`channel_id`], as where the id lies: so that a line can write it from the URL it holds.
+///
+/// ```
+/// use weir::nexmark::fields::{channel_id_in, ChannelId};
+/// assert_eq!(channel_id_in("Baidu", "x"), Some(ChannelId::Named("3")));
+/// assert_eq!(channel_id_in("c", "?a=1&channel_id=42"), Some(ChannelId::InUrl(16..18)));
+/// ```
+pub fn channel_id_in(channel: &str, url: &str) -> Option<ChannelId> {
     const NAMED: [(&str, &str); 4] = [
         ("apple", "0"),
         ("google", "1"),
@@ -104,14 +129,17 @@ pub fn channel_id<'a>(channel: &str, url: &'a str) -> Option<&'a str> {
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(channel))
     {
-        return Some(id);
+        return Some(ChannelId::Named(id));
     }
     const PARAMETER: &str = "channel_id=";
     url.match_indices(PARAMETER).find_map(|(at, _)| {
         let starts = at == 0 || url.as_bytes()[at - 1] == b'&';
         starts.then(|| {
-            let value = &url[at + PARAMETER.len()..];
-            value.split('&').next().unwrap_or_default()
+            let value = at + PARAMETER.len();
+            let end = url[value..]
+                .find('&')
+                .map_or(url.len(), |length| value + length);
+            ChannelId::InUrl(value..end)
         })
     })
 }
@@ -127,6 +155,25 @@ pub fn channel_id<'a>(channel: &str, url: &'a str) -> Option<&'a str> {
 /// assert_eq!(url_directories("https://host//a"), [Some(""), Some("a"), None]);
 /// ```
 pub fn url_directories(url: &str) -> [Option<&str>; 3] {
-    let mut parts = url.split('/').skip(3);
-    [parts.next(), parts.next(), parts.next()]
+    url_directory_ranges(url).map(|range| range.map(|range| &url[range]))
+}
+
+/// Where [`url_directories`] lie in `url`, as byte ranges: so that a line can write them
+/// from the URL it already holds, without a string of their own.
+///
+/// ```
+/// use weir::nexmark::fields::url_directory_ranges;
+/// assert_eq!(url_directory_ranges("https://h/ab/c"), [Some(10..12), Some(13..14), None]);
+/// ```
+pub fn url_directory_ranges(url: &str) -> [Option<Range<usize>>; 3] {
+    let mut ranges = [None, None, None];
+    let ends = url.match_indices('/').map(|(at, _)| at).chain([url.len()]);
+    let mut start = 0;
+    for (part, end) in ends.enumerate().take(6) {
+        if let Some(range) = part.checked_sub(3).and_then(|dir| ranges.get_mut(dir)) {
+            *range = Some(start..end);
+        }
+        start = end + 1;
+    }
+    ranges
 }

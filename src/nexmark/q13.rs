@@ -5,6 +5,8 @@
 //! row per key 0 to 9999 with value `"side-<key>"`, so that every bid joins once. A key listed
 //! twice joins once per row; bids whose key has no row are dropped.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
@@ -44,19 +46,21 @@ pub struct BidWithSide {
     pub price: u64,
     /// The bid's time.
     pub date_time: u64,
-    /// The side table's value for `auction % 10000`.
-    pub value: String,
+    /// The side table's value for `auction % 10000`, shared with the table.
+    pub value: Arc<str>,
 }
 
 fn q13(job: &mut Job<'_>) -> anyhow::Result<()> {
     let table = match &job.config().side_input {
-        Some(path) => SideTable::read_json_lines(path, |row: SideRow| (row.key, row.value))?,
-        None => SideTable::from_rows((0..KEYS).map(|key| (key, format!("side-{key}")))),
+        Some(path) => {
+            SideTable::read_json_lines(path, |row: SideRow| (row.key, Arc::from(row.value)))?
+        }
+        None => SideTable::from_rows((0..KEYS).map(|key| (key, Arc::from(format!("side-{key}"))))),
     };
     let lines = bids(job)?.stream().lookup_join(
         table,
         |bid: &Bid| bid.auction % KEYS,
-        |bid, value| BidWithSide {
+        |bid, value: &Arc<str>| BidWithSide {
             auction: bid.auction,
             bidder: bid.bidder,
             price: bid.price,
