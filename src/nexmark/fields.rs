@@ -82,26 +82,6 @@ pub fn price_rank(price: u64) -> usize {
     }
 }
 
-/// q21's channel id of a bid: `"0"` to `"3"` for Apple, Google, Facebook and Baidu (any
-/// case), else the value of the first `channel_id=` parameter of the URL that starts it or
-/// follows an `&` (an empty value is kept), else none.
-///
-/// ```
-/// use weir::nexmark::fields::channel_id;
-///
-/// assert_eq!(channel_id("GOOGLE", "https://x/y"), Some("1"));
-/// assert_eq!(channel_id("channel-7", "https://x/?query=1&channel_id=42&b=1"), Some("42"));
-/// assert_eq!(channel_id("channel-7", "https://x/?query=1&channel_id="), Some(""));
-/// assert_eq!(channel_id("channel-7", "https://x/?query=1&xchannel_id=42"), None);
-/// assert_eq!(channel_id("channel-7", "channel_id=9"), Some("9"));
-/// ```
-pub fn channel_id<'a>(channel: &str, url: &'a str) -> Option<&'a str> {
-    match channel_id_in(channel, url)? {
-        ChannelId::Named(id) => Some(id),
-        ChannelId::InUrl(range) => url.get(range),
-    }
-}
-
 /// Where q21's channel id of a bid comes from: its channel's name, or a stretch of its URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChannelId {
@@ -111,12 +91,30 @@ pub enum ChannelId {
     InUrl(Range<usize>),
 }
 
-/// [`channel_id`], as where the id lies: so that a line can write it from the URL it holds.
+impl ChannelId {
+    /// The id as text, for the bid whose URL is `url`.
+    pub fn text<'a>(&self, url: &'a str) -> &'a str {
+        match self {
+            ChannelId::Named(id) => id,
+            ChannelId::InUrl(range) => url.get(range.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// q21's channel id of a bid: `"0"` to `"3"` for Apple, Google, Facebook and Baidu (any
+/// case), else the value of the first `channel_id=` parameter of the URL that starts it or
+/// follows an `&` (an empty value is kept), else none; given as where it lies, so that a
+/// line can write it from the URL it holds.
 ///
 /// ```
 /// use weir::nexmark::fields::{channel_id_in, ChannelId};
-/// assert_eq!(channel_id_in("Baidu", "x"), Some(ChannelId::Named("3")));
-/// assert_eq!(channel_id_in("c", "?a=1&channel_id=42"), Some(ChannelId::InUrl(16..18)));
+///
+/// assert_eq!(channel_id_in("GOOGLE", "https://x/y"), Some(ChannelId::Named("1")));
+/// let url = "https://x/?query=1&channel_id=42&b=1";
+/// assert_eq!(channel_id_in("channel-7", url).map(|id| id.text(url)), Some("42"));
+/// assert_eq!(channel_id_in("c", "?a=1&channel_id="), Some(ChannelId::InUrl(16..16)));
+/// assert_eq!(channel_id_in("c", "?a=1&xchannel_id=42"), None);
+/// assert_eq!(channel_id_in("c", "channel_id=9"), Some(ChannelId::InUrl(11..12)));
 /// ```
 pub fn channel_id_in(channel: &str, url: &str) -> Option<ChannelId> {
     const NAMED: [(&str, &str); 4] = [
@@ -144,26 +142,17 @@ pub fn channel_id_in(channel: &str, url: &str) -> Option<ChannelId> {
     })
 }
 
-/// q22's directories of a URL: its parts 3, 4 and 5 when split at `/` (0-based; empty parts
-/// count), each `None` where the URL has fewer parts.
-///
-/// ```
-/// use weir::nexmark::fields::url_directories;
-///
-/// let dirs = url_directories("https://www.nexmark.com/abcde/f_ghi/jklmn/item.htm?query=1");
-/// assert_eq!(dirs, [Some("abcde"), Some("f_ghi"), Some("jklmn")]);
-/// assert_eq!(url_directories("https://host//a"), [Some(""), Some("a"), None]);
-/// ```
-pub fn url_directories(url: &str) -> [Option<&str>; 3] {
-    url_directory_ranges(url).map(|range| range.map(|range| &url[range]))
-}
-
-/// Where [`url_directories`] lie in `url`, as byte ranges: so that a line can write them
-/// from the URL it already holds, without a string of their own.
+/// q22's directories of a URL: where its parts 3, 4 and 5 lie when split at `/` (0-based;
+/// empty parts count), as byte ranges, each `None` where the URL has fewer parts; so that a
+/// line can write them from the URL it holds, without a string of their own.
 ///
 /// ```
 /// use weir::nexmark::fields::url_directory_ranges;
-/// assert_eq!(url_directory_ranges("https://h/ab/c"), [Some(10..12), Some(13..14), None]);
+///
+/// let url = "https://www.nexmark.com/abcde/f_ghi/jklmn/item.htm?query=1";
+/// let dirs = url_directory_ranges(url).map(|dir| dir.map(|range| &url[range]));
+/// assert_eq!(dirs, [Some("abcde"), Some("f_ghi"), Some("jklmn")]);
+/// assert_eq!(url_directory_ranges("https://host//a"), [Some(13..13), Some(14..15), None]);
 /// ```
 pub fn url_directory_ranges(url: &str) -> [Option<Range<usize>>; 3] {
     let mut ranges = [None, None, None];

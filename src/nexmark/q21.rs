@@ -37,10 +37,7 @@ pub struct ChannelBid {
 impl Serialize for ChannelBid {
     /// `{"auction":..,"bidder":..,"price":..,"channel":"..","channel_id":".."}`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let id = match &self.channel_id {
-            ChannelId::Named(id) => *id,
-            ChannelId::InUrl(range) => self.url.get(range.clone()).unwrap_or_default(),
-        };
+        let id = self.channel_id.text(&self.url);
         let mut line = serializer.serialize_struct("ChannelBid", 5)?;
         line.serialize_field("auction", &self.auction)?;
         line.serialize_field("bidder", &self.bidder)?;

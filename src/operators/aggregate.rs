@@ -333,7 +333,7 @@ where
         type Folds<K, Acc> = BTreeMap<Time, (Time, Capability<Time>, StateMap<K, Acc>)>;
         let mut folds: Folds<K, A::Acc> = BTreeMap::new();
         // When the partials of a record at a time are sent: the end of its pane, or of its
-        // epoch, less one. Records of one time come in runs, so the last answer is kept.
+        // epoch, less one.
         let send_time = move |time: Time| {
             let pane = window.pane_of(time);
             let mut end = pane.saturating_add(window.pane());
@@ -345,31 +345,20 @@ where
         move |(input, frontier), output| {
             input.for_each_stamp(|cap, data| {
                 let Some(&message) = cap.least() else { return };
-                let mut last: Option<(Time, Time)> = None;
                 for container in data {
-                    for record in container.drain(..) {
-                        let (time, (key, value)) = open(record, message);
-                        let send = match last {
-                            Some((at, send)) if at == time => send,
-                            _ => {
-                                let (pane, send) = send_time(time);
-                                folds.entry(send).or_insert_with(|| {
-                                    (pane, cap.delayed(&send, 0), StateMap::default())
-                                });
-                                last = Some((time, send));
-                                send
-                            }
-                        };
-                        let Some((_, _, accs)) = folds.get_mut(&send) else {
-                            continue;
-                        };
-                        match accs.get_mut(&key) {
-                            Some(acc) => aggregator.add(acc, value),
-                            None => {
-                                let mut acc = A::Acc::default();
-                                aggregator.add(&mut acc, value);
-                                accs.insert(key, acc);
-                            }
+                    // Records of one time come in runs: one lookup of their fold per run.
+                    let mut records = container
+                        .drain(..)
+                        .map(|record| open(record, message))
+                        .peekable();
+                    while let Some((time, (key, value))) = records.next() {
+                        let (pane, send) = send_time(time);
+                        let (_, _, accs) = folds
+                            .entry(send)
+                            .or_insert_with(|| (pane, cap.delayed(&send, 0), StateMap::default()));
+                        add(&aggregator, accs, key, value);
+                        while let Some((_, (key, value))) = records.next_if(|(t, _)| *t == time) {
+                            add(&aggregator, accs, key, value);
                         }
                     }
                 }
@@ -386,4 +375,21 @@ where
             }
         }
     })
+}
+
+/// Folds `value` into `key`'s accumulator in `accs`.
+fn add<K: Hash + Eq, V, A: Aggregator<V>>(
+    aggregator: &A,
+    accs: &mut StateMap<K, A::Acc>,
+    key: K,
+    value: V,
+) {
+    match accs.get_mut(&key) {
+        Some(acc) => aggregator.add(acc, value),
+        None => {
+            let mut acc = A::Acc::default();
+            aggregator.add(&mut acc, value);
+            accs.insert(key, acc);
+        }
+    }
 }

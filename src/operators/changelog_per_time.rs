@@ -107,7 +107,7 @@ where
             },
             |_, state, time| {
                 let before = state.before.take()?;
-                let changes = difference(sorted(&before), sorted(&state.rows), time);
+                let changes = changes_between(&before, &state.rows, time);
                 (!changes.is_empty()).then_some(changes)
             },
         )
@@ -122,49 +122,73 @@ fn sorted<R: Ord>(rows: &[R]) -> Vec<&R> {
     sorted
 }
 
+/// The changes at `time` from the rows `before` to the rows `after`, as multisets: rows kept
+/// in order already (q18's single row) are compared as they are, others through sorted
+/// references.
+fn changes_between<R: Ord + Clone>(before: &[R], after: &[R], time: Time) -> Vec<Change<R>> {
+    if before.is_sorted() && after.is_sorted() {
+        difference(before.iter(), after.iter(), time)
+    } else {
+        difference(sorted(before).into_iter(), sorted(after).into_iter(), time)
+    }
+}
+
 /// The changes at `time` from the sorted multiset `before` to the sorted multiset `after`.
-fn difference<R: Ord + Clone>(before: Vec<&R>, after: Vec<&R>, time: Time) -> Vec<Change<R>> {
-    let change = |diff, record: &&R| Change {
+fn difference<'a, R: Ord + Clone + 'a>(
+    before: impl Iterator<Item = &'a R>,
+    after: impl Iterator<Item = &'a R>,
+    time: Time,
+) -> Vec<Change<R>> {
+    let change = |diff, record: &R| Change {
         diff,
         time,
-        record: (*record).clone(),
+        record: record.clone(),
     };
+    let (mut before, mut after) = (before.peekable(), after.peekable());
     let mut changes = Vec::new();
-    let (mut b, mut a) = (0, 0);
-    while b < before.len() || a < after.len() {
-        match (before.get(b), after.get(a)) {
+    loop {
+        match (before.peek(), after.peek()) {
             (Some(old), Some(new)) if old == new => {
-                b += 1;
-                a += 1;
+                before.next();
+                after.next();
             }
             (Some(old), Some(new)) if old < new => {
                 changes.push(change(-1, old));
-                b += 1;
+                before.next();
             }
             (Some(old), None) => {
                 changes.push(change(-1, old));
-                b += 1;
+                before.next();
             }
             (_, Some(new)) => {
                 changes.push(change(1, new));
-                a += 1;
+                after.next();
             }
-            (None, None) => break,
+            (None, None) => return changes,
         }
     }
-    changes
 }
 
 #[cfg(test)]
 mod tests {
-    use super::difference;
+    use super::changes_between;
 
     #[test]
     fn the_difference_of_multisets_keeps_every_copy_and_cancels_what_stays() {
-        let changes: Vec<(isize, u32)> = difference(vec![&1, &2, &2, &4], vec![&2, &3, &3, &4], 9)
-            .into_iter()
-            .map(|c| (c.diff, c.record))
-            .collect();
-        assert_eq!(changes, [(-1, 1), (-1, 2), (1, 3), (1, 3)]);
+        let pairs = |before: &[u32], after: &[u32]| -> Vec<(isize, u32)> {
+            changes_between(before, after, 9)
+                .into_iter()
+                .map(|c| (c.diff, c.record))
+                .collect()
+        };
+        assert_eq!(
+            pairs(&[1, 2, 2, 4], &[2, 3, 3, 4]),
+            [(-1, 1), (-1, 2), (1, 3), (1, 3)]
+        );
+        // Rows out of order compare as multisets all the same.
+        assert_eq!(
+            pairs(&[4, 2, 1, 2], &[3, 4, 2, 3]),
+            [(-1, 1), (-1, 2), (1, 3), (1, 3)]
+        );
     }
 }
