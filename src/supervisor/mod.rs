@@ -262,7 +262,11 @@ impl Supervisor<'_> {
             if attempt.stopping.is_none() {
                 self.kill_when_planned(attempt);
             }
+            // A rescale waits until the last restart (a recovery or a rescale) has its
+            // results flowing again: its times are complete then, and a job that has not
+            // yet caught up would only be stopped again before it could commit anything.
             if attempt.stopping.is_none()
+                && !self.awaiting_output()
                 && let Some((shape, request)) = self.next_rescale()?
             {
                 self.control.request_without_reply(RequestKind::Stop)?;
@@ -445,6 +449,16 @@ impl Supervisor<'_> {
             restarts: self.restarts,
             stopped_at,
         }
+    }
+
+    /// Whether the last restart has yet to see results flow again (only process 0 logs
+    /// progress, so a supervisor of another process never waits).
+    fn awaiting_output(&self) -> bool {
+        let logs_progress = match &self.config.placement {
+            Placement::Local => true,
+            Placement::HostFile { process, .. } => *process == 0,
+        };
+        logs_progress && self.timing.is_some()
     }
 
     /// A rescale due now: the next planned one, or one asked for with `weir rescale`.
