@@ -6,8 +6,10 @@
 //! number of workers may change between runs.
 
 mod key_group;
+mod sharded;
 
 pub use key_group::{stable_hash, KeyGroup, KeyGroups, StableKeyHasher, DEFAULT_KEY_GROUPS};
+pub use sharded::{ShardedMap, SHARDS};
 
 /// The hash map keyed state is kept in: fast, randomly seeded (its iteration order is never
 /// relied on), and distinct from the stable hash that routes keys.
