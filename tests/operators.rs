@@ -250,6 +250,89 @@ fn aggregate_takes_maxima_per_key_over_all_time() {
     });
 }
 
+/// A window of random shape: tumbling, hopping (sizes a multiple of the slide, some
+/// slides longer than the first phase's slices, some shorter), or global.
+fn random_window(rng: &mut impl rand::Rng) -> Window {
+    match rng.gen_range(0..5) {
+        0 => Window::Global,
+        1 | 2 => Window::tumbling(rng.gen_range(1..400)),
+        _ => {
+            let slide = rng.gen_range(1..120);
+            Window::hopping(slide * rng.gen_range(1..6), slide)
+        }
+    }
+}
+
+#[test]
+fn aggregate_and_its_top_k_match_a_reference_on_random_shapes() {
+    use rand::Rng;
+    use timely::dataflow::operators::vec::Map;
+    let (seed, mut rng) = common::shapes_rng("aggregate and top-k");
+    for round in 0..4 {
+        let window = random_window(&mut rng);
+        let k = rng.gen_range(1..4);
+        let count = rng.gen_range(1..6_000);
+        let per_time = rng.gen_range(1..12);
+        let keys = rng.gen_range(1..300);
+        let input = records(count, per_time, keys, seed.wrapping_add(round));
+        let shape = format!("{window:?}, k {k}, {count} records, {per_time} per ms, {keys} keys");
+        // The reference: per key and window, the sum of values (small, so that ties are
+        // common); per window, every key whose sum is at least the k-th best (ties kept).
+        let mut sums: HashMap<(WindowBounds, u64), u64> = HashMap::new();
+        for record in input.iter() {
+            for bounds in windows_of(window, record.time) {
+                *sums.entry((bounds, record.key)).or_default() += record.value % 3;
+            }
+        }
+        let mut all: Vec<(Time, (u64, WindowBounds, u64))> = sums
+            .iter()
+            .map(|(&(bounds, key), &sum)| (bounds.end - 1, (key, bounds, sum)))
+            .collect();
+        all.sort();
+        let mut per_window: BTreeMap<WindowBounds, Vec<u64>> = BTreeMap::new();
+        for (&(bounds, _), &sum) in &sums {
+            per_window.entry(bounds).or_default().push(sum);
+        }
+        let mut best: Vec<(Time, (u64, WindowBounds, u64))> = all
+            .iter()
+            .filter(|(_, (_, bounds, sum))| {
+                let mut sums = per_window[bounds].clone();
+                sums.sort_unstable_by(|a, b| b.cmp(a));
+                *sum >= sums[(k - 1).min(sums.len() - 1)]
+            })
+            .copied()
+            .collect();
+        best.sort();
+        for workers in 1..=3 {
+            let records = input.clone();
+            let output = run_dataflow(workers, move |scope| {
+                scrambled(scope, records.clone())
+                    .map(|(key, value)| (key, value % 3))
+                    .aggregate("sums", window, Sum::<u64>::new())
+                    .map(|result| (result.key, result.window, result.value))
+            });
+            assert_eq!(
+                output, all,
+                "aggregate, {shape}, {workers} workers (seed {seed})"
+            );
+            let records = input.clone();
+            let output = run_dataflow(workers, move |scope| {
+                scrambled_timed(scope, records.clone())
+                    .map(|timed| weir::time::Timed {
+                        time: timed.time,
+                        record: (timed.record.0, timed.record.1 % 3),
+                    })
+                    .aggregate_top_k("best sums", window, Sum::<u64>::new(), k, |_, sum| *sum)
+                    .map(|result| (result.key, result.window, result.value))
+            });
+            assert_eq!(
+                output, best,
+                "aggregate_top_k, {shape}, {workers} workers (seed {seed})"
+            );
+        }
+    }
+}
+
 #[test]
 fn generator_splits_records_over_workers_at_their_event_times() {
     for workers in 1..=3 {

@@ -4,7 +4,7 @@
 //! A regular (unwindowed) join, as nexmark-flink's: both sides are kept for the life of the
 //! job, so its state grows with the input. With `--state hash` (the default) the sides are
 //! hash maps per auction ([`JoinSides`]); with `--state arranged` each side is a
-//! differential arrangement kept as weir state ([`ArrangeState`]), joined with
+//! differential arrangement kept as weir state ([`ArrangeState`](crate::operators::ArrangeState)), joined with
 //! differential's `join_core`. Both emit the same pairs at the same times.
 
 use serde::Serialize;

@@ -3,7 +3,7 @@
 //!
 //! With `--state hash` (the default) the join keeps both sides in hash maps per seller
 //! ([`JoinSides`]); with `--state arranged` each side is a differential arrangement kept as
-//! weir state ([`ArrangeState`]), joined with differential's `join_core`. Both emit the same
+//! weir state ([`ArrangeState`](crate::operators::ArrangeState)), joined with differential's `join_core`. Both emit the same
 //! pairs at the same times.
 
 use serde::Serialize;

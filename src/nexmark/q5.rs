@@ -6,7 +6,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::{bids, pipeline};
-use crate::operators::{Aggregate, Count, TopKPerWindow};
+use crate::operators::{Aggregate, Count};
 use crate::time::Window;
 
 /// `nexmark-q5`.
@@ -33,8 +33,13 @@ fn q5(job: &mut Job<'_>) -> anyhow::Result<()> {
     let hot = bids(job)?
         .map(|bid| (bid.auction, ()))
         .timed_stream()
-        .aggregate("bids per auction", Window::hopping(10_000, 2_000), Count)
-        .top_k_per_window("hottest auctions", 1, |counted| counted.value)
+        .aggregate_top_k(
+            "bids per auction",
+            Window::hopping(10_000, 2_000),
+            Count,
+            1,
+            |_auction, bids| *bids,
+        )
         .map(|hottest| HotItem {
             window_start: hottest.window.start,
             window_end: hottest.window.end,

@@ -1,6 +1,6 @@
 //! The registry of named pipelines that `weir run`, `weir bench` and the tests refer to.
 //!
-//! A pipeline is a function that builds a dataflow from a [`Job`]; each lives in its own
+//! A pipeline is a function that builds a dataflow from a [`Job`](crate::job::Job); each lives in its own
 //! file and reads like what it computes.
 
 pub mod graph_reach;

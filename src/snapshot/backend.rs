@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::snapshot::{encode_groups, Participant, Shadow, Stamped};
-use crate::state::{KeyGroups, StateMap};
+use crate::state::{KeyGroups, ShardedMap, StateMap};
 use crate::time::Time;
 
 /// Keyed state that can be snapshotted per epoch and restored onto any number of workers.
@@ -174,14 +174,14 @@ where
     }
 }
 
-/// Per pane start, the partial aggregate of each key.
+/// Per time (the end of a window, for `aggregate`), the aggregate of each key.
 pub type Panes<K, Acc> = BTreeMap<Time, StateMap<K, Acc>>;
 
-/// The state of `aggregate`: per pane, an aggregate per key, each stamped with the epoch it
-/// last changed in. Panes close whole when their last window has fired.
+/// Aggregates per time and key, each stamped with the epoch it last changed in: the state
+/// of `aggregate`, per window end, whose windows close whole when they fire.
 pub struct PaneState<K, Acc> {
-    /// The open panes.
-    pub panes: Panes<K, Stamped<Acc>>,
+    /// The open windows. Sharded: a window of a million keys grows a shard at a time.
+    pub panes: BTreeMap<Time, ShardedMap<K, Stamped<Acc>>>,
     /// The current epoch's stamp (counted from 1 in this run).
     pub stamp: u32,
 }

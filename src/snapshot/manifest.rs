@@ -14,7 +14,8 @@ use crate::time::Time;
 /// - 2: key groups by XXH3-64 of weir's own key encoding
 ///   ([`stable_hash`](crate::state::stable_hash)); the publication log checksummed, with
 ///   paths relative to the snapshot directory.
-pub const FORMAT_VERSION: u32 = 2;
+/// - 3: `aggregate` keeps an accumulator per window (keyed by its end), not per pane.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The epoch of the snapshot that commits what remains when the input ends.
 pub const FINAL_EPOCH: Time = Time::MAX;

@@ -20,7 +20,7 @@ const KEY_HASH_SEED: u64 = 0x7765_6972_6b65_7973; // "weirkeys"
 /// be another build on another machine. So the hash is XXH3-64 (a fixed, specified function)
 /// of a fixed encoding of the key (see [`StableKeyHasher`]), never a hasher that promises
 /// no stability (the standard library's, or foldhash). The function is part of the snapshot
-/// format ([`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION) 2), and pinned by a test of
+/// format ([`FORMAT_VERSION`](crate::snapshot::FORMAT_VERSION) 2 on), and pinned by a test of
 /// known key → group values.
 #[inline]
 pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {

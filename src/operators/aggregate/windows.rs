@@ -1,0 +1,163 @@
+//! The second phase of `aggregate`: partials merged into the windows of their panes as
+//! they arrive, on the keyed driver; when a window ends, what its [`Selection`] picks of
+//! its results.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use timely::dataflow::operators::Capability;
+use timely::ExchangeData;
+
+use crate::operators::drive_keyed::{KeyedLogic, KeyedOutput};
+use crate::operators::{Aggregator, Windowed};
+use crate::snapshot::{PaneState, Stamped};
+use crate::state::ShardedMap;
+use crate::time::{Time, Window};
+
+/// The second phase of `aggregate` on the keyed driver: partials merged into the
+/// accumulators of every window their pane lies in as they arrive, so that a window is
+/// final when it fires, and the windows that have something to report, by end, each with
+/// a capability for `end - 1`.
+pub(super) struct Windowwise<K, A: Aggregator<V>, V, S> {
+    pub(super) aggregator: A,
+    pub(super) window: Window,
+    pub(super) selection: S,
+    pub(super) pending: BTreeMap<Time, Capability<Time>>,
+    /// The emptied map of the last window that fired, kept for the next window to open:
+    /// a window's map grows to every key of the window (q5: a million auctions), and
+    /// growing a fresh one each time rehashes it on the record path.
+    pub(super) spare: ShardedMap<K, Stamped<A::Acc>>,
+    pub(super) _record: PhantomData<fn(V)>,
+}
+
+/// What a window reports of its results when it fires.
+pub(crate) trait Selection<K, O>: 'static {
+    /// Passes to `give` the results of one window to report.
+    fn select(
+        &mut self,
+        results: impl Iterator<Item = Windowed<K, O>>,
+        give: impl FnMut(Windowed<K, O>),
+    );
+}
+
+/// Every result: what [`Aggregate::aggregate`] reports.
+pub(crate) struct Every;
+
+impl<K, O> Selection<K, O> for Every {
+    fn select(
+        &mut self,
+        results: impl Iterator<Item = Windowed<K, O>>,
+        give: impl FnMut(Windowed<K, O>),
+    ) {
+        results.for_each(give);
+    }
+}
+
+impl<K, V, A, S> KeyedLogic<(K, (Time, A::Acc))> for Windowwise<K, A, V, S>
+where
+    K: ExchangeData + Hash + Eq + Clone,
+    V: 'static,
+    A: Aggregator<V>,
+    S: Selection<K, A::Output>,
+{
+    type State = PaneState<K, A::Acc>;
+    type Output = Windowed<K, A::Output>;
+
+    fn restored(&mut self, state: &mut Self::State, epoch: Time, cap: &Capability<Time>) {
+        // Windows that ended by the epoch fired before it and were dropped; the rest are due.
+        for &end in state.panes.keys().filter(|&&end| end > epoch) {
+            self.pending
+                .entry(end)
+                .or_insert_with(|| cap.delayed(&(end - 1)));
+        }
+    }
+
+    fn apply(
+        &mut self,
+        state: &mut Self::State,
+        cap: &Capability<Time>,
+        records: &mut Vec<(K, (Time, A::Acc))>,
+        _output: &mut KeyedOutput<'_, Self::Output>,
+    ) {
+        self.merge_partials(state, cap, records);
+    }
+
+    /// Reports every window that ends at or before `time`, and drops it.
+    fn fire_through(
+        &mut self,
+        state: &mut Self::State,
+        time: Time,
+        output: &mut KeyedOutput<'_, Self::Output>,
+    ) {
+        while let Some(entry) = self.pending.first_entry() {
+            let end = *entry.key();
+            if time < end {
+                break;
+            }
+            let cap = entry.remove();
+            let window = self.window.ending_at(end);
+            let Some(mut accs) = state.panes.remove(&end) else {
+                continue;
+            };
+            let aggregator = &self.aggregator;
+            let results = accs.drain().map(|(key, acc)| Windowed {
+                key,
+                window,
+                value: aggregator.result(&acc.0),
+            });
+            let mut session = output.session(&cap);
+            self.selection
+                .select(results, |result| session.give(result));
+            if accs.capacity() > self.spare.capacity() {
+                self.spare = accs;
+            }
+        }
+    }
+}
+
+impl<K, A, V, S> Windowwise<K, A, V, S>
+where
+    K: Hash + Eq + Clone,
+    A: Aggregator<V>,
+{
+    /// Merges partials into the windows of their panes, noting the windows that now have
+    /// something to report. Partials come in runs of one pane: each window's map is looked
+    /// up once per run.
+    fn merge_partials(
+        &mut self,
+        state: &mut PaneState<K, A::Acc>,
+        cap: &Capability<Time>,
+        batch: &mut Vec<(K, (Time, A::Acc))>,
+    ) {
+        let stamp = state.stamp;
+        let mut rest = &batch[..];
+        while let Some((_, (pane, _))) = rest.first() {
+            let pane = *pane;
+            let run = rest.iter().take_while(|(_, (p, _))| *p == pane).count();
+            let (partials, after) = rest.split_at(run);
+            rest = after;
+            for end in self.window.window_ends_of_pane(pane) {
+                self.pending
+                    .entry(end)
+                    .or_insert_with(|| cap.delayed(&(end - 1)));
+                let accs = state
+                    .panes
+                    .entry(end)
+                    .or_insert_with(|| std::mem::take(&mut self.spare));
+                for (key, (_, partial)) in partials {
+                    match accs.get_mut(key) {
+                        Some(acc) => {
+                            self.aggregator.merge(&mut acc.0, partial);
+                            acc.1 = stamp;
+                        }
+                        None => {
+                            accs.insert(key.clone(), Stamped(partial.clone(), stamp));
+                        }
+                    }
+                }
+            }
+        }
+        batch.clear();
+    }
+}
