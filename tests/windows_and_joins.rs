@@ -16,9 +16,28 @@ use common::scrambled::{records, scrambled, scrambled_timed, Record};
 
 #[test]
 fn session_windows_close_after_a_gap_in_each_keys_records() {
-    // One record per millisecond over 30 keys: each key's records are about 30 ms apart, so
-    // a 45 ms gap both joins and splits sessions.
-    let (input, gap) = (records(6_000, 1, 30, 11), 45);
+    use rand::Rng;
+    let (seed, mut rng) = common::shapes_rng("session windows");
+    for round in 0..3 {
+        // A key's records are about `keys / per_time` ms apart: gaps around that both join
+        // and split sessions.
+        let (count, per_time, keys) = (
+            rng.gen_range(500..6_000),
+            rng.gen_range(1..4),
+            rng.gen_range(1..60),
+        );
+        let gap = rng.gen_range(1..3 * keys / per_time + 2);
+        let input = records(count, per_time, keys, seed.wrapping_add(round));
+        check_sessions(
+            &input,
+            gap,
+            &format!("{count} records, {per_time} per ms, {keys} keys, gap {gap} (seed {seed})"),
+        );
+    }
+}
+
+/// `session_aggregate` on pairs and on `Timed` pairs against a sequential reference.
+fn check_sessions(input: &std::sync::Arc<Vec<Record>>, gap: Time, shape: &str) {
     let mut by_key: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
     for record in input.iter() {
         by_key.entry(record.key).or_default().push(*record);
@@ -51,15 +70,24 @@ fn session_windows_close_after_a_gap_in_each_keys_records() {
         }
     }
     expected.sort();
-    assert!(expected.len() > 100, "the test needs many sessions");
     for workers in 1..=3 {
-        let input = input.clone();
+        let records = input.clone();
         let output = run_dataflow(workers, move |scope| {
-            scrambled(scope, input.clone())
+            scrambled(scope, records.clone())
                 .session_aggregate("sessions", gap, Sum::<u64>::new())
                 .map(|r| (r.key, r.window, r.value))
         });
-        assert_eq!(output, expected, "sessions on {workers} workers");
+        assert_eq!(output, expected, "sessions on {workers} workers, {shape}");
+        let records = input.clone();
+        let output = run_dataflow(workers, move |scope| {
+            scrambled_timed(scope, records.clone())
+                .session_aggregate("sessions", gap, Sum::<u64>::new())
+                .map(|r| (r.key, r.window, r.value))
+        });
+        assert_eq!(
+            output, expected,
+            "Timed sessions on {workers} workers, {shape}"
+        );
     }
 }
 

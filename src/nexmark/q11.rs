@@ -40,7 +40,7 @@ pub struct BidderSession {
 fn q11(job: &mut Job<'_>) -> anyhow::Result<()> {
     let sessions = bids(job)?
         .map(|bid| (bid.bidder, ()))
-        .stream()
+        .timed_stream()
         .session_aggregate("bidder sessions", GAP_MS + 1, Count)
         .map(|session| BidderSession {
             bidder: session.key,

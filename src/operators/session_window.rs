@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::{Aggregator, KeyedProcess, ProcessKeyed, Windowed};
+use crate::operators::{Aggregator, KeyedProcess, KeyedRecord, ProcessKeyed, Windowed};
 use crate::time::{Time, WindowBounds};
 
 /// Extension trait for session windows per key.
@@ -51,17 +51,19 @@ pub trait SessionWindows<'scope, K, V> {
     ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>;
 }
 
-impl<'scope, K, V> SessionWindows<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+/// For `(key, value)` pairs at their message's time, and for [`Timed`](crate::time::Timed)
+/// pairs, each at its own time: a source can then send many milliseconds per message.
+impl<'scope, R> SessionWindows<'scope, R::Key, R::Value> for StreamVec<'scope, Time, R>
 where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: ExchangeData,
+    R: KeyedRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
 {
-    fn session_aggregate<A: Aggregator<V>>(
+    fn session_aggregate<A: Aggregator<R::Value>>(
         self,
         name: &str,
         gap: Time,
         aggregator: A,
-    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
+    ) -> StreamVec<'scope, Time, Windowed<R::Key, A::Output>> {
         self.process_keyed(
             name,
             Sessions {
