@@ -43,7 +43,7 @@ fn state_update(c: &mut Criterion) {
         b.iter(|| {
             let stamp = state.stamp;
             for &key in &keys {
-                let entry = state.map.entry(key).or_insert(Stamped(0, stamp));
+                let entry = state.map.get_or_insert_with(key, || Stamped(0, stamp));
                 entry.0 += 1;
                 entry.1 = stamp;
             }

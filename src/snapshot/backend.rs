@@ -79,8 +79,9 @@ pub fn snapshot_state<B: StateBackend + 'static>(
 /// The state of `update_state` and `process_keyed`: a value per key, stamped with the epoch
 /// it last changed in; keys removed since the last capture are remembered until then.
 pub struct KeyedState<K, S> {
-    /// The states.
-    pub map: StateMap<K, Stamped<S>>,
+    /// The states. Sharded: a million keys grow a shard at a time, not all at once on the
+    /// record path.
+    pub map: ShardedMap<K, Stamped<S>>,
     /// The current epoch's stamp (counted from 1 in this run).
     pub stamp: u32,
     /// Keys removed since the last capture (only while snapshotting).
@@ -92,7 +93,7 @@ pub struct KeyedState<K, S> {
 impl<K, S> Default for KeyedState<K, S> {
     fn default() -> Self {
         KeyedState {
-            map: StateMap::default(),
+            map: ShardedMap::default(),
             stamp: 1,
             removed: Vec::new(),
             tracking: false,
@@ -110,8 +111,7 @@ impl<K: Hash + Eq, S> KeyedState<K, S> {
         let stamp = self.stamp;
         let state = self
             .map
-            .entry(key)
-            .or_insert_with(|| Stamped(S::default(), stamp));
+            .get_or_insert_with(key, || Stamped(S::default(), stamp));
         state.1 = stamp;
         &mut state.0
     }

@@ -11,19 +11,19 @@
 use std::hash::{BuildHasher, Hash};
 use std::sync::LazyLock;
 
-use crate::state::StateMap;
+use hashbrown::hash_table::{Entry, HashTable};
 
 /// The number of shards.
 pub const SHARDS: usize = 64;
 
-/// A hash map of [`SHARDS`] [`StateMap`]s, each holding the keys whose hash picks it.
+/// A hash map of [`SHARDS`] tables, each holding the keys whose hash picks it.
 ///
 /// ```
 /// use weir::state::ShardedMap;
 ///
 /// let mut counts: ShardedMap<u64, u64> = ShardedMap::default();
 /// for key in [3, 1, 3, 3] {
-///     *counts.entry(key).or_default() += 1;
+///     *counts.get_or_insert_with(key, || 0) += 1;
 /// }
 /// assert_eq!(counts.get_mut(&3), Some(&mut 3));
 /// assert_eq!(counts.len(), 2);
@@ -34,17 +34,17 @@ pub const SHARDS: usize = 64;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ShardedMap<K, V> {
-    shards: Vec<StateMap<K, V>>,
-    /// Picks a key's shard; independent of the hashers inside the shards, whose low bits
-    /// would otherwise be the same for every key of a shard.
-    picker: foldhash::fast::RandomState,
+    shards: Vec<HashTable<(K, V)>>,
+    /// One hash per key: bits [`PICK_SHIFT`].. pick the shard, the table uses its low bits
+    /// for the bucket and its top seven for its tags, so the three do not overlap.
+    hasher: foldhash::fast::RandomState,
 }
 
 impl<K, V> Default for ShardedMap<K, V> {
     fn default() -> Self {
         ShardedMap {
-            shards: (0..SHARDS).map(|_| StateMap::default()).collect(),
-            picker: foldhash::fast::RandomState::default(),
+            shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 }
@@ -52,7 +52,11 @@ impl<K, V> Default for ShardedMap<K, V> {
 /// The bits of a key's hash that pick its shard.
 const PICK_BITS: u32 = 12;
 
-/// The shard of each value of a hash's top [`PICK_BITS`]: shard `i` takes a share of them
+/// Where they start: above any bucket index a shard's table uses (below 2^40 buckets), and
+/// below the seven top bits the table keeps as tags.
+const PICK_SHIFT: u32 = 40;
+
+/// The shard of each value of a hash's [`PICK_BITS`]: shard `i` takes a share of them
 /// proportional to `2^(i / SHARDS)` (a hash `u` in `[0, 1)` goes to `SHARDS * log2(1 + u)`).
 static SHARD_OF: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let picks = 1u32 << PICK_BITS;
@@ -65,66 +69,145 @@ static SHARD_OF: LazyLock<Vec<u8>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The shard of a hash.
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    let pick = (hash >> PICK_SHIFT) & ((1 << PICK_BITS) - 1);
+    usize::from(SHARD_OF[pick as usize])
+}
+
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
     #[inline]
+    fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard `key` is in.
+    #[cfg(test)]
     fn shard(&self, key: &K) -> usize {
-        // The top bits: foldhash mixes them best.
-        let pick = self.picker.hash_one(key) >> (u64::BITS - PICK_BITS);
-        usize::from(SHARD_OF[pick as usize])
+        shard_of(self.hash(key))
+    }
+
+    /// The value of `key`.
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let hash = self.hash(key);
+        self.shards[shard_of(hash)]
+            .find(hash, |(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The value of `key`, to change.
     #[inline]
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let shard = self.shard(key);
-        self.shards[shard].get_mut(key)
+        let hash = self.hash(key);
+        self.shards[shard_of(hash)]
+            .find_mut(hash, |(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of `key`, made with `make` if it has none.
+    #[inline]
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        match self.entry(key) {
+            (Entry::Occupied(entry), _) => &mut entry.into_mut().1,
+            (Entry::Vacant(entry), key) => &mut entry.insert((key, make())).into_mut().1,
+        }
     }
 
     /// Sets the value of `key`, returning the one it had.
     #[inline]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let shard = self.shard(&key);
-        self.shards[shard].insert(key, value)
+        match self.entry(key) {
+            (Entry::Occupied(mut entry), _) => {
+                Some(std::mem::replace(&mut entry.get_mut().1, value))
+            }
+            (Entry::Vacant(entry), key) => {
+                entry.insert((key, value));
+                None
+            }
+        }
     }
 
-    /// The entry of `key`.
+    /// Takes `key` out, returning its value.
     #[inline]
-    pub fn entry(&mut self, key: K) -> std::collections::hash_map::Entry<'_, K, V> {
-        let shard = self.shard(&key);
-        self.shards[shard].entry(key)
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let hash = self.hash(key);
+        let entry = self.shards[shard_of(hash)]
+            .find_entry(hash, |(k, _)| k == key)
+            .ok()?;
+        Some(entry.remove().0 .1)
+    }
+
+    /// The table entry of `key`, and the key back.
+    #[inline]
+    fn entry(&mut self, key: K) -> (Entry<'_, (K, V)>, K) {
+        let hash = self.hash(&key);
+        let hasher = &self.hasher;
+        let entry = self.shards[shard_of(hash)].entry(
+            hash,
+            |(k, _)| *k == key,
+            |(k, _)| hasher.hash_one(k),
+        );
+        (entry, key)
     }
 }
 
 impl<K, V> ShardedMap<K, V> {
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(StateMap::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(StateMap::is_empty)
+        self.shards.iter().all(HashTable::is_empty)
     }
 
     /// How many entries fit without growing, all shards together.
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(StateMap::capacity).sum()
+        self.shards.iter().map(HashTable::capacity).sum()
     }
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.shards.iter().flatten()
+        self.shards
+            .iter()
+            .flat_map(|shard| shard.iter().map(|(k, v)| (k, v)))
+    }
+
+    /// Every entry, its value to change, in no particular order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.shards
+            .iter_mut()
+            .flat_map(|shard| shard.iter_mut().map(|(k, v)| (&*k, v)))
     }
 
     /// Takes every entry out, keeping the room they took for new ones.
     pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
-        self.shards.iter_mut().flat_map(StateMap::drain)
+        self.shards.iter_mut().flat_map(HashTable::drain)
+    }
+}
+
+impl<K: Hash + Eq, V> Extend<(K, V)> for ShardedMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl<K: Hash + Eq, V> FromIterator<(K, V)> for ShardedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        let mut map = ShardedMap::default();
+        map.extend(entries);
+        map
     }
 }
 
 impl<K, V> IntoIterator for ShardedMap<K, V> {
     type Item = (K, V);
-    type IntoIter = std::iter::Flatten<std::vec::IntoIter<StateMap<K, V>>>;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<HashTable<(K, V)>>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.shards.into_iter().flatten()
@@ -143,7 +226,7 @@ mod tests {
         }
         assert_eq!(map.len(), 10_000);
         // Shares from 1 to 2 across the shards: about 110 to 220 of 10,000 keys.
-        let lens: Vec<usize> = map.shards.iter().map(StateMap::len).collect();
+        let lens: Vec<usize> = map.shards.iter().map(HashTable::len).collect();
         assert!(lens.iter().all(|&len| (60..300).contains(&len)), "{lens:?}");
         let (first, last): (usize, usize) = (lens[..8].iter().sum(), lens[56..].iter().sum());
         assert!(
@@ -170,7 +253,7 @@ mod growth {
         // shares, dozens of them grow within a few hundred keys of each other.
         let mut map: ShardedMap<u64, ()> = ShardedMap::default();
         let mut grew_at = Vec::new();
-        let mut capacities: Vec<usize> = map.shards.iter().map(StateMap::capacity).collect();
+        let mut capacities: Vec<usize> = map.shards.iter().map(HashTable::capacity).collect();
         for key in 0..200_000u64 {
             map.insert(key, ());
             let shard = map.shard(&key);
