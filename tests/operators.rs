@@ -85,8 +85,17 @@ fn reduce_reports_the_running_value_in_time_order() {
 }
 
 /// Counts and hashes each key's values in order, and reports each key once no record of it
-/// has come for three milliseconds (a deadline three after its latest record).
-struct SequenceWithQuiet;
+/// has come for a while: its deadline is `1 + value % spread` after its latest record, so
+/// a record moves the deadline later or earlier.
+struct SequenceWithQuiet {
+    spread: u64,
+}
+
+impl SequenceWithQuiet {
+    fn delay(&self, value: u64) -> Time {
+        1 + value % self.spread
+    }
+}
 
 impl KeyedProcess<u64, u64> for SequenceWithQuiet {
     type State = (u64, u64, Time);
@@ -101,7 +110,11 @@ impl KeyedProcess<u64, u64> for SequenceWithQuiet {
         time: Time,
         output: &mut Vec<Self::Output>,
     ) {
-        *state = (state.0 + 1, fold_hash(state.1, value), time + 3);
+        *state = (
+            state.0 + 1,
+            fold_hash(state.1, value),
+            time + self.delay(value),
+        );
         output.push((*key, state.0, state.1, false));
     }
 
@@ -122,37 +135,58 @@ impl KeyedProcess<u64, u64> for SequenceWithQuiet {
 }
 
 /// `process_keyed` applies records in time order and runs deadlines between them, whether
-/// each message is of one time or (`Timed` records) of many, out of order: the output, times
-/// included, equals a sequential reference on 1, 2 and 3 workers.
+/// each message is of one time or (`Timed` records) of many, out of order, and whether a
+/// record moves its key's deadline later or earlier: the output, times included, equals a
+/// sequential reference on 1, 2 and 3 workers, for input sizes, keys and deadline spreads
+/// drawn from a printed seed.
 #[test]
 fn process_keyed_applies_records_at_their_own_times_on_any_number_of_workers() {
-    let input = records(6_000, 1, 25, 4);
-    let mut expected = Vec::new();
-    for (key, records) in by_key_in_time_order(&input) {
-        let (mut count, mut hash) = (0u64, 0u64);
-        for (i, record) in records.iter().enumerate() {
-            count += 1;
-            hash = fold_hash(hash, record.value);
-            expected.push((record.time, (key, count, hash, false)));
-            let deadline = record.time + 3;
-            if records.get(i + 1).is_none_or(|next| next.time >= deadline) {
-                expected.push((deadline - 1, (key, count, hash, true)));
+    use rand::Rng;
+    let (seed, mut rng) = common::shapes_rng("process_keyed");
+    for _ in 0..2 {
+        let (count, keys, spread) = (
+            rng.gen_range(500..6_000),
+            rng.gen_range(1..60),
+            rng.gen_range(1..12),
+        );
+        let shape = format!("seed {seed}: {count} records, {keys} keys, spread {spread}");
+        let input = records(count, 1, keys, rng.gen_range(0..1_000));
+        let process = SequenceWithQuiet { spread };
+        let mut expected = Vec::new();
+        for (key, records) in by_key_in_time_order(&input) {
+            let (mut count, mut hash) = (0u64, 0u64);
+            for (i, record) in records.iter().enumerate() {
+                count += 1;
+                hash = fold_hash(hash, record.value);
+                expected.push((record.time, (key, count, hash, false)));
+                let deadline = record.time + process.delay(record.value);
+                if records.get(i + 1).is_none_or(|next| next.time >= deadline) {
+                    expected.push((deadline - 1, (key, count, hash, true)));
+                }
             }
         }
-    }
-    expected.sort();
-    assert!(expected.iter().any(|(_, (.., quiet))| *quiet));
-    for workers in 1..=3 {
-        let plain = input.clone();
-        let output = run_dataflow(workers, move |scope| {
-            scrambled(scope, plain.clone()).process_keyed("sequence", SequenceWithQuiet)
-        });
-        assert_eq!(output, expected, "process_keyed on {workers} workers");
-        let timed = input.clone();
-        let output = run_dataflow(workers, move |scope| {
-            scrambled_timed(scope, timed.clone()).process_keyed("sequence", SequenceWithQuiet)
-        });
-        assert_eq!(output, expected, "Timed process_keyed on {workers} workers");
+        expected.sort();
+        assert!(expected.iter().any(|(_, (.., quiet))| *quiet), "{shape}");
+        for workers in 1..=3 {
+            let plain = input.clone();
+            let output = run_dataflow(workers, move |scope| {
+                scrambled(scope, plain.clone())
+                    .process_keyed("sequence", SequenceWithQuiet { spread })
+            });
+            assert_eq!(
+                output, expected,
+                "process_keyed on {workers} workers, {shape}"
+            );
+            let timed = input.clone();
+            let output = run_dataflow(workers, move |scope| {
+                scrambled_timed(scope, timed.clone())
+                    .process_keyed("sequence", SequenceWithQuiet { spread })
+            });
+            assert_eq!(
+                output, expected,
+                "Timed process_keyed on {workers} workers, {shape}"
+            );
+        }
     }
 }
 

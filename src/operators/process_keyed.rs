@@ -59,11 +59,18 @@ pub trait KeyedProcess<K, V>: 'static {
     ) -> bool;
 }
 
-/// A key's state and the deadline it is scheduled for.
+/// A key's state, its deadline, and the time it waits for in the queue of due keys.
+///
+/// A deadline that moves later (a session's every bid) does not queue the key again: the
+/// key stays queued at the earlier time, and when that comes it is queued at its deadline
+/// then. So the queue holds a key about once per deadline, not once per record.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Scheduled<S> {
     state: S,
     deadline: Option<Time>,
+    /// The time the key is queued for; rebuilt from `deadline` on restore.
+    #[serde(skip)]
+    queued: Option<Time>,
 }
 
 /// Extension trait for keyed processing with deadlines.
@@ -186,7 +193,8 @@ where
     type Output = P::Output;
 
     fn restored(&mut self, states: &mut Self::State, _epoch: Time, cap: &Capability<Time>) {
-        for (key, state) in states.map.iter() {
+        for (key, state) in states.map.iter_mut() {
+            state.0.queued = state.0.deadline;
             if let Some(deadline) = state.0.deadline {
                 self.due.schedule(deadline, cap, key.clone());
             }
@@ -231,8 +239,18 @@ where
                 let Some(state) = states.map.get_mut(&key) else {
                     continue;
                 };
-                if state.0.deadline != Some(deadline) {
-                    continue;
+                if state.0.queued != Some(deadline) {
+                    continue; // queued again at another time since
+                }
+                state.0.queued = None;
+                match state.0.deadline {
+                    Some(due) if due == deadline => {}
+                    Some(later) if later > deadline => {
+                        state.0.queued = Some(later);
+                        self.due.schedule(later, &cap, key);
+                        continue;
+                    }
+                    _ => continue,
                 }
                 state.1 = stamp;
                 state.0.deadline = None;
@@ -247,6 +265,7 @@ where
                     && next > deadline
                 {
                     state.0.deadline = Some(next);
+                    state.0.queued = Some(next);
                     self.due.schedule(next, &cap, key);
                 }
             }
@@ -273,10 +292,12 @@ fn apply_one<K: Clone, V, P: KeyedProcess<K, V>>(
     let deadline = process
         .deadline(&scheduled.state)
         .map(|d| d.max(time.saturating_add(1)));
-    if deadline != scheduled.deadline {
-        scheduled.deadline = deadline;
-        if let Some(deadline) = deadline {
-            due.schedule(deadline, cap, key.clone());
-        }
+    scheduled.deadline = deadline;
+    // Queued already at or before the deadline: that entry requeues the key when it comes.
+    if let Some(deadline) = deadline
+        && scheduled.queued.is_none_or(|queued| deadline < queued)
+    {
+        scheduled.queued = Some(deadline);
+        due.schedule(deadline, cap, key.clone());
     }
 }
