@@ -32,7 +32,7 @@ pub struct DailyStatistics {
 fn q15(job: &mut Job<'_>) -> anyhow::Result<()> {
     let days = bids(job)?
         .map(|bid| ((), RankedBid::of(&bid)))
-        .stream()
+        .timed_stream()
         .aggregate(
             "statistics per day",
             Window::tumbling(DAY_MS),

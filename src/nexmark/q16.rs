@@ -39,7 +39,7 @@ fn q16(job: &mut Job<'_>) -> anyhow::Result<()> {
             let ranked = RankedBid::of(&bid);
             (bid.channel, ranked)
         })
-        .stream()
+        .timed_stream()
         .aggregate(
             "statistics per channel and day",
             Window::tumbling(DAY_MS),

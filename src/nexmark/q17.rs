@@ -94,7 +94,7 @@ impl Aggregator<u64> for PriceStatistics {
 fn q17(job: &mut Job<'_>) -> anyhow::Result<()> {
     let auctions = bids(job)?
         .map(|bid| (bid.auction, bid.price))
-        .stream()
+        .timed_stream()
         .aggregate(
             "prices per auction and day",
             Window::tumbling(DAY_MS),

@@ -25,7 +25,7 @@ fn lateness(row: &Bid) -> (u64, u64, &str, &str, &str) {
 fn q18(job: &mut Job<'_>) -> anyhow::Result<()> {
     let changes = bids(job)?
         .map(|bid| ((bid.bidder, bid.auction), bid))
-        .stream()
+        .timed_stream()
         .changelog_per_time(
             "last bid per bidder and auction",
             |_, last: &mut Vec<Bid>, bid| match last.first_mut() {

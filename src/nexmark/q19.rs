@@ -38,7 +38,7 @@ fn rank(row: &Bid) -> (Reverse<u64>, u64, u64, &str, &str, &str) {
 fn q19(job: &mut Job<'_>) -> anyhow::Result<()> {
     let changes = bids(job)?
         .map(|bid| (bid.auction, bid))
-        .stream()
+        .timed_stream()
         .changelog_per_time("top bids per auction", |_, top: &mut Vec<Bid>, bid| {
             // Kept in rank order: the new bid goes after every row ranked at least as high.
             let at = top.partition_point(|row| rank(row) <= rank(&bid));

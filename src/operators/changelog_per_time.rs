@@ -23,7 +23,7 @@ use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::changelog::Change;
-use crate::operators::FoldPerTime;
+use crate::operators::{FoldPerTime, KeyedRecord};
 use crate::time::Time;
 
 /// Extension trait for the changelog of a keyed result.
@@ -83,10 +83,12 @@ impl<R> Default for Rows<R> {
     }
 }
 
-impl<'scope, K, V> ChangelogPerTime<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+/// Pairs at their message's time, or [`Timed`](crate::time::Timed) pairs at their own
+/// ([`KeyedRecord`]).
+impl<'scope, Rec> ChangelogPerTime<'scope, Rec::Key, Rec::Value> for StreamVec<'scope, Time, Rec>
 where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: ExchangeData,
+    Rec: KeyedRecord,
+    Rec::Key: ExchangeData + Hash + Eq + Clone,
 {
     fn changelog_per_time<R, F>(
         self,
@@ -95,7 +97,7 @@ where
     ) -> StreamVec<'scope, Time, Change<R>>
     where
         R: Ord + Clone + Serialize + DeserializeOwned + Send + 'static,
-        F: FnMut(&K, &mut Vec<R>, V) + 'static,
+        F: FnMut(&Rec::Key, &mut Vec<R>, Rec::Value) + 'static,
     {
         self.fold_per_time(
             name,

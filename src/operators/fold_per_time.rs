@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::{KeyedProcess, ProcessKeyed};
+use crate::operators::{KeyedProcess, KeyedRecord, ProcessKeyed};
 use crate::time::Time;
 
 /// Extension trait for per-timestamp reports of keyed state.
@@ -52,17 +52,19 @@ pub trait FoldPerTime<'scope, K, V> {
         R: FnMut(&K, &mut S, Time) -> Option<O> + 'static;
 }
 
-impl<'scope, K, V> FoldPerTime<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
+/// Pairs at their message's time, or [`Timed`](crate::time::Timed) pairs at their own
+/// ([`KeyedRecord`]).
+impl<'scope, R> FoldPerTime<'scope, R::Key, R::Value> for StreamVec<'scope, Time, R>
 where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: ExchangeData,
+    R: KeyedRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
 {
-    fn fold_per_time<S, O, F, R>(self, name: &str, fold: F, report: R) -> StreamVec<'scope, Time, O>
+    fn fold_per_time<S, O, F, P>(self, name: &str, fold: F, report: P) -> StreamVec<'scope, Time, O>
     where
         S: Default + Clone + Serialize + DeserializeOwned + Send + 'static,
         O: 'static,
-        F: FnMut(&K, &mut S, V) + 'static,
-        R: FnMut(&K, &mut S, Time) -> Option<O> + 'static,
+        F: FnMut(&R::Key, &mut S, R::Value) + 'static,
+        P: FnMut(&R::Key, &mut S, Time) -> Option<O> + 'static,
     {
         self.process_keyed(
             name,

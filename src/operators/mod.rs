@@ -27,7 +27,7 @@ mod top_k;
 mod update_state;
 mod window_join;
 
-pub use aggregate::{Aggregate, Windowed};
+pub use aggregate::{Aggregate, WindowRecord, Windowed};
 pub use aggregator::{Aggregator, Count, CountDistinct, DistinctValues, Max, Sum};
 pub use arrange_state::{ArrangeSides, ArrangeState};
 pub use changelog_per_time::ChangelogPerTime;

@@ -10,9 +10,9 @@
 //! slices rather than done when it fires, which held every output behind it (q5's p99
 //! was 157 ms at half its rate). [`aggregate_top_k`](Aggregate::aggregate_top_k) reports
 //! only each window's best results, picked in one pass as the window fires.
-
+//!
 //! Input is `(key, value)` pairs at their message's time, or [`Timed`] pairs, each at its
-//! own time, from a source that sends many milliseconds per message.
+//! own time, from a source that sends many milliseconds per message ([`WindowRecord`]).
 //!
 //! In a job that snapshots, the first phase also sends its partials on at every epoch
 //! boundary, so it holds nothing across one; the second phase applies partials in timestamp
@@ -168,64 +168,52 @@ where
     )
 }
 
-impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, (K, V)>
-where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: 'static,
-{
-    fn aggregate<A: Aggregator<V>>(
-        self,
-        name: &str,
-        window: Window,
-        aggregator: A,
-    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
-        aggregate_records(self, name, window, aggregator, Every, |pair, message| {
-            (message, pair)
-        })
-    }
+/// A record [`Aggregate`] takes: a `(key, value)` pair at its message's time, or a
+/// [`Timed`] pair at its own time, from a source that sends many milliseconds per message
+/// ([`Chain::timed_stream`](crate::sources::Chain::timed_stream)). The results are those of
+/// the same records each at its own message time.
+pub trait WindowRecord: 'static {
+    /// The key aggregated by.
+    type Key;
+    /// What is aggregated.
+    type Value;
 
-    fn aggregate_top_k<A, S, F>(
-        self,
-        name: &str,
-        window: Window,
-        aggregator: A,
-        k: usize,
-        score: F,
-    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>
-    where
-        A: Aggregator<V>,
-        A::Output: ExchangeData + Clone,
-        S: Ord + Clone,
-        F: Fn(&K, &A::Output) -> S + Clone + 'static,
-    {
-        best_of(
-            self,
-            (name, window, aggregator),
-            k,
-            score,
-            |pair, message| (message, pair),
-        )
+    /// The record's time and pair, in a message at `message`.
+    fn open(self, message: Time) -> (Time, (Self::Key, Self::Value));
+}
+
+impl<K: 'static, V: 'static> WindowRecord for (K, V) {
+    type Key = K;
+    type Value = V;
+
+    #[inline]
+    fn open(self, message: Time) -> (Time, (K, V)) {
+        (message, self)
     }
 }
 
-/// Records that carry their own times ([`Timed`], from
-/// [`Chain::timed_stream`](crate::sources::Chain::timed_stream)): a message may hold many
-/// milliseconds, so a generator sends a buffer per activation rather than a message per
-/// millisecond. The results are those of the same records each at its own message time.
-impl<'scope, K, V> Aggregate<'scope, K, V> for StreamVec<'scope, Time, Timed<(K, V)>>
+impl<K: 'static, V: 'static> WindowRecord for Timed<(K, V)> {
+    type Key = K;
+    type Value = V;
+
+    #[inline]
+    fn open(self, _: Time) -> (Time, (K, V)) {
+        (self.time, self.record)
+    }
+}
+
+impl<'scope, R> Aggregate<'scope, R::Key, R::Value> for StreamVec<'scope, Time, R>
 where
-    K: ExchangeData + Hash + Eq + Clone,
-    V: 'static,
+    R: WindowRecord,
+    R::Key: ExchangeData + Hash + Eq + Clone,
 {
-    fn aggregate<A: Aggregator<V>>(
+    fn aggregate<A: Aggregator<R::Value>>(
         self,
         name: &str,
         window: Window,
         aggregator: A,
-    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>> {
-        aggregate_records(self, name, window, aggregator, Every, |timed, _| {
-            (timed.time, timed.record)
-        })
+    ) -> StreamVec<'scope, Time, Windowed<R::Key, A::Output>> {
+        aggregate_records(self, name, window, aggregator, Every, R::open)
     }
 
     fn aggregate_top_k<A, S, F>(
@@ -235,16 +223,14 @@ where
         aggregator: A,
         k: usize,
         score: F,
-    ) -> StreamVec<'scope, Time, Windowed<K, A::Output>>
+    ) -> StreamVec<'scope, Time, Windowed<R::Key, A::Output>>
     where
-        A: Aggregator<V>,
+        A: Aggregator<R::Value>,
         A::Output: ExchangeData + Clone,
         S: Ord + Clone,
-        F: Fn(&K, &A::Output) -> S + Clone + 'static,
+        F: Fn(&R::Key, &A::Output) -> S + Clone + 'static,
     {
-        best_of(self, (name, window, aggregator), k, score, |timed, _| {
-            (timed.time, timed.record)
-        })
+        best_of(self, (name, window, aggregator), k, score, R::open)
     }
 }
 
