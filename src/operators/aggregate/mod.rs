@@ -3,7 +3,7 @@
 //! Two phases, so that the exchange carries partial aggregates rather than records: every
 //! worker folds its own records into one accumulator per key and *pane* (the stretch of
 //! time between window boundaries) and sends the partials on at the end of every slice of
-//! the pane, 10 ms of event time (`partials`); the owner of the key merges each partial
+//! the pane, a two-hundredth of it and at least 10 ms of event time (`partials`); the owner of the key merges each partial
 //! into the accumulators of the windows its pane lies in as it arrives (`windows`), so
 //! that when its frontier passes a window's end the result is ready. A record is added once
 //! however many hopping windows contain it, and the work of a window is spread over its

@@ -16,11 +16,21 @@ use crate::snapshot::SnapshotHub;
 use crate::state::StateMap;
 use crate::time::{Time, Window};
 
-/// How often, in milliseconds of event time, the first phase sends its partials on. A key
-/// busy in every slice sends a partial per slice rather than per pane, so the exchange
-/// carries a little more; in return, the owner merges a pane's partials over the pane
-/// instead of all at its end.
-pub(crate) const SLICE: Time = 10;
+/// How many slices a pane is cut into: the first phase sends its partials on at the end of
+/// each. A key busy in every slice sends a partial per slice rather than per pane, so the
+/// exchange carries a little more; in return, the owner merges a pane's partials over the
+/// pane instead of all at its end. A slice is a share of the pane, not a fixed length: a
+/// day's pane in 10 ms slices sent 8.6 million partials per busy key (q16's statistics per
+/// channel ran 20% slower), where the merge at its end is no longer than a 2 s pane's.
+const SLICES_PER_PANE: Time = 200;
+
+/// The shortest slice, in milliseconds of event time: q5's 2 s panes.
+const SHORTEST_SLICE: Time = 10;
+
+/// The slice length of `window`'s panes.
+pub(crate) fn slice_of(window: Window) -> Time {
+    (window.pane() / SLICES_PER_PANE).max(SHORTEST_SLICE)
+}
 
 /// The first phase: each worker's records folded per key and pane, sent on as
 /// `(key, (pane, partial))` when the worker's frontier passes the end of a slice, the pane
@@ -46,9 +56,10 @@ where
         let mut folds: Folds<K, A::Acc> = BTreeMap::new();
         // When the partials of a record at a time are sent: the end of its slice, pane or
         // epoch, whichever comes first, less one.
+        let slice = slice_of(window);
         let send_time = move |time: Time| {
             let pane = window.pane_of(time);
-            let slice_end = (time / SLICE).saturating_add(1).saturating_mul(SLICE);
+            let slice_end = (time / slice).saturating_add(1).saturating_mul(slice);
             let mut end = pane.saturating_add(window.pane()).min(slice_end);
             if let Some(hub) = &hub {
                 end = end.min(hub.next_epoch_after(time));
