@@ -347,6 +347,10 @@ fn report_output_flowing(
 ) {
     while !flowing.check(probe) {
         if !worker.step_or_park(Some(LONGEST_PARK)) {
+            // Done within that step (a restart with little left to do): the frontier is
+            // empty now, so results have flowed to the end; say so, or the supervisor
+            // never hears that this restart recovered.
+            flowing.check(probe);
             return;
         }
     }
