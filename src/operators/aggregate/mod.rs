@@ -271,6 +271,7 @@ where
             selection,
             pending: BTreeMap::new(),
             spare: ShardedMap::default(),
+            run: Vec::new(),
             _record: PhantomData,
         },
     )

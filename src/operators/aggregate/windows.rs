@@ -28,6 +28,8 @@ pub(super) struct Windowwise<K, A: Aggregator<V>, V, S> {
     /// a window's map grows to every key of the window (q5: a million auctions), and
     /// growing a fresh one each time rehashes it on the record path.
     pub(super) spare: ShardedMap<K, Stamped<A::Acc>>,
+    /// The partials of one pane from the current batch, reused from batch to batch.
+    pub(super) run: Vec<(K, A::Acc)>,
     pub(super) _record: PhantomData<fn(V)>,
 }
 
@@ -123,7 +125,8 @@ where
 {
     /// Merges partials into the windows of their panes, noting the windows that now have
     /// something to report. Partials come in runs of one pane: each window's map is looked
-    /// up once per run.
+    /// up once per run, and the run's last window takes the partials themselves, so a
+    /// tumbling window (one per pane) never clones one.
     fn merge_partials(
         &mut self,
         state: &mut PaneState<K, A::Acc>,
@@ -131,13 +134,16 @@ where
         batch: &mut Vec<(K, (Time, A::Acc))>,
     ) {
         let stamp = state.stamp;
-        let mut rest = &batch[..];
-        while let Some((_, (pane, _))) = rest.first() {
+        let aggregator = &self.aggregator;
+        let mut records = batch.drain(..).peekable();
+        while let Some((_, (pane, _))) = records.peek() {
             let pane = *pane;
-            let run = rest.iter().take_while(|(_, (p, _))| *p == pane).count();
-            let (partials, after) = rest.split_at(run);
-            rest = after;
-            for end in self.window.window_ends_of_pane(pane) {
+            self.run.clear();
+            while let Some((key, (_, partial))) = records.next_if(|(_, (p, _))| *p == pane) {
+                self.run.push((key, partial));
+            }
+            let mut ends = self.window.window_ends_of_pane(pane).peekable();
+            while let Some(end) = ends.next() {
                 self.pending
                     .entry(end)
                     .or_insert_with(|| cap.delayed(&(end - 1)));
@@ -145,19 +151,47 @@ where
                     .panes
                     .entry(end)
                     .or_insert_with(|| std::mem::take(&mut self.spare));
-                for (key, (_, partial)) in partials {
-                    match accs.get_mut(key) {
-                        Some(acc) => {
-                            self.aggregator.merge(&mut acc.0, partial);
-                            acc.1 = stamp;
-                        }
-                        None => {
-                            accs.insert(key.clone(), Stamped(partial.clone(), stamp));
+                if ends.peek().is_some() {
+                    for (key, partial) in &self.run {
+                        merge_one(aggregator, accs, stamp, key, partial, || {
+                            (key.clone(), partial.clone())
+                        });
+                    }
+                } else {
+                    for (key, partial) in self.run.drain(..) {
+                        match accs.get_mut(&key) {
+                            Some(acc) => {
+                                aggregator.merge(&mut acc.0, &partial);
+                                acc.1 = stamp;
+                            }
+                            None => {
+                                accs.insert(key, Stamped(partial, stamp));
+                            }
                         }
                     }
                 }
             }
         }
-        batch.clear();
+    }
+}
+
+/// Merges `partial` into `key`'s accumulator in `accs`, or enters `owned()` for a new key.
+fn merge_one<K: Hash + Eq, V, A: Aggregator<V>>(
+    aggregator: &A,
+    accs: &mut ShardedMap<K, Stamped<A::Acc>>,
+    stamp: u32,
+    key: &K,
+    partial: &A::Acc,
+    owned: impl FnOnce() -> (K, A::Acc),
+) {
+    match accs.get_mut(key) {
+        Some(acc) => {
+            aggregator.merge(&mut acc.0, partial);
+            acc.1 = stamp;
+        }
+        None => {
+            let (key, acc) = owned();
+            accs.insert(key, Stamped(acc, stamp));
+        }
     }
 }
