@@ -17,7 +17,7 @@ pub use crate::identity::JobIdentity;
 use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
 use crate::sources::{
-    Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, TextLines,
+    Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, MalformedJson, TextLines,
 };
 use crate::state::StateKind;
 use crate::time::{EventClock, Time};
@@ -221,6 +221,27 @@ impl<'scope> Job<'scope> {
             control: self.control.clone(),
         };
         self.scope.json_lines(spec, time_of)
+    }
+
+    /// The configured input as JSON lines, each read by `parse` (see
+    /// [`JsonLines::json_lines_parsed`]).
+    pub fn json_lines_parsed<T, P, F>(
+        &self,
+        parse: P,
+        time_of: F,
+    ) -> anyhow::Result<StreamVec<'scope, Time, T>>
+    where
+        T: 'static,
+        P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
+        F: Fn(&T) -> Time + 'static,
+    {
+        let spec = JsonLinesSpec {
+            input: self.required_input()?,
+            out_of_orderness: self.config.out_of_orderness,
+            skip_bad_input: self.config.skip_bad_input,
+            control: self.control.clone(),
+        };
+        self.scope.json_lines_parsed(spec, parse, time_of)
     }
 
     fn required_input(&self) -> anyhow::Result<LineInput> {

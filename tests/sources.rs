@@ -228,7 +228,7 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
             .count() as u64
     };
     let (written, sent, _) = records_sent(1_000_000.0, |job| {
-        let prices = weir::nexmark::bids(job)
+        let prices = weir::nexmark::bids(job, weir::nexmark::EventFields::NUMBERS)
             .expect("generated")
             .map(|bid| bid.price);
         job.output(prices);
@@ -237,7 +237,7 @@ fn a_generated_chain_ending_in_output_sends_no_record_over_a_channel() {
     assert_eq!(sent, 0, "chained steps and output run inside the source");
     // The same steps ended as a stream: every bid crosses the channel to the output sink.
     let (written, sent, _) = records_sent(1_000_000.0, |job| {
-        let prices = weir::nexmark::bids(job)
+        let prices = weir::nexmark::bids(job, weir::nexmark::EventFields::NUMBERS)
             .expect("generated")
             .map(|bid| bid.price);
         job.output(prices.stream());

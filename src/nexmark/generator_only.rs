@@ -7,7 +7,7 @@
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{events, pipeline};
+use crate::nexmark::{events, pipeline, EventFields};
 
 /// `nexmark-generator`.
 pub const GENERATOR: Pipeline = pipeline(
@@ -17,7 +17,7 @@ pub const GENERATOR: Pipeline = pipeline(
 );
 
 fn generator_only(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let nothing = events(job)?.filter_map(|_| None::<()>);
+    let nothing = events(job, EventFields::ALL)?.filter_map(|_| None::<()>);
     job.output(nothing);
     Ok(())
 }

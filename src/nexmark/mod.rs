@@ -10,6 +10,7 @@ mod event;
 pub mod fields;
 mod generator;
 pub mod generator_only;
+mod read;
 pub mod winning_bids;
 
 pub mod q0;
@@ -36,6 +37,7 @@ pub mod q9;
 
 pub use event::{Auction, Bid, Event, Person};
 pub use generator::{channel, NexmarkGenerator, HOT_CHANNELS, OTHER_CHANNELS};
+pub use read::{read_event, EventFields, EventSeed};
 
 use crate::job::Job;
 use crate::job::{InputFormat, Pipeline};
@@ -45,12 +47,18 @@ use crate::sources::Chain;
 pub const DEFAULT_EVENT_RATE: f64 = 10_000.0;
 
 /// The NEXMark events of a job: generated, or read from `--input` JSON lines. Generated, the
-/// steps a query chains onto them run inside the generator.
+/// steps a query chains onto them run inside the generator, and every field is made; read,
+/// only the string fields in `reads` are kept (the query's tests compare both ways).
 pub fn events<'scope>(
     job: &Job<'scope>,
+    reads: EventFields,
 ) -> anyhow::Result<Chain<'scope, Event, impl FnMut(u64) -> Option<Event> + 'static>> {
     match job.input() {
-        Some(_) => Ok(Chain::from(job.json_lines(Event::date_time)?)),
+        Some(_) => {
+            let events =
+                job.json_lines_parsed(move |line| read_event(line, reads), Event::date_time)?;
+            Ok(Chain::from(events))
+        }
         None => {
             let mut generator = NexmarkGenerator::new(job.config().seed, job.config().event_rate);
             Ok(job.generate_chain(move |n| generator.event(n)))
@@ -58,11 +66,12 @@ pub fn events<'scope>(
     }
 }
 
-/// The bids among a job's events.
+/// The bids among a job's events, with the string fields in `reads` where they are read.
 pub fn bids<'scope>(
     job: &Job<'scope>,
+    reads: EventFields,
 ) -> anyhow::Result<Chain<'scope, Bid, impl FnMut(u64) -> Option<Bid> + 'static>> {
-    Ok(events(job)?.filter_map(|event| match event {
+    Ok(events(job, reads)?.filter_map(|event| match event {
         Event::Bid(bid) => Some(bid),
         _ => None,
     }))

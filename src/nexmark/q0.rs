@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q0`.
 pub const Q0: Pipeline = pipeline("nexmark-q0", "NEXMark q0: every bid passed through", q0);
@@ -23,7 +23,7 @@ pub struct BidLine {
 }
 
 fn q0(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.map(|bid| BidLine {
+    let lines = bids(job, EventFields::NUMBERS)?.map(|bid| BidLine {
         auction: bid.auction,
         bidder: bid.bidder,
         price: bid.price,

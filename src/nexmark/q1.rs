@@ -3,7 +3,7 @@
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::q0::BidLine;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q1`.
 pub const Q1: Pipeline = pipeline(
@@ -13,7 +13,7 @@ pub const Q1: Pipeline = pipeline(
 );
 
 fn q1(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.map(|bid| BidLine {
+    let lines = bids(job, EventFields::NUMBERS)?.map(|bid| BidLine {
         auction: bid.auction,
         bidder: bid.bidder,
         price: bid.price * 908 / 1000,

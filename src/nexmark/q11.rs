@@ -11,7 +11,7 @@ use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::{Count, SessionWindows};
 
 /// `nexmark-q11`.
@@ -38,7 +38,7 @@ pub struct BidderSession {
 }
 
 fn q11(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let sessions = bids(job)?
+    let sessions = bids(job, EventFields::NUMBERS)?
         .map(|bid| (bid.bidder, ()))
         .timed_stream()
         .session_aggregate("bidder sessions", GAP_MS + 1, Count)

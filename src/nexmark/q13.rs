@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, Bid};
+use crate::nexmark::{bids, Bid, EventFields};
 use crate::operators::LookupJoin;
 use crate::sources::SideTable;
 
@@ -57,7 +57,7 @@ fn q13(job: &mut Job<'_>) -> anyhow::Result<()> {
         }
         None => SideTable::from_rows((0..KEYS).map(|key| (key, Arc::from(format!("side-{key}"))))),
     };
-    let lines = bids(job)?.stream().lookup_join(
+    let lines = bids(job, EventFields::NUMBERS)?.stream().lookup_join(
         table,
         |bid: &Bid| bid.auction % KEYS,
         |bid, value: &Arc<str>| BidWithSide {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::fields::hour;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q14`.
 pub const Q14: Pipeline = pipeline(
@@ -45,7 +45,7 @@ fn time_type(hour: u64) -> &'static str {
 }
 
 fn q14(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.filter_map(|bid| {
+    let lines = bids(job, EventFields::BID_EXTRA)?.filter_map(|bid| {
         // `0.908 * price` between 1e6 and 5e7, in integers: prices stop at 10^8, so the
         // product fits in a u64.
         let product = bid.price.saturating_mul(908);

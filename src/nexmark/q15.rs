@@ -8,7 +8,7 @@ use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::bid_statistics::{BidStatistics, RankCounts, RankedBid};
 use crate::nexmark::fields::{day, DAY_MS};
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::Aggregate;
 use crate::time::Window;
 
@@ -30,7 +30,7 @@ pub struct DailyStatistics {
 }
 
 fn q15(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let days = bids(job)?
+    let days = bids(job, EventFields::NUMBERS)?
         .map(|bid| ((), RankedBid::of(&bid)))
         .timed_stream()
         .aggregate(

@@ -8,7 +8,7 @@ use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::bid_statistics::{BidStatistics, RankCounts, RankedBid};
 use crate::nexmark::fields::{day, hour_minute, DAY_MS};
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::Aggregate;
 use crate::time::Window;
 
@@ -34,7 +34,7 @@ pub struct ChannelStatistics {
 }
 
 fn q16(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let channels = bids(job)?
+    let channels = bids(job, EventFields::BID_CHANNEL)?
         .map(|bid| {
             let ranked = RankedBid::of(&bid);
             (bid.channel, ranked)

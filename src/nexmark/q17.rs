@@ -7,7 +7,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::fields::{day, price_rank, DAY_MS};
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::{Aggregate, Aggregator};
 use crate::time::Window;
 
@@ -92,7 +92,7 @@ impl Aggregator<u64> for PriceStatistics {
 }
 
 fn q17(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let auctions = bids(job)?
+    let auctions = bids(job, EventFields::NUMBERS)?
         .map(|bid| (bid.auction, bid.price))
         .timed_stream()
         .aggregate(

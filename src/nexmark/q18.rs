@@ -7,7 +7,7 @@
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline, Bid};
+use crate::nexmark::{bids, pipeline, Bid, EventFields};
 use crate::operators::ChangelogPerTime;
 
 /// `nexmark-q18`.
@@ -23,17 +23,22 @@ fn lateness(row: &Bid) -> (u64, u64, &str, &str, &str) {
 }
 
 fn q18(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let changes = bids(job)?
-        .map(|bid| ((bid.bidder, bid.auction), bid))
-        .timed_stream()
-        .changelog_per_time(
-            "last bid per bidder and auction",
-            |_, last: &mut Vec<Bid>, bid| match last.first_mut() {
-                Some(last) if lateness(&bid) <= lateness(last) => {}
-                Some(last) => *last = bid,
-                None => last.push(bid),
-            },
-        );
+    let changes = bids(
+        job,
+        EventFields::BID_CHANNEL
+            .and(EventFields::BID_URL)
+            .and(EventFields::BID_EXTRA),
+    )?
+    .map(|bid| ((bid.bidder, bid.auction), bid))
+    .timed_stream()
+    .changelog_per_time(
+        "last bid per bidder and auction",
+        |_, last: &mut Vec<Bid>, bid| match last.first_mut() {
+            Some(last) if lateness(&bid) <= lateness(last) => {}
+            Some(last) => *last = bid,
+            None => last.push(bid),
+        },
+    );
     job.output(changes);
     Ok(())
 }

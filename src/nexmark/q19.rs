@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline, Bid};
+use crate::nexmark::{bids, pipeline, Bid, EventFields};
 use crate::operators::ChangelogPerTime;
 
 /// `nexmark-q19`.
@@ -36,17 +36,22 @@ fn rank(row: &Bid) -> (Reverse<u64>, u64, u64, &str, &str, &str) {
 }
 
 fn q19(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let changes = bids(job)?
-        .map(|bid| (bid.auction, bid))
-        .timed_stream()
-        .changelog_per_time("top bids per auction", |_, top: &mut Vec<Bid>, bid| {
-            // Kept in rank order: the new bid goes after every row ranked at least as high.
-            let at = top.partition_point(|row| rank(row) <= rank(&bid));
-            if at < TOP {
-                top.insert(at, bid);
-                top.truncate(TOP);
-            }
-        });
+    let changes = bids(
+        job,
+        EventFields::BID_CHANNEL
+            .and(EventFields::BID_URL)
+            .and(EventFields::BID_EXTRA),
+    )?
+    .map(|bid| (bid.auction, bid))
+    .timed_stream()
+    .changelog_per_time("top bids per auction", |_, top: &mut Vec<Bid>, bid| {
+        // Kept in rank order: the new bid goes after every row ranked at least as high.
+        let at = top.partition_point(|row| rank(row) <= rank(&bid));
+        if at < TOP {
+            top.insert(at, bid);
+            top.truncate(TOP);
+        }
+    });
     job.output(changes);
     Ok(())
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q2`.
 pub const Q2: Pipeline = pipeline(
@@ -23,7 +23,7 @@ pub struct Selected {
 }
 
 fn q2(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.filter_map(|bid| {
+    let lines = bids(job, EventFields::NUMBERS)?.filter_map(|bid| {
         (bid.auction % 123 == 0).then_some(Selected {
             auction: bid.auction,
             price: bid.price,

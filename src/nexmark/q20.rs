@@ -13,7 +13,7 @@ use timely::dataflow::StreamVec;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{events, Auction, Bid, Event};
+use crate::nexmark::{events, Auction, Bid, Event, EventFields};
 use crate::operators::{ArrangeSides, JoinSides, LeaveCollection, Side};
 use crate::state::StateKind;
 use crate::time::Time;
@@ -66,13 +66,21 @@ pub struct BidWithAuction {
 }
 
 fn q20(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let auctions_and_bids = events(job)?
-        .filter_map(|event| match event {
-            Event::Auction(a) if a.category == 10 => Some((a.id, Side::Left(a))),
-            Event::Bid(b) => Some((b.auction, Side::Right(b))),
-            _ => None,
-        })
-        .stream();
+    let auctions_and_bids = events(
+        job,
+        EventFields::BID_CHANNEL
+            .and(EventFields::BID_URL)
+            .and(EventFields::BID_EXTRA)
+            .and(EventFields::AUCTION_ITEM_NAME)
+            .and(EventFields::AUCTION_DESCRIPTION)
+            .and(EventFields::AUCTION_EXTRA),
+    )?
+    .filter_map(|event| match event {
+        Event::Auction(a) if a.category == 10 => Some((a.id, Side::Left(a))),
+        Event::Bid(b) => Some((b.auction, Side::Right(b))),
+        _ => None,
+    })
+    .stream();
     let lines = match job.config().state {
         StateKind::Hash => auctions_and_bids
             .join_sides("auctions and bids", |_, auction: &Auction, bid: &Bid| {

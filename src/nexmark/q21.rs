@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::fields::{channel_id_in, ChannelId};
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q21`.
 pub const Q21: Pipeline = pipeline(
@@ -49,7 +49,7 @@ impl Serialize for ChannelBid {
 }
 
 fn q21(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.filter_map(|bid| {
+    let lines = bids(job, EventFields::BID_CHANNEL.and(EventFields::BID_URL))?.filter_map(|bid| {
         let channel_id = channel_id_in(&bid.channel, &bid.url)?;
         Some(ChannelBid {
             auction: bid.auction,

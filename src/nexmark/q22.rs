@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::fields::url_directory_ranges;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 
 /// `nexmark-q22`.
 pub const Q22: Pipeline = pipeline(
@@ -55,7 +55,7 @@ impl Serialize for UrlBid {
 }
 
 fn q22(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let lines = bids(job)?.map(|bid| UrlBid {
+    let lines = bids(job, EventFields::BID_CHANNEL.and(EventFields::BID_URL))?.map(|bid| UrlBid {
         auction: bid.auction,
         bidder: bid.bidder,
         price: bid.price,

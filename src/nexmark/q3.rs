@@ -12,7 +12,7 @@ use timely::dataflow::StreamVec;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{events, Event};
+use crate::nexmark::{events, Event, EventFields};
 use crate::operators::{ArrangeSides, JoinSides, LeaveCollection, Side};
 use crate::state::StateKind;
 use crate::time::Time;
@@ -44,17 +44,20 @@ pub struct LocalItem {
 type Seller = (String, String, String);
 
 fn q3(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let sellers_and_auctions = events(job)?
-        .filter_map(|event| match event {
-            Event::Person(p)
-                if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) =>
-            {
-                Some((p.id, Side::Left((p.name, p.city, p.state))))
-            }
-            Event::Auction(a) if a.category == 10 => Some((a.seller, Side::Right(a.id))),
-            _ => None,
-        })
-        .stream();
+    let sellers_and_auctions = events(
+        job,
+        EventFields::PERSON_NAME
+            .and(EventFields::PERSON_CITY)
+            .and(EventFields::PERSON_STATE),
+    )?
+    .filter_map(|event| match event {
+        Event::Person(p) if ["or", "id", "ca"].contains(&p.state.to_ascii_lowercase().as_str()) => {
+            Some((p.id, Side::Left((p.name, p.city, p.state))))
+        }
+        Event::Auction(a) if a.category == 10 => Some((a.seller, Side::Right(a.id))),
+        _ => None,
+    })
+    .stream();
     let items = match job.config().state {
         StateKind::Hash => sellers_and_auctions
             .join_sides("sellers and auctions", |_, seller: &Seller, auction| {

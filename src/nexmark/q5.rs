@@ -5,7 +5,7 @@ use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::{Aggregate, Count};
 use crate::time::Window;
 
@@ -30,7 +30,7 @@ pub struct HotItem {
 }
 
 fn q5(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let hot = bids(job)?
+    let hot = bids(job, EventFields::NUMBERS)?
         .map(|bid| (bid.auction, ()))
         .timed_stream()
         .aggregate_top_k(

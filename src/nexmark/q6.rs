@@ -7,7 +7,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::winning_bids::WinningBids;
-use crate::nexmark::{events, pipeline};
+use crate::nexmark::{events, pipeline, EventFields};
 use crate::operators::FoldPerTime;
 use crate::time::Time;
 
@@ -37,7 +37,7 @@ pub struct SellerAverage {
 }
 
 fn q6(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let averages = events(job)?
+    let averages = events(job, EventFields::NUMBERS)?
         .winning_bids("winning bids")
         .map(|winner| (winner.seller, (winner.closed, winner.auction, winner.price)))
         .fold_per_time(

@@ -5,7 +5,7 @@ use timely::dataflow::operators::vec::Map;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{bids, pipeline};
+use crate::nexmark::{bids, pipeline, EventFields};
 use crate::operators::{Aggregate, TopK};
 use crate::time::Window;
 
@@ -34,7 +34,7 @@ pub struct HighestBid {
 }
 
 fn q7(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let highest = bids(job)?
+    let highest = bids(job, EventFields::NUMBERS)?
         .map(|bid| ((), (bid.price, bid.auction, bid.bidder, bid.date_time)))
         .timed_stream()
         .aggregate(

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::job::Job;
 use crate::job::Pipeline;
-use crate::nexmark::{events, pipeline, Event};
+use crate::nexmark::{events, pipeline, Event, EventFields};
 use crate::operators::{Side, WindowCogroupSides};
 use crate::time::Window;
 
@@ -28,7 +28,7 @@ pub struct NewSeller {
 }
 
 fn q8(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let persons_and_sellers = events(job)?
+    let persons_and_sellers = events(job, EventFields::PERSON_NAME)?
         .filter_map(|event| match event {
             Event::Person(p) => Some((p.id, Side::Left(p.name))),
             Event::Auction(a) => Some((a.seller, Side::Right(()))),

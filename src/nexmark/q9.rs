@@ -7,7 +7,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::job::Job;
 use crate::job::Pipeline;
 use crate::nexmark::winning_bids::WinningBids;
-use crate::nexmark::{events, pipeline};
+use crate::nexmark::{events, pipeline, EventFields};
 
 /// `nexmark-q9`.
 pub const Q9: Pipeline = pipeline(
@@ -52,28 +52,34 @@ pub struct AuctionWinner {
 }
 
 fn q9(job: &mut Job<'_>) -> anyhow::Result<()> {
-    let winners = events(job)?
-        .winning_bids_in_full("winning bids")
-        .map(|winner| {
-            let (a, b) = (winner.auction, winner.bid);
-            AuctionWinner {
-                id: a.id,
-                item_name: a.item_name,
-                description: a.description,
-                initial_bid: a.initial_bid,
-                reserve: a.reserve,
-                date_time: a.date_time,
-                expires: a.expires,
-                seller: a.seller,
-                category: a.category,
-                extra: a.extra,
-                auction: b.auction,
-                bidder: b.bidder,
-                price: b.price,
-                bid_date_time: b.date_time,
-                bid_extra: b.extra,
-            }
-        });
+    let winners = events(
+        job,
+        EventFields::AUCTION_ITEM_NAME
+            .and(EventFields::AUCTION_DESCRIPTION)
+            .and(EventFields::AUCTION_EXTRA)
+            .and(EventFields::BID_EXTRA),
+    )?
+    .winning_bids_in_full("winning bids")
+    .map(|winner| {
+        let (a, b) = (winner.auction, winner.bid);
+        AuctionWinner {
+            id: a.id,
+            item_name: a.item_name,
+            description: a.description,
+            initial_bid: a.initial_bid,
+            reserve: a.reserve,
+            date_time: a.date_time,
+            expires: a.expires,
+            seller: a.seller,
+            category: a.category,
+            extra: a.extra,
+            auction: b.auction,
+            bidder: b.bidder,
+            price: b.price,
+            bid_date_time: b.date_time,
+            bid_extra: b.extra,
+        }
+    });
     job.output(winners);
     Ok(())
 }

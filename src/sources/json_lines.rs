@@ -1,10 +1,12 @@
-//! JSON lines as typed records, each at the event time it carries.
+//! JSON lines as typed records, each at the event time it carries, parsed by weir's one JSON
+//! parser ([`parse_json_line`](crate::sources::parse_json_line)).
 
 use serde::de::DeserializeOwned;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::control::JobControl;
 use crate::identity::LineInput;
+use crate::sources::json::{parse_json_line, MalformedJson};
 use crate::sources::lines::{line_source, LineSourceSpec};
 use crate::time::Time;
 
@@ -68,6 +70,39 @@ pub trait JsonLines<'scope> {
     where
         T: DeserializeOwned + 'static,
         F: Fn(&T) -> Time + 'static;
+
+    /// As [`json_lines`](JsonLines::json_lines), with each non-blank line read by `parse`:
+    /// for readers that know more than serde's derive (which fields a pipeline needs, the
+    /// exact shape their writer produces), such as
+    /// [`read_event`](crate::nexmark::read_event).
+    ///
+    /// ```
+    /// use timely::dataflow::operators::Capture;
+    /// use timely::dataflow::operators::capture::Extract;
+    /// use weir::sources::{parse_json_line, JsonLines, JsonLinesSpec, LineInput};
+    ///
+    /// let path = std::env::temp_dir().join(format!("weir-doc-jsonp-{}.jsonl", std::process::id()));
+    /// std::fs::write(&path, "[5, \"a\"]\n[9, \"b\"]\n").unwrap();
+    /// let spec = JsonLinesSpec::new(LineInput::File(path.clone()));
+    /// let captured = timely::example(move |scope| {
+    ///     // The time of each pair is its first element; the string is not kept.
+    ///     let parse = |line: &[u8]| parse_json_line::<(u64, &str)>(line).map(|(at, _)| at);
+    ///     scope.json_lines_parsed(spec, parse, |at: &u64| *at).expect("the file exists").capture()
+    /// });
+    /// let times: Vec<u64> = captured.extract().into_iter().map(|(time, _)| time).collect();
+    /// assert_eq!(times, vec![5, 9]);
+    /// std::fs::remove_file(path).unwrap();
+    /// ```
+    fn json_lines_parsed<T, P, F>(
+        &self,
+        spec: JsonLinesSpec,
+        parse: P,
+        time_of: F,
+    ) -> anyhow::Result<StreamVec<'scope, Time, T>>
+    where
+        T: 'static,
+        P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
+        F: Fn(&T) -> Time + 'static;
 }
 
 impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
@@ -80,6 +115,20 @@ impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
         T: DeserializeOwned + 'static,
         F: Fn(&T) -> Time + 'static,
     {
+        self.json_lines_parsed(spec, |line| parse_json_line::<T>(line), time_of)
+    }
+
+    fn json_lines_parsed<T, P, F>(
+        &self,
+        spec: JsonLinesSpec,
+        mut parse: P,
+        time_of: F,
+    ) -> anyhow::Result<StreamVec<'scope, Time, T>>
+    where
+        T: 'static,
+        P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
+        F: Fn(&T) -> Time + 'static,
+    {
         let spec = LineSourceSpec {
             input: spec.input,
             control: spec.control,
@@ -90,18 +139,8 @@ impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(None);
             }
-            let record: T = serde_json::from_slice(line).map_err(describe_json_error)?;
+            let record = parse(line)?;
             Ok(Some((time_of(&record), record)))
         })
     }
-}
-
-/// Names the column of a JSON error; the line is named by the source, and serde's own
-/// "line 1" would only confuse.
-fn describe_json_error(error: serde_json::Error) -> anyhow::Error {
-    let column = error.column();
-    let message = error.to_string();
-    let suffix = format!(" at line {} column {}", error.line(), column);
-    let message = message.strip_suffix(&suffix).unwrap_or(&message);
-    anyhow::anyhow!("malformed JSON at column {column}: {message}")
 }

@@ -9,6 +9,7 @@
 mod chain;
 mod epochs;
 mod generator;
+pub(crate) mod json;
 mod json_lines;
 mod lines;
 mod side_table;
@@ -18,6 +19,7 @@ mod timed;
 pub use crate::identity::LineInput;
 pub use chain::{Chain, IntoChain};
 pub use generator::{random_of, Generate, GeneratorSpec};
+pub use json::{parse_json_line, parse_json_line_seed, MalformedJson};
 pub use json_lines::{JsonLines, JsonLinesSpec};
 pub use side_table::{SideTable, SideTableError};
 pub use text::TextLines;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use crate::sources::json::{parse_json_line, MalformedJson};
 use crate::state::StateMap;
 
 /// Why a side table could not be read.
@@ -32,7 +33,7 @@ pub enum SideTableError {
         /// The line number, from 1.
         line: u64,
         /// What was wrong.
-        source: serde_json::Error,
+        source: MalformedJson,
     },
 }
 
@@ -80,7 +81,7 @@ impl<K: Hash + Eq, V> SideTable<K, V> {
                 continue;
             }
             let record =
-                serde_json::from_str(&line).map_err(|source| SideTableError::Malformed {
+                parse_json_line(line.as_bytes()).map_err(|source| SideTableError::Malformed {
                     path: path.to_path_buf(),
                     line: number as u64 + 1,
                     source,
