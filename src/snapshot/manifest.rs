@@ -15,7 +15,9 @@ use crate::time::Time;
 ///   ([`stable_hash`](crate::state::stable_hash)); the publication log checksummed, with
 ///   paths relative to the snapshot directory.
 /// - 3: `aggregate` keeps an accumulator per window (keyed by its end), not per pane.
-pub const FORMAT_VERSION: u32 = 3;
+/// - 4: a JSON-lines file is split between workers by byte ranges, and its resume positions
+///   are offsets into them.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The epoch of the snapshot that commits what remains when the input ends.
 pub const FINAL_EPOCH: Time = Time::MAX;

@@ -134,6 +134,7 @@ impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
             control: spec.control,
             out_of_orderness: spec.out_of_orderness,
             skip_bad_input: spec.skip_bad_input,
+            numbered: false,
         };
         line_source(*self, "JsonLines", spec, move |_, line| {
             if line.iter().all(u8::is_ascii_whitespace) {

@@ -1,11 +1,9 @@
-//! Line-oriented input shared by the text and JSON-lines sources: files are read by every
-//! worker, each keeping the lines whose number is its own; standard input is read by worker 0
-//! on a helper thread, so that a blocking read never stalls the dataflow.
+//! Line-oriented input shared by the text and JSON-lines sources: a file is split between
+//! workers by byte ranges, or by line number for sources that number their lines
+//! (`sources::line_feeds`); standard input is read by worker 0 on a helper thread, so that a
+//! blocking read never stalls the dataflow.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -16,124 +14,11 @@ use crate::control::{Counters, JobControl};
 use crate::identity::LineInput;
 use crate::snapshot::FutureReports;
 use crate::sources::epochs::SourceEpochs;
+use crate::sources::line_feeds::{
+    ChannelFeed, ChunkFeed, EmptyFeed, Line, LineFeed, Next, NumberedFeed,
+};
 use crate::sources::BATCH;
 use crate::time::Time;
-
-/// The next line a worker should process.
-pub(crate) enum Next<'a> {
-    /// Line number (from 0), byte offset of its start, and contents without the line ending.
-    Line(u64, u64, &'a [u8]),
-    /// Nothing yet; the source will be activated when there is.
-    Wait,
-    /// The input is exhausted.
-    End,
-}
-
-/// A worker's view of a line input.
-pub(crate) trait LineFeed {
-    fn next_line(&mut self) -> io::Result<Next<'_>>;
-    /// The next line to read and its byte offset.
-    fn position(&self) -> (u64, u64);
-    /// Continues from line `line`, which starts at byte `offset`.
-    fn seek(&mut self, line: u64, offset: u64) -> io::Result<()>;
-}
-
-/// Every worker reads the whole file and keeps lines `n` with `n % workers == worker`.
-/// Scanning past other workers' lines costs a memchr; parsing, the real work, is split.
-struct FileFeed {
-    reader: BufReader<File>,
-    line: u64,
-    offset: u64,
-    worker: u64,
-    workers: u64,
-    buffer: Vec<u8>,
-}
-
-impl LineFeed for FileFeed {
-    fn next_line(&mut self) -> io::Result<Next<'_>> {
-        while self.line % self.workers != self.worker {
-            let skipped = self.reader.skip_until(b'\n')?;
-            if skipped == 0 {
-                return Ok(Next::End);
-            }
-            self.line += 1;
-            self.offset += skipped as u64;
-        }
-        self.buffer.clear();
-        let read = self.reader.read_until(b'\n', &mut self.buffer)?;
-        if read == 0 {
-            return Ok(Next::End);
-        }
-        let (number, offset) = (self.line, self.offset);
-        self.line += 1;
-        self.offset += read as u64;
-        Ok(Next::Line(number, offset, trim_line_ending(&self.buffer)))
-    }
-
-    fn position(&self) -> (u64, u64) {
-        (self.line, self.offset)
-    }
-
-    fn seek(&mut self, line: u64, offset: u64) -> io::Result<()> {
-        self.reader.seek(SeekFrom::Start(offset))?;
-        self.line = line;
-        self.offset = offset;
-        Ok(())
-    }
-}
-
-/// Lines from a reader thread, for worker 0.
-struct ChannelFeed {
-    lines: Receiver<io::Result<Vec<u8>>>,
-    line: u64,
-    current: Vec<u8>,
-}
-
-impl LineFeed for ChannelFeed {
-    fn next_line(&mut self) -> io::Result<Next<'_>> {
-        match self.lines.try_recv() {
-            Ok(Ok(line)) => {
-                self.current = line;
-                let number = self.line;
-                self.line += 1;
-                Ok(Next::Line(number, 0, trim_line_ending(&self.current)))
-            }
-            Ok(Err(error)) => Err(error),
-            Err(TryRecvError::Empty) => Ok(Next::Wait),
-            Err(TryRecvError::Disconnected) => Ok(Next::End),
-        }
-    }
-
-    fn position(&self) -> (u64, u64) {
-        (self.line, 0)
-    }
-
-    fn seek(&mut self, _line: u64, _offset: u64) -> io::Result<()> {
-        Err(io::Error::other("standard input cannot be replayed"))
-    }
-}
-
-/// For workers that own no lines of an input.
-struct EmptyFeed;
-
-impl LineFeed for EmptyFeed {
-    fn next_line(&mut self) -> io::Result<Next<'_>> {
-        Ok(Next::End)
-    }
-
-    fn position(&self) -> (u64, u64) {
-        (0, 0)
-    }
-
-    fn seek(&mut self, _line: u64, _offset: u64) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn trim_line_ending(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
 
 /// How a line-oriented source turns lines into records.
 pub(crate) struct LineSourceSpec {
@@ -143,11 +28,15 @@ pub(crate) struct LineSourceSpec {
     pub(crate) out_of_orderness: Time,
     /// Count and skip malformed lines instead of failing.
     pub(crate) skip_bad_input: bool,
+    /// Whether `parse` needs each line's number: then every worker reads the whole file and
+    /// keeps every `W`-th line; otherwise workers split the file by byte ranges and a line's
+    /// number is counted only to name it in an error.
+    pub(crate) numbered: bool,
 }
 
 /// A source of records parsed from lines. `parse(line_number, line)` gives the record and its
 /// time, `Ok(None)` for a line that holds no record (a blank line), or an error for a
-/// malformed one.
+/// malformed one; the line number is given where `spec.numbered` asks for it.
 pub(crate) fn line_source<'scope, D, P>(
     scope: Scope<'scope, Time>,
     name: &str,
@@ -156,41 +45,37 @@ pub(crate) fn line_source<'scope, D, P>(
 ) -> anyhow::Result<StreamVec<'scope, Time, D>>
 where
     D: 'static,
-    P: FnMut(u64, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
+    P: FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
 {
     let worker = scope.index() as u64;
     let workers = scope.peers() as u64;
     let described = spec.input.describe();
-    let file_feed = match &spec.input {
-        LineInput::File(path) => {
-            let file = File::open(path)
-                .with_context(|| format!("cannot read input file {}", path.display()))?;
-            Some(FileFeed {
-                reader: BufReader::with_capacity(1 << 16, file),
-                line: 0,
-                offset: 0,
-                worker,
-                workers,
-                buffer: Vec::new(),
-            })
-        }
-        LineInput::Stdin => None,
-    };
     let mut epochs = SourceEpochs::register(&scope, "input");
     let resume = match &epochs {
         Some(epochs) => resume_position(epochs, worker as usize, workers as usize)?,
         None => None,
     };
+    let file_feed: Option<Box<dyn LineFeed>> = match &spec.input {
+        LineInput::File(path) => {
+            let feed: std::io::Result<Box<dyn LineFeed>> = if spec.numbered {
+                let from = resume
+                    .as_ref()
+                    .map_or((0, 0), |r| (r.own.line, r.own.offset));
+                NumberedFeed::open(path, worker, workers, from).map(|f| Box::new(f) as _)
+            } else {
+                let restored = resume.as_ref().map(|r| r.offsets.clone());
+                ChunkFeed::open(path, worker, workers, restored).map(|f| Box::new(f) as _)
+            };
+            Some(feed.with_context(|| format!("cannot read input file {}", path.display()))?)
+        }
+        LineInput::Stdin => None,
+    };
     let stream = source(scope, name, move |cap, info| {
         let mut feed: Box<dyn LineFeed> = match file_feed {
-            Some(feed) => Box::new(feed),
+            Some(feed) => feed,
             None if worker == 0 => {
                 let activator = scope.worker().sync_activator_for(info.address.to_vec());
-                Box::new(ChannelFeed {
-                    lines: read_stdin(activator),
-                    line: 0,
-                    current: Vec::new(),
-                })
+                Box::new(ChannelFeed::stdin(activator))
             }
             None => Box::new(EmptyFeed),
         };
@@ -198,13 +83,9 @@ where
         let mut newest: Option<Time> = None;
         // Input before the restored epoch is in the restored state already.
         let mut skip_before: Time = 0;
-        if let Some((epoch, position)) = resume {
-            if let Err(error) = feed.seek(position.line, position.offset) {
-                spec.control
-                    .fail(anyhow::Error::new(error).context(format!("cannot resume {described}")));
-            }
-            newest = position.newest;
-            skip_before = epoch;
+        if let Some(resume) = &resume {
+            newest = resume.own.newest;
+            skip_before = resume.epoch;
         }
         let mut cap = Some(cap.delayed(&skip_before));
         // Where to resume at each coming epoch: the first line at or after it. Keyed by the
@@ -228,8 +109,12 @@ where
             let mut aborted = false;
             let mut waiting = false;
             while emitted < BATCH {
-                let (number, offset, line) = match feed.next_line() {
-                    Ok(Next::Line(number, offset, line)) => (number, offset, line),
+                let Line {
+                    number,
+                    offset,
+                    text: line,
+                } = match feed.next_line() {
+                    Ok(Next::Line(line)) => line,
                     Ok(Next::Wait) => {
                         waiting = true;
                         break;
@@ -254,8 +139,15 @@ where
                         continue;
                     }
                     Err(error) => {
-                        spec.control
-                            .fail(error.context(format!("{described} line {}", number + 1)));
+                        let number = match number {
+                            Some(number) => Ok(number),
+                            None => feed.line_number(offset),
+                        };
+                        let at = match number {
+                            Ok(number) => format!("{described} line {}", number + 1),
+                            Err(_) => format!("{described} at byte {offset}"),
+                        };
+                        spec.control.fail(error.context(at));
                         (finished, aborted) = (true, true);
                         break;
                     }
@@ -271,7 +163,7 @@ where
                 if let Some(epochs) = epochs.as_ref().filter(|_| next_start <= time) {
                     let last = epochs.at_or_before(time).max(next_start);
                     let position = LinePosition {
-                        line: number,
+                        line: number.unwrap_or(0),
                         offset,
                         newest,
                     };
@@ -363,14 +255,25 @@ impl LinePosition {
     }
 }
 
-/// Where this worker resumes in a restored job. With the same number of workers, each
-/// resumes where it was; otherwise all start from the earliest position of any: every line
-/// before it is before the epoch, and lines from it on are filtered by time.
+/// What a restored job's source resumes from.
+struct Resume {
+    /// The epoch restored: records before it are in the restored state.
+    epoch: Time,
+    /// Where this worker resumes a file read by line number, and the newest time it had
+    /// seen: with the same number of workers, where it was; otherwise the earliest position
+    /// of any (every line before it is before the epoch; lines from it on are filtered by
+    /// time) and the least newest time.
+    own: LinePosition,
+    /// Where each worker of the snapshot (by index) was to read next, for a file split by
+    /// byte ranges ([`ChunkFeed`]), which works out from them which lines are still to read.
+    offsets: Vec<u64>,
+}
+
 fn resume_position(
     epochs: &SourceEpochs,
     worker: usize,
     workers: usize,
-) -> anyhow::Result<Option<(Time, LinePosition)>> {
+) -> anyhow::Result<Option<Resume>> {
     let participant = epochs.participant();
     let (Some(epoch), Some(recorded)) = (epochs.restored_epoch(), participant.restore_inline())
     else {
@@ -387,39 +290,34 @@ fn resume_position(
             serde_json::from_str(&inline).context("the snapshot's resume position is damaged")?;
         positions.push((old_worker, position));
     }
-    if participant.restored_workers() == Some(workers)
-        && let Some((_, position)) = positions.iter().find(|(w, _)| *w == worker)
-    {
-        return Ok(Some((epoch, *position)));
+    positions.sort_by_key(|(old_worker, _)| *old_worker);
+    let complete = positions
+        .iter()
+        .enumerate()
+        .all(|(index, (old, _))| index == *old);
+    if !complete || participant.restored_workers() != Some(positions.len()) {
+        anyhow::bail!("the snapshot's resume positions are not one per worker of the input");
     }
-    let earliest = positions.iter().map(|(_, p)| *p).min_by_key(|p| p.line);
-    Ok(earliest.map(|mut position| {
-        position.newest = positions.iter().map(|(_, p)| p.newest).min().flatten();
-        (epoch, position)
-    }))
-}
-
-/// Reads standard input on a helper thread, waking the source for every line.
-fn read_stdin(activator: timely::scheduling::SyncActivator) -> Receiver<io::Result<Vec<u8>>> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let stdin = io::stdin();
-        let mut reader = stdin.lock();
-        loop {
-            let mut line = Vec::new();
-            let result = match reader.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => Ok(line),
-                Err(error) => Err(error),
-            };
-            let failed = result.is_err();
-            if sender.send(result).is_err() || activator.activate().is_err() || failed {
-                break;
-            }
+    let offsets = positions.iter().map(|(_, p)| p.offset).collect();
+    let own = match positions.iter().find(|(w, _)| *w == worker) {
+        Some((_, position)) if positions.len() == workers => *position,
+        _ => {
+            let mut earliest = positions
+                .iter()
+                .map(|(_, p)| *p)
+                .min_by_key(|p| p.line)
+                .unwrap_or(LinePosition {
+                    line: 0,
+                    offset: 0,
+                    newest: None,
+                });
+            earliest.newest = positions.iter().map(|(_, p)| p.newest).min().flatten();
+            earliest
         }
-        // Dropping the sender ends the feed; wake the source to see it.
-        drop(sender);
-        let _ = activator.activate();
-    });
-    receiver
+    };
+    Ok(Some(Resume {
+        epoch,
+        own,
+        offsets,
+    }))
 }

@@ -11,6 +11,7 @@ mod epochs;
 mod generator;
 pub(crate) mod json;
 mod json_lines;
+mod line_feeds;
 mod lines;
 mod side_table;
 mod text;

@@ -54,9 +54,11 @@ impl<'scope> TextLines<'scope> for Scope<'scope, Time> {
             control,
             out_of_orderness: 0,
             skip_bad_input: false,
+            numbered: true,
         };
         line_source(*self, "TextLines", spec, move |number, line| {
             let text = std::str::from_utf8(line).context("not valid UTF-8")?;
+            let number = number.context("text lines are numbered")?;
             Ok(Some((clock.time_of(number), text.to_owned())))
         })
     }
