@@ -16,6 +16,8 @@ use crate::control::JobControl;
 pub use crate::identity::JobIdentity;
 use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
+use crate::sources::chain::ChainInput;
+use crate::sources::lines::{LineSourceSpec, PreparedLines};
 use crate::sources::{
     Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, MalformedJson, TextLines,
 };
@@ -185,15 +187,60 @@ impl<'scope> Job<'scope> {
         &self,
         make: F,
     ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<D, F>> {
-        let spec = GeneratorSpec {
+        Chain::generate(self.scope, self.generator_spec(), make).probe_sent_with(&self.input_probe)
+    }
+
+    /// What a generated input of this job makes, and how fast.
+    fn generator_spec(&self) -> GeneratorSpec {
+        GeneratorSpec {
             count: self.config.events,
             rate: self.config.rate,
             clock: self.config.clock(),
             duration: self.config.duration,
             control: self.control.clone(),
             throttle: Some(self.probe.clone()),
+        }
+    }
+
+    /// The job's input as one [`Chain`] whose steps run inside its source: generated, record
+    /// `n` being `generate(n)`, or, where `--input` is given, its JSON lines, each read by
+    /// `parse` (blank lines skipped) at the time `time_of` reads from the record. A chain over
+    /// read lines writes its output inside the source as a generated one does.
+    pub fn generated_or_json_lines<D, G, P, F>(
+        &self,
+        generate: G,
+        mut parse: P,
+        time_of: F,
+    ) -> anyhow::Result<
+        Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<'scope, D, G, P, F>>,
+    >
+    where
+        D: 'static,
+        G: FnMut(u64) -> D + 'static,
+        P: FnMut(&[u8]) -> Result<D, MalformedJson> + 'static,
+        F: Fn(&D) -> Time + 'static,
+    {
+        let read = move |_: Option<u64>, line: &[u8]| {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(None);
+            }
+            let record = parse(line)?;
+            Ok(Some((time_of(&record), record)))
         };
-        Chain::generate(self.scope, spec, make).probe_sent_with(&self.input_probe)
+        let input = match &self.config.input {
+            Some(input) => {
+                let spec = LineSourceSpec {
+                    input: input.clone(),
+                    control: self.control.clone(),
+                    out_of_orderness: self.config.out_of_orderness,
+                    skip_bad_input: self.config.skip_bad_input,
+                    numbered: false,
+                };
+                ChainInput::Lines(PreparedLines::open(self.scope, spec)?, read)
+            }
+            None => ChainInput::Generated(self.generator_spec(), generate),
+        };
+        Ok(Chain::from_input(self.scope, "JsonLines", input).probe_sent_with(&self.input_probe))
     }
 
     /// The configured input, if `--input` was given.

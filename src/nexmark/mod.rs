@@ -46,24 +46,19 @@ use crate::sources::Chain;
 /// Events per second of event time when `--event-rate` is not given (docs/nexmark.md).
 pub const DEFAULT_EVENT_RATE: f64 = 10_000.0;
 
-/// The NEXMark events of a job: generated, or read from `--input` JSON lines. Generated, the
-/// steps a query chains onto them run inside the generator, and every field is made; read,
-/// only the string fields in `reads` are kept (the query's tests compare both ways).
+/// The NEXMark events of a job: generated, or read from `--input` JSON lines. Either way the
+/// steps a query chains onto them run inside the source. Generated, every field is made;
+/// read, only the string fields in `reads` are kept (the query's tests compare both ways).
 pub fn events<'scope>(
     job: &Job<'scope>,
     reads: EventFields,
 ) -> anyhow::Result<Chain<'scope, Event, impl FnMut(u64) -> Option<Event> + 'static>> {
-    match job.input() {
-        Some(_) => {
-            let events =
-                job.json_lines_parsed(move |line| read_event(line, reads), Event::date_time)?;
-            Ok(Chain::from(events))
-        }
-        None => {
-            let mut generator = NexmarkGenerator::new(job.config().seed, job.config().event_rate);
-            Ok(job.generate_chain(move |n| generator.event(n)))
-        }
-    }
+    let mut generator = NexmarkGenerator::new(job.config().seed, job.config().event_rate);
+    job.generated_or_json_lines(
+        move |n| generator.event(n),
+        move |line| read_event(line, reads),
+        Event::date_time,
+    )
 }
 
 /// The bids among a job's events, with the string fields in `reads` where they are read.

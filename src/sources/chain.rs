@@ -13,6 +13,9 @@
 //! A chain over a source that cannot run steps inside it (a stream already built) applies
 //! them as ordinary operators, so code written against `Chain` works for every input.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
@@ -25,6 +28,7 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 use crate::control::JobControl;
 use crate::sinks::{JsonLineWriter, OutputTarget};
 use crate::sources::generator::{generated, Deliver, Give, GiveTimed};
+use crate::sources::lines::PreparedLines;
 use crate::sources::GeneratorSpec;
 use crate::time::{Time, Timed};
 
@@ -57,6 +61,8 @@ pub struct Chain<'scope, D, M> {
 enum Origin<'scope, D, M> {
     /// A generator not yet built, with the steps so far.
     Generated(Unbuilt<'scope, M>),
+    /// A line input opened but not yet built, with the steps so far.
+    Lines(UnbuiltLines<'scope, M>),
     /// A stream already built: steps become operators.
     Built(StreamVec<'scope, Time, D>),
 }
@@ -86,7 +92,109 @@ impl<'scope, M> Unbuilt<'scope, M> {
     }
 }
 
+/// A line input opened but not yet built: `parse` reads a line into a record and its time,
+/// and `make` (the steps so far) takes that record as its input.
+struct UnbuiltLines<'scope, M> {
+    scope: Scope<'scope, Time>,
+    name: &'static str,
+    /// Boxed: a chain is moved at every step, and the opened input is large.
+    lines: Box<PreparedLines>,
+    parse: LineParser,
+    make: M,
+}
+
+/// Reads a line, leaves its record for the chain's first step, and gives its time.
+type LineParser = Box<dyn FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<Time>>>;
+
+impl<'scope, M> UnbuiltLines<'scope, M> {
+    fn build<D: 'static, E>(self, deliver: E) -> StreamVec<'scope, Time, E::Output>
+    where
+        M: FnMut(u64) -> Option<D> + 'static,
+        E: Deliver<D>,
+    {
+        let mut make = self.make;
+        self.lines
+            .build(self.scope, self.name, self.parse, move || make(0), deliver)
+    }
+}
+
+/// `make` followed by the step `logic`: one function, so that every origin of a chain gets
+/// the same type of composed step.
+fn then<D, E, M, L>(mut make: M, mut logic: L) -> impl FnMut(u64) -> Option<E> + 'static
+where
+    M: FnMut(u64) -> Option<D> + 'static,
+    L: FnMut(D) -> Option<E> + 'static,
+{
+    move |n| make(n).and_then(&mut logic)
+}
+
+/// Where a chain's records come from: a generator, or lines read and parsed.
+pub(crate) enum ChainInput<G, P> {
+    /// Record `n` is `make(n)`.
+    Generated(GeneratorSpec, G),
+    /// Each line's record and time is `parse(line_number, line)`, as
+    /// [`PreparedLines::build`] reads it.
+    Lines(PreparedLines, P),
+}
+
+/// The first step of a chain over a [`ChainInput`]: whichever the input, one type, so that
+/// code like [`nexmark::events`](crate::nexmark::events) returns the same chain for both.
+enum FirstStep<G, R> {
+    Generate(G),
+    /// The record the line source has just parsed.
+    Parsed(Rc<Cell<Option<R>>>),
+}
+
 impl<'scope, D: 'static> Chain<'scope, D, ()> {
+    /// A chain over generated records or over lines, whose steps run inside the source either
+    /// way. Generated records are made in full before the steps see them, as for
+    /// [`generate`](Chain::generate).
+    pub(crate) fn from_input<G, P>(
+        scope: Scope<'scope, Time>,
+        name: &'static str,
+        input: ChainInput<G, P>,
+    ) -> Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<D, G, P>>
+    where
+        G: FnMut(u64) -> D + 'static,
+        P: FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
+    {
+        let (first, origin) = match input {
+            ChainInput::Generated(spec, make) => (FirstStep::Generate(make), Ok(spec)),
+            ChainInput::Lines(lines, mut parse) => {
+                let slot = Rc::new(Cell::new(None));
+                let parsed = slot.clone();
+                let parse: LineParser = Box::new(move |number, line| {
+                    Ok(parse(number, line)?.map(|(time, record)| {
+                        parsed.set(Some(record));
+                        time
+                    }))
+                });
+                (FirstStep::Parsed(slot), Err((Box::new(lines), parse)))
+            }
+        };
+        let mut first = first;
+        let make = move |n| match &mut first {
+            FirstStep::Generate(make) => Some(std::hint::black_box(make(n))),
+            FirstStep::Parsed(slot) => slot.take(),
+        };
+        let origin = match origin {
+            Ok(spec) => Origin::Generated(Unbuilt {
+                scope,
+                spec,
+                make,
+                sent: None,
+            }),
+            Err((lines, parse)) => Origin::Lines(UnbuiltLines {
+                scope,
+                name,
+                lines,
+                parse,
+                make,
+            }),
+        };
+        Chain { origin }
+    }
+
     /// A generator (as [`Generate`](crate::sources::Generate) builds it) whose steps will run
     /// inside it.
     ///
@@ -118,6 +226,8 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
                 sent: Some(probe.clone()),
                 ..unbuilt
             }),
+            // What a line source has sent is probed where its records arrive.
+            lines @ Origin::Lines(_) => lines,
             Origin::Built(stream) => Origin::Built(stream.probe_with(probe)),
         };
         Chain { origin }
@@ -126,19 +236,32 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     /// Each record becomes what `logic` makes of it, or is dropped for `None`.
     pub fn filter_map<E: 'static, L: FnMut(D) -> Option<E> + 'static>(
         self,
-        mut logic: L,
+        logic: L,
     ) -> Chain<'scope, E, impl FnMut(u64) -> Option<E> + 'static + use<D, M, E, L>> {
         let origin = match self.origin {
             Origin::Generated(Unbuilt {
                 scope,
                 spec,
-                mut make,
+                make,
                 sent,
             }) => Origin::Generated(Unbuilt {
                 scope,
                 spec,
-                make: move |n| make(n).and_then(&mut logic),
+                make: then(make, logic),
                 sent,
+            }),
+            Origin::Lines(UnbuiltLines {
+                scope,
+                name,
+                lines,
+                parse,
+                make,
+            }) => Origin::Lines(UnbuiltLines {
+                scope,
+                name,
+                lines,
+                parse,
+                make: then(make, logic),
             }),
             Origin::Built(stream) => Origin::Built(stream.flat_map(logic)),
         };
@@ -166,6 +289,7 @@ impl<'scope, D: 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'scope, D, 
     pub fn stream(self) -> StreamVec<'scope, Time, D> {
         match self.origin {
             Origin::Generated(unbuilt) => unbuilt.build(Give),
+            Origin::Lines(unbuilt) => unbuilt.build(Give),
             Origin::Built(stream) => stream,
         }
     }
@@ -194,6 +318,7 @@ impl<'scope, D: Clone + 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'sc
     pub fn timed_stream(self) -> StreamVec<'scope, Time, Timed<D>> {
         match self.origin {
             Origin::Generated(unbuilt) => unbuilt.build(GiveTimed::default()),
+            Origin::Lines(unbuilt) => unbuilt.build(GiveTimed::default()),
             Origin::Built(stream) => stream.unary(Pipeline, "Timed", |_, _| {
                 |input, output| {
                     input.for_each_stamp(|cap, containers| {
@@ -225,6 +350,7 @@ where
     ) -> Result<StreamVec<'scope, Time, ()>, Self> {
         match self.origin {
             Origin::Generated(unbuilt) => Ok(unbuilt.build(JsonLineWriter::new(target, control))),
+            Origin::Lines(unbuilt) => Ok(unbuilt.build(JsonLineWriter::new(target, control))),
             built => Err(Chain { origin: built }),
         }
     }

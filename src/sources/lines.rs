@@ -3,7 +3,9 @@
 //! (`sources::line_feeds`); standard input is read by worker 0 on a helper thread, so that a
 //! blocking read never stalls the dataflow.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ use crate::control::{Counters, JobControl};
 use crate::identity::LineInput;
 use crate::snapshot::FutureReports;
 use crate::sources::epochs::SourceEpochs;
+use crate::sources::generator::{Deliver, Give};
 use crate::sources::line_feeds::{
     ChannelFeed, ChunkFeed, EmptyFeed, Line, LineFeed, Next, NumberedFeed,
 };
@@ -34,9 +37,252 @@ pub(crate) struct LineSourceSpec {
     pub(crate) numbered: bool,
 }
 
-/// A source of records parsed from lines. `parse(line_number, line)` gives the record and its
-/// time, `Ok(None)` for a line that holds no record (a blank line), or an error for a
-/// malformed one; the line number is given where `spec.numbered` asks for it.
+/// A line input opened for this worker, resumed where a restored snapshot says, not yet
+/// built into a source: [`Chain`](crate::sources::Chain) builds it with the steps that follow.
+pub(crate) struct PreparedLines {
+    spec: LineSourceSpec,
+    worker: u64,
+    epochs: Option<SourceEpochs>,
+    resume: Option<Resume>,
+    file_feed: Option<Box<dyn LineFeed>>,
+}
+
+impl PreparedLines {
+    /// Registers the source for snapshots and opens this worker's share of the input.
+    pub(crate) fn open(scope: Scope<'_, Time>, spec: LineSourceSpec) -> anyhow::Result<Self> {
+        let worker = scope.index() as u64;
+        let workers = scope.peers() as u64;
+        let epochs = SourceEpochs::register(&scope, "input");
+        let resume = match &epochs {
+            Some(epochs) => resume_position(epochs, worker as usize, workers as usize)?,
+            None => None,
+        };
+        let file_feed: Option<Box<dyn LineFeed>> = match &spec.input {
+            LineInput::File(path) => {
+                let feed: std::io::Result<Box<dyn LineFeed>> = if spec.numbered {
+                    let from = resume
+                        .as_ref()
+                        .map_or((0, 0), |r| (r.own.line, r.own.offset));
+                    NumberedFeed::open(path, worker, workers, from).map(|f| Box::new(f) as _)
+                } else {
+                    let restored = resume.as_ref().map(|r| r.offsets.clone());
+                    ChunkFeed::open(path, worker, workers, restored).map(|f| Box::new(f) as _)
+                };
+                Some(feed.with_context(|| format!("cannot read input file {}", path.display()))?)
+            }
+            LineInput::Stdin => None,
+        };
+        Ok(PreparedLines {
+            spec,
+            worker,
+            epochs,
+            resume,
+            file_feed,
+        })
+    }
+
+    /// Builds the source. For each line, `parse(line_number, line)` gives the time of its
+    /// record and leaves the record where `take` finds it, `Ok(None)` for a line that holds no
+    /// record (a blank line), or an error for a malformed one; the line number is given where
+    /// the spec's `numbered` asks for it. `take` gives the record as the steps after the
+    /// source make it (none when they drop it), for a record in time: lateness and the
+    /// restored epoch are judged on every record first, whatever the steps do with it.
+    pub(crate) fn build<'scope, D, P, T, E>(
+        self,
+        scope: Scope<'scope, Time>,
+        name: &str,
+        mut parse: P,
+        mut take: T,
+        mut deliver: E,
+    ) -> StreamVec<'scope, Time, E::Output>
+    where
+        D: 'static,
+        P: FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<Time>> + 'static,
+        T: FnMut() -> Option<D> + 'static,
+        E: Deliver<D>,
+    {
+        let PreparedLines {
+            spec,
+            worker,
+            mut epochs,
+            resume,
+            file_feed,
+        } = self;
+        let described = spec.input.describe();
+        source(scope, name, move |cap, info| {
+            let mut feed: Box<dyn LineFeed> = match file_feed {
+                Some(feed) => feed,
+                None if worker == 0 => {
+                    let activator = scope.worker().sync_activator_for(info.address.to_vec());
+                    Box::new(ChannelFeed::stdin(activator))
+                }
+                None => Box::new(EmptyFeed),
+            };
+            let activator = scope.activator_for(info.address);
+            let mut newest: Option<Time> = None;
+            // Input before the restored epoch is in the restored state already.
+            let mut skip_before: Time = 0;
+            if let Some(resume) = &resume {
+                newest = resume.own.newest;
+                skip_before = resume.epoch;
+            }
+            let mut cap = Some(cap.delayed(&skip_before));
+            // Where to resume at each coming epoch: the first line at or after it. Keyed by the
+            // first epoch of a range that all resume at one line, with the range's last epoch.
+            let mut starts: BTreeMap<Time, (Time, LinePosition)> = BTreeMap::new();
+            let mut next_start = epochs.as_ref().map_or(Time::MAX, SourceEpochs::next);
+            let mut buffer: Vec<D> = Vec::new();
+            let mut buffer_time: Time = 0;
+            move |output| {
+                let Some(held) = cap.as_mut() else { return };
+                if spec.control.should_stop() {
+                    if let Some(epochs) = epochs.as_mut() {
+                        epochs.finish(true, FutureReports::default());
+                    }
+                    deliver.end_batch(output, true);
+                    cap = None;
+                    return;
+                }
+                let counters = spec.control.counters();
+                let (mut emitted, mut late, mut skipped) = (0u64, 0u64, 0u64);
+                let mut finished = false;
+                let mut aborted = false;
+                let mut waiting = false;
+                while emitted < BATCH {
+                    let Line {
+                        number,
+                        offset,
+                        text: line,
+                    } = match feed.next_line() {
+                        Ok(Next::Line(line)) => line,
+                        Ok(Next::Wait) => {
+                            waiting = true;
+                            break;
+                        }
+                        Ok(Next::End) => {
+                            finished = true;
+                            break;
+                        }
+                        Err(error) => {
+                            spec.control.fail(
+                                anyhow::Error::new(error)
+                                    .context(format!("cannot read {described}")),
+                            );
+                            (finished, aborted) = (true, true);
+                            break;
+                        }
+                    };
+                    let time = match parse(number, line) {
+                        Ok(Some(time)) => time,
+                        Ok(None) => continue,
+                        Err(_) if spec.skip_bad_input => {
+                            skipped += 1;
+                            continue;
+                        }
+                        Err(error) => {
+                            let number = match number {
+                                Some(number) => Ok(number),
+                                None => feed.line_number(offset),
+                            };
+                            let at = match number {
+                                Ok(number) => format!("{described} line {}", number + 1),
+                                Err(_) => format!("{described} at byte {offset}"),
+                            };
+                            spec.control.fail(error.context(at));
+                            (finished, aborted) = (true, true);
+                            break;
+                        }
+                    };
+                    // Late: further behind the newest time seen than the bound allows. Judged per
+                    // record, so that lateness does not depend on where batches end; the held
+                    // capability never passes the watermark, so every other record can be sent.
+                    let watermark = newest.map_or(0, |n| n.saturating_sub(spec.out_of_orderness));
+                    if time < watermark {
+                        late += 1;
+                        continue;
+                    }
+                    if let Some(epochs) = epochs.as_ref().filter(|_| next_start <= time) {
+                        let last = epochs.at_or_before(time).max(next_start);
+                        let position = LinePosition {
+                            line: number.unwrap_or(0),
+                            offset,
+                            newest,
+                        };
+                        starts.insert(next_start, (last, position));
+                        next_start = epochs.after(last);
+                    }
+                    newest = newest.max(Some(time));
+                    if time < skip_before {
+                        continue;
+                    }
+                    emitted += 1;
+                    let Some(record) = take() else { continue };
+                    if time != buffer_time && !buffer.is_empty() {
+                        deliver.deliver(output, &held.delayed(&buffer_time), buffer.drain(..));
+                    }
+                    buffer_time = time;
+                    buffer.push(record);
+                }
+                if !buffer.is_empty() {
+                    deliver.deliver(output, &held.delayed(&buffer_time), buffer.drain(..));
+                }
+                Counters::add(&counters.records_in, emitted);
+                Counters::add(&counters.late, late);
+                Counters::add(&counters.skipped, skipped);
+                if finished {
+                    if let Some(epochs) = epochs.as_mut() {
+                        let (line, offset) = feed.position();
+                        let end = LinePosition {
+                            line,
+                            offset,
+                            newest,
+                        };
+                        let future = FutureReports {
+                            known: starts
+                                .iter()
+                                .map(|(&first, &(last, position))| {
+                                    (first, last, position.to_inline())
+                                })
+                                .collect(),
+                            beyond: end.to_inline(),
+                        };
+                        epochs.finish(aborted, future);
+                    }
+                    deliver.end_batch(output, true);
+                    cap = None;
+                    return;
+                }
+                if let Some(newest) = newest {
+                    let watermark = newest.saturating_sub(spec.out_of_orderness);
+                    if watermark > *held.time() {
+                        held.downgrade(&watermark);
+                    }
+                }
+                if let Some(epochs) = epochs.as_mut() {
+                    epochs.passed(*held.time(), |epoch| {
+                        while let Some(entry) = starts.first_entry() {
+                            if entry.get().0 >= epoch {
+                                break;
+                            }
+                            entry.remove();
+                        }
+                        match starts.range(..=epoch).next_back() {
+                            Some((_, &(last, position))) => (last, position.to_inline()),
+                            None => (epoch, None),
+                        }
+                    });
+                }
+                deliver.end_batch(output, false);
+                if !waiting {
+                    activator.activate();
+                }
+            }
+        })
+    }
+}
+
+/// A source of records parsed from lines, as [`PreparedLines::build`] describes, with no
+/// steps after it.
 pub(crate) fn line_source<'scope, D, P>(
     scope: Scope<'scope, Time>,
     name: &str,
@@ -47,197 +293,16 @@ where
     D: 'static,
     P: FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
 {
-    let worker = scope.index() as u64;
-    let workers = scope.peers() as u64;
-    let described = spec.input.describe();
-    let mut epochs = SourceEpochs::register(&scope, "input");
-    let resume = match &epochs {
-        Some(epochs) => resume_position(epochs, worker as usize, workers as usize)?,
-        None => None,
+    let slot = Rc::new(Cell::new(None));
+    let parsed = slot.clone();
+    let parse = move |number: Option<u64>, line: &[u8]| {
+        Ok(parse(number, line)?.map(|(time, record)| {
+            parsed.set(Some(record));
+            time
+        }))
     };
-    let file_feed: Option<Box<dyn LineFeed>> = match &spec.input {
-        LineInput::File(path) => {
-            let feed: std::io::Result<Box<dyn LineFeed>> = if spec.numbered {
-                let from = resume
-                    .as_ref()
-                    .map_or((0, 0), |r| (r.own.line, r.own.offset));
-                NumberedFeed::open(path, worker, workers, from).map(|f| Box::new(f) as _)
-            } else {
-                let restored = resume.as_ref().map(|r| r.offsets.clone());
-                ChunkFeed::open(path, worker, workers, restored).map(|f| Box::new(f) as _)
-            };
-            Some(feed.with_context(|| format!("cannot read input file {}", path.display()))?)
-        }
-        LineInput::Stdin => None,
-    };
-    let stream = source(scope, name, move |cap, info| {
-        let mut feed: Box<dyn LineFeed> = match file_feed {
-            Some(feed) => feed,
-            None if worker == 0 => {
-                let activator = scope.worker().sync_activator_for(info.address.to_vec());
-                Box::new(ChannelFeed::stdin(activator))
-            }
-            None => Box::new(EmptyFeed),
-        };
-        let activator = scope.activator_for(info.address);
-        let mut newest: Option<Time> = None;
-        // Input before the restored epoch is in the restored state already.
-        let mut skip_before: Time = 0;
-        if let Some(resume) = &resume {
-            newest = resume.own.newest;
-            skip_before = resume.epoch;
-        }
-        let mut cap = Some(cap.delayed(&skip_before));
-        // Where to resume at each coming epoch: the first line at or after it. Keyed by the
-        // first epoch of a range that all resume at one line, with the range's last epoch.
-        let mut starts: BTreeMap<Time, (Time, LinePosition)> = BTreeMap::new();
-        let mut next_start = epochs.as_ref().map_or(Time::MAX, SourceEpochs::next);
-        let mut buffer: Vec<D> = Vec::new();
-        let mut buffer_time: Time = 0;
-        move |output| {
-            let Some(held) = cap.as_mut() else { return };
-            if spec.control.should_stop() {
-                if let Some(epochs) = epochs.as_mut() {
-                    epochs.finish(true, FutureReports::default());
-                }
-                cap = None;
-                return;
-            }
-            let counters = spec.control.counters();
-            let (mut emitted, mut late, mut skipped) = (0u64, 0u64, 0u64);
-            let mut finished = false;
-            let mut aborted = false;
-            let mut waiting = false;
-            while emitted < BATCH {
-                let Line {
-                    number,
-                    offset,
-                    text: line,
-                } = match feed.next_line() {
-                    Ok(Next::Line(line)) => line,
-                    Ok(Next::Wait) => {
-                        waiting = true;
-                        break;
-                    }
-                    Ok(Next::End) => {
-                        finished = true;
-                        break;
-                    }
-                    Err(error) => {
-                        spec.control.fail(
-                            anyhow::Error::new(error).context(format!("cannot read {described}")),
-                        );
-                        (finished, aborted) = (true, true);
-                        break;
-                    }
-                };
-                let (time, record) = match parse(number, line) {
-                    Ok(Some(parsed)) => parsed,
-                    Ok(None) => continue,
-                    Err(_) if spec.skip_bad_input => {
-                        skipped += 1;
-                        continue;
-                    }
-                    Err(error) => {
-                        let number = match number {
-                            Some(number) => Ok(number),
-                            None => feed.line_number(offset),
-                        };
-                        let at = match number {
-                            Ok(number) => format!("{described} line {}", number + 1),
-                            Err(_) => format!("{described} at byte {offset}"),
-                        };
-                        spec.control.fail(error.context(at));
-                        (finished, aborted) = (true, true);
-                        break;
-                    }
-                };
-                // Late: further behind the newest time seen than the bound allows. Judged per
-                // record, so that lateness does not depend on where batches end; the held
-                // capability never passes the watermark, so every other record can be sent.
-                let watermark = newest.map_or(0, |n| n.saturating_sub(spec.out_of_orderness));
-                if time < watermark {
-                    late += 1;
-                    continue;
-                }
-                if let Some(epochs) = epochs.as_ref().filter(|_| next_start <= time) {
-                    let last = epochs.at_or_before(time).max(next_start);
-                    let position = LinePosition {
-                        line: number.unwrap_or(0),
-                        offset,
-                        newest,
-                    };
-                    starts.insert(next_start, (last, position));
-                    next_start = epochs.after(last);
-                }
-                newest = newest.max(Some(time));
-                if time < skip_before {
-                    continue;
-                }
-                if time != buffer_time && !buffer.is_empty() {
-                    output
-                        .session(&held.delayed(&buffer_time))
-                        .give_container(&mut buffer);
-                }
-                buffer_time = time;
-                buffer.push(record);
-                emitted += 1;
-            }
-            if !buffer.is_empty() {
-                output
-                    .session(&held.delayed(&buffer_time))
-                    .give_container(&mut buffer);
-                buffer.clear();
-            }
-            Counters::add(&counters.records_in, emitted);
-            Counters::add(&counters.late, late);
-            Counters::add(&counters.skipped, skipped);
-            if finished {
-                if let Some(epochs) = epochs.as_mut() {
-                    let (line, offset) = feed.position();
-                    let end = LinePosition {
-                        line,
-                        offset,
-                        newest,
-                    };
-                    let future = FutureReports {
-                        known: starts
-                            .iter()
-                            .map(|(&first, &(last, position))| (first, last, position.to_inline()))
-                            .collect(),
-                        beyond: end.to_inline(),
-                    };
-                    epochs.finish(aborted, future);
-                }
-                cap = None;
-                return;
-            }
-            if let Some(newest) = newest {
-                let watermark = newest.saturating_sub(spec.out_of_orderness);
-                if watermark > *held.time() {
-                    held.downgrade(&watermark);
-                }
-            }
-            if let Some(epochs) = epochs.as_mut() {
-                epochs.passed(*held.time(), |epoch| {
-                    while let Some(entry) = starts.first_entry() {
-                        if entry.get().0 >= epoch {
-                            break;
-                        }
-                        entry.remove();
-                    }
-                    match starts.range(..=epoch).next_back() {
-                        Some((_, &(last, position))) => (last, position.to_inline()),
-                        None => (epoch, None),
-                    }
-                });
-            }
-            if !waiting {
-                activator.activate();
-            }
-        }
-    });
-    Ok(stream)
+    let lines = PreparedLines::open(scope, spec)?;
+    Ok(lines.build(scope, name, parse, move || slot.take(), Give))
 }
 
 /// Where a worker resumes reading at an epoch: the first of its lines whose time is at or

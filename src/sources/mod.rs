@@ -1,18 +1,21 @@
 //! Sources: where records enter a dataflow, each with its event time.
 //!
-//! Every source splits its input over workers by record number (record `n` belongs to worker
-//! `n % workers`), so the same record gets the same time on any number of workers and a
-//! resume position is one number. Each advances its capability — the watermark — to the
-//! least time it may still emit, and yields after a bounded batch so downstream operators
-//! keep pace.
+//! Generators and text lines split their input over workers by record number (record `n`
+//! belongs to worker `n % workers`), so the same record gets the same time on any number of
+//! workers and a resume position is one number. JSON-lines files, whose records carry their
+//! times, are split by byte ranges instead, so that workers read the file once between them;
+//! a resume position is a byte offset. Each source advances its capability — the watermark —
+//! to the least time it may still emit, and yields after a bounded batch so downstream
+//! operators keep pace. Stateless steps after a generator or a JSON-lines input run inside
+//! the source ([`Chain`]).
 
-mod chain;
+pub(crate) mod chain;
 mod epochs;
 mod generator;
 pub(crate) mod json;
 mod json_lines;
 mod line_feeds;
-mod lines;
+pub(crate) mod lines;
 mod side_table;
 mod text;
 mod timed;
