@@ -48,7 +48,9 @@ fn crash_at_fault_points(pipeline: &[&str], faults: &[&str], workers: &str) {
     let expected = reference(root.path(), &[pipeline, &["-w", workers]].concat());
     for fault in faults {
         let job = Job::new(root.path(), pipeline);
-        let first = job.run(&["-w", workers], Some(fault));
+        // Paced, as in `crashed_job`: unpaced on a busy machine the frontier can jump over
+        // epochs, and the job may end before the fault's epoch (seen in CI).
+        let first = job.run(&["-w", workers, "--rate", "200k"], Some(fault));
         assert_killed(&first, &format!("{pipeline:?} with WEIR_FAULT={fault}"));
         // A second crash at the same point of the restored run, where it gets that far.
         let second = job.run(&["-w", workers, "--restore", "latest"], Some(fault));
