@@ -17,7 +17,8 @@ pub use crate::identity::JobIdentity;
 use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
 use crate::sources::chain::ChainInput;
-use crate::sources::lines::{LineSourceSpec, PreparedLines};
+use crate::sources::json_lines::read_json_line;
+use crate::sources::lines::PreparedLines;
 use crate::sources::{
     Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, MalformedJson, TextLines,
 };
@@ -209,7 +210,7 @@ impl<'scope> Job<'scope> {
     pub fn generated_or_json_lines<D, G, P, F>(
         &self,
         generate: G,
-        mut parse: P,
+        parse: P,
         time_of: F,
     ) -> anyhow::Result<
         Chain<'scope, D, impl FnMut(u64) -> Option<D> + 'static + use<'scope, D, G, P, F>>,
@@ -220,23 +221,10 @@ impl<'scope> Job<'scope> {
         P: FnMut(&[u8]) -> Result<D, MalformedJson> + 'static,
         F: Fn(&D) -> Time + 'static,
     {
-        let read = move |_: Option<u64>, line: &[u8]| {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
-            }
-            let record = parse(line)?;
-            Ok(Some((time_of(&record), record)))
-        };
-        let input = match &self.config.input {
-            Some(input) => {
-                let spec = LineSourceSpec {
-                    input: input.clone(),
-                    control: self.control.clone(),
-                    out_of_orderness: self.config.out_of_orderness,
-                    skip_bad_input: self.config.skip_bad_input,
-                    numbered: false,
-                };
-                ChainInput::Lines(PreparedLines::open(self.scope, spec)?, read)
+        let input = match self.config.input {
+            Some(_) => {
+                let lines = PreparedLines::open(self.scope, self.json_lines_spec()?.into())?;
+                ChainInput::Lines(lines, read_json_line(parse, time_of))
             }
             None => ChainInput::Generated(self.generator_spec(), generate),
         };
@@ -261,13 +249,7 @@ impl<'scope> Job<'scope> {
         T: DeserializeOwned + 'static,
         F: Fn(&T) -> Time + 'static,
     {
-        let spec = JsonLinesSpec {
-            input: self.required_input()?,
-            out_of_orderness: self.config.out_of_orderness,
-            skip_bad_input: self.config.skip_bad_input,
-            control: self.control.clone(),
-        };
-        self.scope.json_lines(spec, time_of)
+        self.scope.json_lines(self.json_lines_spec()?, time_of)
     }
 
     /// The configured input as JSON lines, each read by `parse` (see
@@ -282,13 +264,18 @@ impl<'scope> Job<'scope> {
         P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
         F: Fn(&T) -> Time + 'static,
     {
-        let spec = JsonLinesSpec {
+        self.scope
+            .json_lines_parsed(self.json_lines_spec()?, parse, time_of)
+    }
+
+    /// How this job reads its `--input` as JSON lines.
+    fn json_lines_spec(&self) -> anyhow::Result<JsonLinesSpec> {
+        Ok(JsonLinesSpec {
             input: self.required_input()?,
             out_of_orderness: self.config.out_of_orderness,
             skip_bad_input: self.config.skip_bad_input,
             control: self.control.clone(),
-        };
-        self.scope.json_lines_parsed(spec, parse, time_of)
+        })
     }
 
     fn required_input(&self) -> anyhow::Result<LineInput> {

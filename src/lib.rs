@@ -63,3 +63,18 @@ pub mod prelude {
     pub use crate::sources::{Generate, GeneratorSpec, JsonLines, LineInput, TextLines};
     pub use crate::time::{EventClock, Time, Window, WindowBounds};
 }
+
+/// A seed for a unit test's random shapes: `WEIR_TEST_SEED` where set, else drawn from the
+/// clock, and printed either way so that a failure can be drawn again.
+#[cfg(test)]
+pub(crate) fn test_seed() -> u64 {
+    let seed = std::env::var("WEIR_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            now.map_or(0, |since| since.as_nanos() as u64)
+        });
+    eprintln!("seed {seed} (WEIR_TEST_SEED={seed} draws it again)");
+    seed
+}

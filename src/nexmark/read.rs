@@ -311,14 +311,7 @@ mod tests {
     #[test]
     fn any_change_to_the_shape_is_left_to_the_general_parser() {
         let line = r#"{"type":"bid","auction":1,"bidder":2,"price":3,"channel":"c","url":"u","date_time":4,"extra":"e"}"#;
-        let seed = std::env::var("WEIR_TEST_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                now.map_or(0, |since| since.as_nanos() as u64)
-            });
-        eprintln!("seed {seed} (WEIR_TEST_SEED={seed} draws the same changes)");
+        let seed = crate::test_seed();
         let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
         let inserts = [" ", "\\", "\"", "0", "-", ".", "e", "}", "x", "\n"];
         for _ in 0..20_000 {

@@ -7,7 +7,7 @@ use timely::dataflow::{Scope, StreamVec};
 use crate::control::JobControl;
 use crate::identity::LineInput;
 use crate::sources::json::{parse_json_line, MalformedJson};
-use crate::sources::lines::{line_source, LineSourceSpec};
+use crate::sources::lines::{line_source, LineSourceSpec, ParsedLine};
 use crate::time::Time;
 
 /// How to read a JSON-lines input.
@@ -121,7 +121,7 @@ impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
     fn json_lines_parsed<T, P, F>(
         &self,
         spec: JsonLinesSpec,
-        mut parse: P,
+        parse: P,
         time_of: F,
     ) -> anyhow::Result<StreamVec<'scope, Time, T>>
     where
@@ -129,19 +129,42 @@ impl<'scope> JsonLines<'scope> for Scope<'scope, Time> {
         P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
         F: Fn(&T) -> Time + 'static,
     {
-        let spec = LineSourceSpec {
+        line_source(
+            *self,
+            "JsonLines",
+            spec.into(),
+            read_json_line(parse, time_of),
+        )
+    }
+}
+
+impl From<JsonLinesSpec> for LineSourceSpec {
+    fn from(spec: JsonLinesSpec) -> Self {
+        LineSourceSpec {
             input: spec.input,
             control: spec.control,
             out_of_orderness: spec.out_of_orderness,
             skip_bad_input: spec.skip_bad_input,
             numbered: false,
-        };
-        line_source(*self, "JsonLines", spec, move |_, line| {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
-            }
-            let record = parse(line)?;
-            Ok(Some((time_of(&record), record)))
-        })
+        }
+    }
+}
+
+/// What a JSON-lines source makes of a line: nothing of a blank one, otherwise `parse`'s
+/// record at the time `time_of` reads from it.
+pub(crate) fn read_json_line<T, P, F>(
+    mut parse: P,
+    time_of: F,
+) -> impl FnMut(Option<u64>, &[u8]) -> ParsedLine<T> + 'static
+where
+    P: FnMut(&[u8]) -> Result<T, MalformedJson> + 'static,
+    F: Fn(&T) -> Time + 'static,
+{
+    move |_, line| {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let record = parse(line)?;
+        Ok(Some((time_of(&record), record)))
     }
 }

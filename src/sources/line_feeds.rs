@@ -343,14 +343,7 @@ mod tests {
     /// exactly the lines at or past the old owner's offset.
     #[test]
     fn byte_ranges_give_every_line_to_one_worker_and_resume_exactly() {
-        let seed = std::env::var("WEIR_TEST_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                now.map_or(0, |since| since.as_nanos() as u64)
-            });
-        eprintln!("seed {seed} (WEIR_TEST_SEED={seed} draws the same files)");
+        let seed = crate::test_seed();
         let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
         let dir = tempfile::tempdir().expect("temp dir");
         for round in 0..6 {

@@ -23,6 +23,10 @@ use crate::sources::line_feeds::{
 use crate::sources::BATCH;
 use crate::time::Time;
 
+/// What a line source makes of one line: a record and its time, nothing (a blank line), or
+/// an error (a malformed line).
+pub(crate) type ParsedLine<T> = anyhow::Result<Option<(Time, T)>>;
+
 /// How a line-oriented source turns lines into records.
 pub(crate) struct LineSourceSpec {
     pub(crate) input: LineInput,
@@ -291,7 +295,7 @@ pub(crate) fn line_source<'scope, D, P>(
 ) -> anyhow::Result<StreamVec<'scope, Time, D>>
 where
     D: 'static,
-    P: FnMut(Option<u64>, &[u8]) -> anyhow::Result<Option<(Time, D)>> + 'static,
+    P: FnMut(Option<u64>, &[u8]) -> ParsedLine<D> + 'static,
 {
     let slot = Rc::new(Cell::new(None));
     let parsed = slot.clone();

@@ -13,7 +13,7 @@ pub(crate) mod chain;
 mod epochs;
 mod generator;
 pub(crate) mod json;
-mod json_lines;
+pub(crate) mod json_lines;
 mod line_feeds;
 pub(crate) mod lines;
 mod side_table;
