@@ -58,6 +58,8 @@ pub(crate) struct ChunkFeed {
     /// After a restore: where each worker of the snapshot (by index) was to read next.
     restored: Option<Vec<u64>>,
     buffer: Vec<u8>,
+    /// Bytes of the read buffer handed out as the last line, consumed at the next read.
+    pending: usize,
 }
 
 impl ChunkFeed {
@@ -80,6 +82,7 @@ impl ChunkFeed {
             workers,
             restored: restored.filter(|offsets| !offsets.is_empty()),
             buffer: Vec::new(),
+            pending: 0,
         };
         feed.go_to_own_line(0)?;
         Ok(feed)
@@ -123,8 +126,25 @@ impl ChunkFeed {
 
 impl LineFeed for ChunkFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
+        self.reader.consume(std::mem::take(&mut self.pending));
         if self.offset >= self.len {
             return Ok(Next::End);
+        }
+        let start = self.offset;
+        // Most lines lie whole in the read buffer: handed out from there, not copied, and
+        // consumed at the next call. A line that straddles a refill, ends its chunk (the
+        // next own line may need a seek) or ends the file without a newline is copied.
+        if let Some(end) = memchr::memchr(b'\n', self.reader.fill_buf()?) {
+            let next = start + end as u64 + 1;
+            if next / CHUNK_BYTES == start / CHUNK_BYTES {
+                self.offset = next;
+                self.pending = end + 1;
+                return Ok(Next::Line(Line {
+                    number: None,
+                    offset: start,
+                    text: trim_line_ending(&self.reader.buffer()[..end + 1]),
+                }));
+            }
         }
         self.buffer.clear();
         let read = self.reader.read_until(b'\n', &mut self.buffer)? as u64;
@@ -132,7 +152,6 @@ impl LineFeed for ChunkFeed {
             self.offset = self.len;
             return Ok(Next::End);
         }
-        let start = self.offset;
         let next = start + read;
         if next / CHUNK_BYTES == start / CHUNK_BYTES {
             self.offset = next;
