@@ -3,9 +3,7 @@
 //! (`sources::line_feeds`); standard input is read by worker 0 on a helper thread, so that a
 //! blocking read never stalls the dataflow.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -15,8 +13,9 @@ use timely::dataflow::{Scope, StreamVec};
 use crate::control::{Counters, JobControl};
 use crate::identity::LineInput;
 use crate::snapshot::FutureReports;
+use crate::sources::chain::{Chain, ChainInput};
 use crate::sources::epochs::SourceEpochs;
-use crate::sources::generator::{Deliver, Give};
+use crate::sources::generator::Deliver;
 use crate::sources::line_feeds::{
     ChannelFeed, ChunkFeed, EmptyFeed, Line, LineFeed, Next, NumberedFeed,
 };
@@ -286,27 +285,20 @@ impl PreparedLines {
 }
 
 /// A source of records parsed from lines, as [`PreparedLines::build`] describes, with no
-/// steps after it.
+/// steps after it: a [`Chain`] over the lines, ended at once.
 pub(crate) fn line_source<'scope, D, P>(
     scope: Scope<'scope, Time>,
-    name: &str,
+    name: &'static str,
     spec: LineSourceSpec,
-    mut parse: P,
+    parse: P,
 ) -> anyhow::Result<StreamVec<'scope, Time, D>>
 where
     D: 'static,
     P: FnMut(Option<u64>, &[u8]) -> ParsedLine<D> + 'static,
 {
-    let slot = Rc::new(Cell::new(None));
-    let parsed = slot.clone();
-    let parse = move |number: Option<u64>, line: &[u8]| {
-        Ok(parse(number, line)?.map(|(time, record)| {
-            parsed.set(Some(record));
-            time
-        }))
-    };
     let lines = PreparedLines::open(scope, spec)?;
-    Ok(lines.build(scope, name, parse, move || slot.take(), Give))
+    let input = ChainInput::<fn(u64) -> D, P>::Lines(lines, parse);
+    Ok(Chain::from_input(scope, name, input).stream())
 }
 
 /// Where a worker resumes reading at an epoch: the first of its lines whose time is at or
