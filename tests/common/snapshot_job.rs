@@ -73,8 +73,17 @@ impl Job {
         for output in &self.outputs {
             command.arg("--output").arg(output);
         }
+        command.args(extra);
+        // A run that should die at a fault point is paced unless its test paces it: unpaced
+        // on a loaded machine, a slow step lets the frontier jump over many epochs at once,
+        // and the job can end before the fault's epoch ever comes (seen in CI, again and
+        // again, at different tests). Pacing changes no output: event times come from
+        // `--event-rate`.
+        let given = |flag: &str| self.args.iter().any(|a| a == flag) || extra.contains(&flag);
+        if fault.is_some() && !given("--rate") && !given("--input") {
+            command.args(["--rate", "200k"]);
+        }
         command
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
