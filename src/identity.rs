@@ -2,10 +2,8 @@
 //! only the same job restores it. Plain data at the bottom of the crate: the snapshot layer
 //! reads it, the job and the sources make it.
 
-use std::fs::File;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::state::StateKind;
@@ -14,7 +12,8 @@ use crate::time::Time;
 /// Where lines come from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LineInput {
-    /// A file, read by every worker for its own lines.
+    /// A file, a directory of files or a glob pattern (the files in name order, one stream),
+    /// read by every worker for its own lines.
     File(PathBuf),
     /// Standard input, read by worker 0.
     Stdin,
@@ -27,15 +26,6 @@ impl LineInput {
             LineInput::File(path) => path.display().to_string(),
             LineInput::Stdin => "standard input".to_string(),
         }
-    }
-
-    /// Checks that the input can be read, before any worker starts.
-    pub fn check(&self) -> anyhow::Result<()> {
-        if let LineInput::File(path) = self {
-            File::open(path)
-                .with_context(|| format!("cannot read input file {}", path.display()))?;
-        }
-        Ok(())
     }
 }
 

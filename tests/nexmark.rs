@@ -6,6 +6,8 @@ mod common;
 
 use std::path::Path;
 
+use rand::Rng;
+
 use common::nexmark_reference::query;
 use common::{assert_same_multiset, read_lines, run, run_cluster_lines, run_error, run_lines};
 use weir::nexmark::Event;
@@ -75,6 +77,16 @@ fn check_query_on(q: usize, events_flags: &[&str], extra: &[&str]) {
     args.extend(extra);
     let lines = run_lines(dir.path(), &args);
     assert_same_multiset(&lines, &expected, &format!("{pipeline} --input"));
+    // The same events as a directory of 1-4 files, cut at random lines, on 1-3 workers.
+    let (_, mut rng) = common::shapes_rng(&format!("{pipeline} --input DIR"));
+    let parts = common::split_into_files(Path::new(&file), dir.path(), &mut rng);
+    let parts = parts.to_str().expect("utf-8 path");
+    let workers = rng.gen_range(1..=3).to_string();
+    let mut args = vec!["run", &pipeline, "-w", &workers, "--input", parts];
+    args.extend(extra);
+    let lines = run_lines(dir.path(), &args);
+    let what = format!("{pipeline} -w {workers} --input {parts}");
+    assert_same_multiset(&lines, &expected, &what);
 }
 
 #[test]
@@ -329,4 +341,16 @@ fn a_malformed_event_is_an_error_naming_its_line_or_is_counted_and_skipped() {
 
     let missing = run_error(&["run", "nexmark-q5", "--input", "/no/such/events.jsonl"]);
     assert!(missing.contains("/no/such/events.jsonl"), "{missing}");
+
+    // In a directory of files, the error names the file and the line in it.
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).expect("mkdir");
+    std::fs::write(parts.join("a.jsonl"), lines[..5].join("\n") + "\n").expect("write");
+    std::fs::write(parts.join("b.jsonl"), lines[5..].join("\n") + "\n").expect("write");
+    let parts = parts.to_str().expect("utf-8 path");
+    let message = run_error(&["run", "nexmark-q0", "--input", parts, "-w", "2"]);
+    assert!(message.contains("b.jsonl line 6"), "{message}");
+    let pattern = format!("{parts}/*.csv");
+    let message = run_error(&["run", "nexmark-q0", "--input", &pattern]);
+    assert!(message.contains("no input file matches"), "{message}");
 }

@@ -96,6 +96,74 @@ fn wordcount_survives_fault_points() {
     );
 }
 
+/// A NEXMark query over a directory of event files (cut at random lines, on a random
+/// number of workers, crashed at a random early fault point) restores onto another number
+/// of workers and publishes the fault-free output; a restore after one of the files changed
+/// is refused, since its resume offsets would mean other lines.
+#[test]
+fn a_directory_of_files_resumes_exactly_and_refuses_changed_files() {
+    use rand::seq::SliceRandom;
+    use rand::Rng;
+    let (_, mut rng) = common::shapes_rng("a directory of files resumes exactly");
+    let root = tempfile::tempdir().expect("temp dir");
+    let events = root.path().join("events.jsonl");
+    let generate = weir()
+        .args([
+            "nexmark",
+            "generate",
+            "--events",
+            "150k",
+            "--event-rate",
+            "4k",
+        ])
+        .args(["--seed", "5", "--output"])
+        .arg(&events)
+        .status()
+        .expect("the weir binary runs");
+    assert!(generate.success());
+    let parts = common::split_into_files(&events, root.path(), &mut rng);
+    let query = *["nexmark-q3", "nexmark-q5", "nexmark-q8"]
+        .choose(&mut rng)
+        .expect("one");
+    let single = [
+        "run",
+        query,
+        "--input",
+        events.to_str().expect("utf-8 path"),
+    ];
+    let expected = reference(root.path(), &single);
+    let pipeline = ["run", query, "--input", parts.to_str().expect("utf-8 path")];
+    let job = Job::new(root.path(), &pipeline);
+    // Each after a commit, so that there is a snapshot whose offsets a change would move.
+    let fault = *["after-manifest:1", "after-manifest:2", "after-publish:1"]
+        .choose(&mut rng)
+        .expect("one");
+    let (before, after) = (rng.gen_range(1..=3), rng.gen_range(1..=3));
+    let shape = format!("{query} over {parts:?}, {fault} on -w {before}, restored on -w {after}");
+    assert_killed(&job.run(&["-w", &before.to_string()], Some(fault)), &shape);
+    assert!(!job.complete_epochs().is_empty(), "{shape}: no snapshot");
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&parts)
+        .expect("list parts")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    let changed = files.last().expect("a part");
+    let original = std::fs::read(changed).expect("read part");
+    let mut longer = original.clone();
+    longer.extend_from_slice(b"\n");
+    std::fs::write(changed, &longer).expect("change part");
+    let message = job.restore_error(&["-w", &after.to_string()]);
+    assert!(
+        message.contains("not those of the snapshot"),
+        "{shape}: {message}"
+    );
+
+    std::fs::write(changed, &original).expect("restore part");
+    let published = job.restore_to_end(&["-w", &after.to_string()]);
+    assert_same_multiset(&published, &expected, &shape);
+}
+
 #[test]
 fn wordcount_over_a_text_file_survives_a_crash_and_resumes_its_input() {
     let root = tempfile::tempdir().expect("temp dir");

@@ -44,8 +44,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     event_rate: Option<f64>,
 
-    /// Read input from FILE (`-` for standard input) instead of generating it,
-    /// e.g. --input book.txt.
+    /// Read input from FILE instead of generating it: a file, a directory of files or a
+    /// quoted glob pattern (the files in name order, as one stream), `-` for standard
+    /// input; e.g. --input book.txt, --input 'events/*.jsonl'.
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
 

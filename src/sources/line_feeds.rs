@@ -9,9 +9,10 @@
 //! before them exactly when its offset is below that of the chunk's old owner.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use crate::sources::input_files::{InputFiles, Located};
 
 /// Bytes per chunk of a file split by byte ranges: large enough that seeking past other
 /// workers' chunks costs nothing, small enough that workers stay within a few MiB of each
@@ -20,9 +21,9 @@ pub(crate) const CHUNK_BYTES: u64 = 1 << 20;
 
 /// A line a worker should process.
 pub(crate) struct Line<'a> {
-    /// Its number from 0, where the feed counts lines (see [`LineFeed::line_number`]).
+    /// Its number from 0, where the feed counts lines.
     pub(crate) number: Option<u64>,
-    /// The byte offset of its start.
+    /// The offset of its start in the input's byte space ([`InputFiles`]).
     pub(crate) offset: u64,
     /// Its contents without the line ending.
     pub(crate) text: &'a [u8],
@@ -42,16 +43,45 @@ pub(crate) trait LineFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>>;
     /// The next line to read (its number, 0 where the feed does not count) and its offset.
     fn position(&self) -> (u64, u64);
-    /// The number (from 0) of the line at `offset`, for error messages.
-    fn line_number(&self, offset: u64) -> io::Result<u64>;
+    /// The file and line number of the line at `offset`, for error messages; an error where
+    /// the input is not files.
+    fn locate(&self, offset: u64) -> io::Result<Located>;
+}
+
+/// The open file of a feed over [`InputFiles`].
+struct OpenFile {
+    index: usize,
+    reader: BufReader<File>,
+}
+
+impl OpenFile {
+    /// Opens file `index` of `files` at `offset` of the input's byte space (in that file),
+    /// reusing `open` where it is that file already.
+    fn seek(
+        open: &mut Option<OpenFile>,
+        files: &InputFiles,
+        index: usize,
+        offset: u64,
+        capacity: usize,
+    ) -> io::Result<()> {
+        let file = &files.files()[index];
+        if open.as_ref().is_none_or(|o| o.index != index) {
+            let reader = BufReader::with_capacity(capacity, File::open(&file.path)?);
+            *open = Some(OpenFile { index, reader });
+        }
+        if let Some(open) = open {
+            open.reader.seek(SeekFrom::Start(offset - file.start))?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the lines of a file that start in this worker's chunks.
 pub(crate) struct ChunkFeed {
-    reader: BufReader<File>,
-    path: PathBuf,
-    len: u64,
-    /// The start of the next line to read, in one of this worker's chunks, or `len`.
+    files: InputFiles,
+    open: Option<OpenFile>,
+    /// The start of the next line to read, in one of this worker's chunks, or the end of the
+    /// input.
     offset: u64,
     worker: u64,
     workers: u64,
@@ -63,20 +93,17 @@ pub(crate) struct ChunkFeed {
 }
 
 impl ChunkFeed {
-    /// This worker's lines of `path`; after a restore, only those at or past the offsets
+    /// This worker's lines of `files`; after a restore, only those at or past the offsets
     /// `restored` (one per worker of the snapshot, by index).
     pub(crate) fn open(
-        path: &Path,
+        files: InputFiles,
         worker: u64,
         workers: u64,
         restored: Option<Vec<u64>>,
     ) -> io::Result<ChunkFeed> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
         let mut feed = ChunkFeed {
-            reader: BufReader::with_capacity(1 << 18, file),
-            path: path.to_path_buf(),
-            len,
+            files,
+            open: None,
             offset: 0,
             worker,
             workers,
@@ -91,7 +118,9 @@ impl ChunkFeed {
     /// Moves to the first line starting at or after `at` (itself a line start) that is in one
     /// of this worker's chunks and not before the restored offsets.
     fn go_to_own_line(&mut self, mut at: u64) -> io::Result<()> {
-        while at < self.len {
+        while let Some(index) = self.files.file_from(at) {
+            let file = &self.files.files()[index];
+            at = at.max(file.start);
             let chunk = at / CHUNK_BYTES;
             let own = chunk + (self.worker + self.workers - chunk % self.workers) % self.workers;
             if own != chunk {
@@ -104,53 +133,79 @@ impl ChunkFeed {
                     at = self.line_start_from((chunk + 1) * CHUNK_BYTES)?;
                     continue;
                 }
-                at = at.max(before);
+                if before > at {
+                    // A line start of this chunk, or past the end of its file.
+                    at = before;
+                    continue;
+                }
             }
-            break;
+            self.offset = at;
+            return OpenFile::seek(&mut self.open, &self.files, index, at, 1 << 18);
         }
-        self.offset = at.min(self.len);
-        self.reader.seek(SeekFrom::Start(self.offset))?;
+        self.offset = self.files.end();
         Ok(())
     }
 
-    /// The first line start at or after byte `from`.
+    /// The first line start at or after byte `from`: a file's first byte, or the byte after
+    /// a line end.
     fn line_start_from(&mut self, from: u64) -> io::Result<u64> {
-        if from == 0 || from >= self.len {
-            return Ok(from.min(self.len));
+        let Some(index) = self.files.file_from(from) else {
+            return Ok(self.files.end());
+        };
+        let start = self.files.files()[index].start;
+        if from <= start {
+            return Ok(start);
         }
-        self.reader.seek(SeekFrom::Start(from - 1))?;
-        let skipped = self.reader.skip_until(b'\n')?;
+        OpenFile::seek(&mut self.open, &self.files, index, from - 1, 1 << 18)?;
+        let reader = &mut self.open.as_mut().expect("opened by seek").reader;
+        let skipped = reader.skip_until(b'\n')?;
         Ok(from - 1 + skipped as u64)
     }
 }
 
 impl LineFeed for ChunkFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
-        self.reader.consume(std::mem::take(&mut self.pending));
-        if self.offset >= self.len {
-            return Ok(Next::End);
+        if let Some(open) = &mut self.open {
+            open.reader.consume(std::mem::take(&mut self.pending));
+        }
+        let file_end = match &self.open {
+            Some(open) => self.files.files()[open.index].end(),
+            None => 0,
+        };
+        if self.offset >= file_end {
+            // The end of a file: its next own line is in the next file, if anywhere.
+            self.go_to_own_line(self.offset)?;
         }
         let start = self.offset;
+        let Some(open) = self.open.as_mut().filter(|_| start < self.files.end()) else {
+            return Ok(Next::End);
+        };
         // Most lines lie whole in the read buffer: handed out from there, not copied, and
         // consumed at the next call. A line that straddles a refill, ends its chunk (the
         // next own line may need a seek) or ends the file without a newline is copied.
-        if let Some(end) = memchr::memchr(b'\n', self.reader.fill_buf()?) {
-            let next = start + end as u64 + 1;
-            if next / CHUNK_BYTES == start / CHUNK_BYTES {
-                self.offset = next;
-                self.pending = end + 1;
-                return Ok(Next::Line(Line {
-                    number: None,
-                    offset: start,
-                    text: trim_line_ending(&self.reader.buffer()[..end + 1]),
-                }));
-            }
+        let in_buffer = memchr::memchr(b'\n', open.reader.fill_buf()?)
+            .filter(|end| (start + *end as u64 + 1) / CHUNK_BYTES == start / CHUNK_BYTES);
+        if let Some(end) = in_buffer {
+            self.offset = start + end as u64 + 1;
+            self.pending = end + 1;
+            // Borrowed afresh, so that the borrow returned is made only on this path.
+            let buffer = self.open.as_ref().map_or(&[][..], |o| o.reader.buffer());
+            return Ok(Next::Line(Line {
+                number: None,
+                offset: start,
+                text: trim_line_ending(&buffer[..end + 1]),
+            }));
         }
         self.buffer.clear();
-        let read = self.reader.read_until(b'\n', &mut self.buffer)? as u64;
+        let read = open.reader.read_until(b'\n', &mut self.buffer)? as u64;
         if read == 0 {
-            self.offset = self.len;
-            return Ok(Next::End);
+            let path = &self.files.files()[open.index].path;
+            return Err(io::Error::other(format!(
+                "{} ended at byte {} of {}: it changed while being read",
+                path.display(),
+                start - self.files.files()[open.index].start,
+                self.files.files()[open.index].len,
+            )));
         }
         let next = start + read;
         if next / CHUNK_BYTES == start / CHUNK_BYTES {
@@ -169,24 +224,17 @@ impl LineFeed for ChunkFeed {
         (0, self.offset)
     }
 
-    fn line_number(&self, offset: u64) -> io::Result<u64> {
-        let mut reader = File::open(&self.path)?.take(offset);
-        let mut buffer = vec![0; 1 << 16];
-        let mut lines = 0;
-        loop {
-            let read = reader.read(&mut buffer)?;
-            if read == 0 {
-                return Ok(lines);
-            }
-            lines += memchr::memchr_iter(b'\n', &buffer[..read]).count() as u64;
-        }
+    fn locate(&self, offset: u64) -> io::Result<Located> {
+        self.files.locate(offset)
     }
 }
 
-/// Every worker reads the whole file and keeps lines `n` with `n % workers == worker`: for
+/// Every worker reads all the files and keeps lines `n` with `n % workers == worker`: for
 /// sources whose records are numbered by line (text lines get their time from the number).
+/// Lines are numbered on through the files in order.
 pub(crate) struct NumberedFeed {
-    reader: BufReader<File>,
+    files: InputFiles,
+    open: Option<OpenFile>,
     line: u64,
     offset: u64,
     worker: u64,
@@ -195,41 +243,81 @@ pub(crate) struct NumberedFeed {
 }
 
 impl NumberedFeed {
-    /// Lines `n % workers == worker` of `path`, from line `line` at byte `offset`.
+    /// Lines `n % workers == worker` of `files`, from line `line` at `offset` of their byte
+    /// space.
     pub(crate) fn open(
-        path: &Path,
+        files: InputFiles,
         worker: u64,
         workers: u64,
         (line, offset): (u64, u64),
     ) -> io::Result<NumberedFeed> {
-        let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
-        reader.seek(SeekFrom::Start(offset))?;
-        Ok(NumberedFeed {
-            reader,
+        let mut feed = NumberedFeed {
+            files,
+            open: None,
             line,
             offset,
             worker,
             workers,
             buffer: Vec::new(),
-        })
+        };
+        feed.open_from(offset)?;
+        Ok(feed)
+    }
+
+    /// Opens the file holding `offset` or the first after it (then `offset` is its start);
+    /// false past the last file.
+    fn open_from(&mut self, offset: u64) -> io::Result<bool> {
+        let Some(index) = self.files.file_from(offset) else {
+            self.open = None;
+            self.offset = self.files.end();
+            return Ok(false);
+        };
+        self.offset = offset.max(self.files.files()[index].start);
+        OpenFile::seek(&mut self.open, &self.files, index, self.offset, 1 << 16)?;
+        Ok(true)
+    }
+
+    /// The reader of the file holding the next line, moving on past ended files; `None` at
+    /// the end of the input.
+    fn reader<'a>(
+        open: &'a mut Option<OpenFile>,
+        files: &InputFiles,
+        offset: &mut u64,
+    ) -> io::Result<Option<&'a mut BufReader<File>>> {
+        loop {
+            let Some(current) = open.as_mut() else {
+                return Ok(None);
+            };
+            if !current.reader.fill_buf()?.is_empty() {
+                break;
+            }
+            let Some(index) = files.file_from(files.files()[current.index].end()) else {
+                *open = None;
+                *offset = files.end();
+                return Ok(None);
+            };
+            *offset = files.files()[index].start;
+            OpenFile::seek(open, files, index, *offset, 1 << 16)?;
+        }
+        Ok(open.as_mut().map(|open| &mut open.reader))
     }
 }
 
 impl LineFeed for NumberedFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
         while self.line % self.workers != self.worker {
-            let skipped = self.reader.skip_until(b'\n')?;
-            if skipped == 0 {
+            let Some(reader) = Self::reader(&mut self.open, &self.files, &mut self.offset)? else {
                 return Ok(Next::End);
-            }
+            };
+            let skipped = reader.skip_until(b'\n')?;
             self.line += 1;
             self.offset += skipped as u64;
         }
-        self.buffer.clear();
-        let read = self.reader.read_until(b'\n', &mut self.buffer)?;
-        if read == 0 {
+        let Some(reader) = Self::reader(&mut self.open, &self.files, &mut self.offset)? else {
             return Ok(Next::End);
-        }
+        };
+        self.buffer.clear();
+        let read = reader.read_until(b'\n', &mut self.buffer)?;
         let (number, offset) = (self.line, self.offset);
         self.line += 1;
         self.offset += read as u64;
@@ -244,8 +332,8 @@ impl LineFeed for NumberedFeed {
         (self.line, self.offset)
     }
 
-    fn line_number(&self, _offset: u64) -> io::Result<u64> {
-        Err(io::Error::other("numbered lines carry their number"))
+    fn locate(&self, offset: u64) -> io::Result<Located> {
+        self.files.locate(offset)
     }
 }
 
@@ -290,7 +378,7 @@ impl LineFeed for ChannelFeed {
         (self.line, 0)
     }
 
-    fn line_number(&self, _offset: u64) -> io::Result<u64> {
+    fn locate(&self, _offset: u64) -> io::Result<Located> {
         Err(io::Error::other("standard input lines carry their number"))
     }
 }
@@ -307,8 +395,8 @@ impl LineFeed for EmptyFeed {
         (0, 0)
     }
 
-    fn line_number(&self, _offset: u64) -> io::Result<u64> {
-        Ok(0)
+    fn locate(&self, _offset: u64) -> io::Result<Located> {
+        Err(io::Error::other("no lines"))
     }
 }
 
@@ -344,6 +432,7 @@ fn read_stdin(activator: timely::scheduling::SyncActivator) -> Receiver<io::Resu
 
 #[cfg(test)]
 mod tests {
+    use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
     use super::*;
@@ -356,53 +445,75 @@ mod tests {
         lines
     }
 
-    /// Lines of random lengths (some longer than a chunk, some empty, the last without a
-    /// line ending or not), split over 1-4 workers, restored at random offsets onto another
-    /// number of workers: every line is read by exactly one worker, and after a restore
-    /// exactly the lines at or past the old owner's offset.
+    /// Random lines (some longer than a chunk, some empty, the last without a line ending
+    /// or not), `max_bytes` at most.
+    fn random_text(rng: &mut SmallRng, max_bytes: u64) -> Vec<u8> {
+        let mut text = Vec::new();
+        let target = rng.gen_range(0..max_bytes);
+        let mut count = 0u8;
+        while (text.len() as u64) < target {
+            let len = match rng.gen_range(0..20) {
+                0 => rng.gen_range(CHUNK_BYTES / 2..2 * CHUNK_BYTES),
+                1 => 0,
+                _ => rng.gen_range(1..3000),
+            };
+            count = count.wrapping_add(1);
+            text.extend(std::iter::repeat_n(b'a' + count % 26, len as usize));
+            text.push(b'\n');
+        }
+        if rng.gen_bool(0.5) && text.pop().is_some() && text.last() == Some(&b'\n') {
+            text.push(b'z');
+        }
+        text
+    }
+
+    /// The lines of `files`, by their offsets in the files' byte space.
+    fn lines_of(files: &InputFiles) -> Vec<(u64, Vec<u8>)> {
+        let mut lines = Vec::new();
+        for file in files.files() {
+            let text = std::fs::read(&file.path).expect("read");
+            let mut at = 0;
+            for line in text.split(|&b| b == b'\n') {
+                if at < text.len() {
+                    lines.push((file.start + at as u64, line.to_vec()));
+                }
+                at += line.len() + 1;
+            }
+        }
+        lines
+    }
+
+    /// 1-3 files (one may be empty) of random lines in a directory of their own.
+    fn random_files(rng: &mut SmallRng, dir: &std::path::Path) -> InputFiles {
+        std::fs::create_dir(dir).expect("mkdir");
+        for file in 0..rng.gen_range(1..=3) {
+            let text = random_text(rng, 4 * CHUNK_BYTES);
+            std::fs::write(dir.join(format!("part-{file}")), text).expect("write");
+        }
+        InputFiles::resolve(dir).expect("resolves")
+    }
+
+    /// Random files split over 1-4 workers by byte ranges, restored at random offsets onto
+    /// another number of workers: every line is read by exactly one worker, and after a
+    /// restore exactly the lines at or past the old owner's offset.
     #[test]
     fn byte_ranges_give_every_line_to_one_worker_and_resume_exactly() {
         let seed = crate::test_seed();
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut rng = SmallRng::seed_from_u64(seed);
         let dir = tempfile::tempdir().expect("temp dir");
         for round in 0..6 {
-            let mut text = Vec::new();
-            let mut starts = Vec::new();
-            let target = rng.gen_range(0..5 * CHUNK_BYTES);
-            while (text.len() as u64) < target {
-                starts.push(text.len() as u64);
-                let len = match rng.gen_range(0..20) {
-                    0 => rng.gen_range(CHUNK_BYTES / 2..2 * CHUNK_BYTES),
-                    1 => 0,
-                    _ => rng.gen_range(1..3000),
-                };
-                text.extend(std::iter::repeat_n(
-                    b'a' + (starts.len() % 26) as u8,
-                    len as usize,
-                ));
-                text.push(b'\n');
-            }
-            if rng.gen_bool(0.5) && text.pop().is_some() && text.last() == Some(&b'\n') {
-                text.push(b'z');
-            }
-            let path = dir.path().join(format!("lines-{round}"));
-            std::fs::write(&path, &text).expect("write");
-            let lines: Vec<(u64, Vec<u8>)> = text
-                .split(|&b| b == b'\n')
-                .scan(0u64, |at, line| {
-                    let start = *at;
-                    *at += line.len() as u64 + 1;
-                    Some((start, line.to_vec()))
-                })
-                .filter(|(start, _)| *start < text.len() as u64)
-                .collect();
-            let shape = format!("seed {seed} round {round}: {} bytes", text.len());
+            let files = random_files(&mut rng, &dir.path().join(format!("round-{round}")));
+            let lines = lines_of(&files);
+            let end = files.end();
+            let shape = format!("seed {seed} round {round}: {files:?}");
 
             let workers = rng.gen_range(1..=4u64);
             let mut all: Vec<(u64, Vec<u8>)> = Vec::new();
             for worker in 0..workers {
-                let mut feed = ChunkFeed::open(&path, worker, workers, None).expect("opens");
+                let mut feed =
+                    ChunkFeed::open(files.clone(), worker, workers, None).expect("opens");
                 all.extend(offsets_read(&mut feed));
+                assert_eq!(feed.position().1, end, "{shape}: ends at the end");
             }
             all.sort();
             assert_eq!(all, lines, "{shape}, {workers} workers");
@@ -416,7 +527,7 @@ mod tests {
                     .filter(|start| (start / CHUNK_BYTES) % workers == worker)
                     .collect();
                 let stop = rng.gen_range(0..=own.len());
-                restored.push(own.get(stop).copied().unwrap_or(text.len() as u64));
+                restored.push(own.get(stop).copied().unwrap_or(end));
             }
             let expected: Vec<(u64, Vec<u8>)> = lines
                 .iter()
@@ -426,8 +537,9 @@ mod tests {
             let new_workers = rng.gen_range(1..=4u64);
             let mut resumed = Vec::new();
             for worker in 0..new_workers {
-                let mut feed = ChunkFeed::open(&path, worker, new_workers, Some(restored.clone()))
-                    .expect("opens");
+                let mut feed =
+                    ChunkFeed::open(files.clone(), worker, new_workers, Some(restored.clone()))
+                        .expect("opens");
                 resumed.extend(offsets_read(&mut feed));
             }
             resumed.sort();
@@ -437,12 +549,55 @@ mod tests {
             );
 
             if let Some((offset, _)) = lines.get(lines.len() / 2) {
-                let feed = ChunkFeed::open(&path, 0, 1, None).expect("opens");
+                let feed = ChunkFeed::open(files.clone(), 0, 1, None).expect("opens");
+                let located = feed.locate(*offset).expect("counts");
+                let file = &files.files()[files.file_from(*offset).expect("in a file")];
+                let before = lines
+                    .iter()
+                    .filter(|(start, _)| (file.start..*offset).contains(start))
+                    .count();
                 assert_eq!(
-                    feed.line_number(*offset).expect("counts"),
-                    (lines.len() / 2) as u64
+                    (located.path, located.line),
+                    (file.path.clone(), before as u64)
                 );
             }
+        }
+    }
+
+    /// Numbered lines run on through the files in order: each of 1-3 workers keeps every
+    /// `W`-th, and one resumed at a line's number and offset reads on from exactly there.
+    #[test]
+    fn numbered_lines_run_on_through_the_files() {
+        let seed = crate::test_seed();
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let dir = tempfile::tempdir().expect("temp dir");
+        for round in 0..4 {
+            let files = random_files(&mut rng, &dir.path().join(format!("round-{round}")));
+            let lines = lines_of(&files);
+            let shape = format!("seed {seed} round {round}: {files:?}");
+            let workers = rng.gen_range(1..=3u64);
+            for worker in 0..workers {
+                let mut feed =
+                    NumberedFeed::open(files.clone(), worker, workers, (0, 0)).expect("opens");
+                let mut read = Vec::new();
+                while let Next::Line(line) = feed.next_line().expect("reads") {
+                    read.push((line.number, line.offset, line.text.to_vec()));
+                }
+                let expected: Vec<_> = (lines.iter().enumerate())
+                    .filter(|(n, _)| *n as u64 % workers == worker)
+                    .map(|(n, (offset, text))| (Some(n as u64), *offset, text.clone()))
+                    .collect();
+                assert_eq!(read, expected, "{shape}, worker {worker} of {workers}");
+            }
+            let from = rng.gen_range(0..=lines.len());
+            let at = lines.get(from).map_or(files.end(), |(offset, _)| *offset);
+            let mut feed =
+                NumberedFeed::open(files.clone(), 0, 1, (from as u64, at)).expect("opens");
+            assert_eq!(
+                offsets_read(&mut feed),
+                lines[from..],
+                "{shape}, from line {from}"
+            );
         }
     }
 }

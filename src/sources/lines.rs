@@ -16,6 +16,7 @@ use crate::snapshot::FutureReports;
 use crate::sources::chain::{Chain, ChainInput};
 use crate::sources::epochs::SourceEpochs;
 use crate::sources::generator::Deliver;
+use crate::sources::input_files::InputFiles;
 use crate::sources::line_feeds::{
     ChannelFeed, ChunkFeed, EmptyFeed, Line, LineFeed, Next, NumberedFeed,
 };
@@ -48,6 +49,8 @@ pub(crate) struct PreparedLines {
     epochs: Option<SourceEpochs>,
     resume: Option<Resume>,
     file_feed: Option<Box<dyn LineFeed>>,
+    /// The fingerprint of the input files, recorded with every resume position.
+    layout: Option<u32>,
 }
 
 impl PreparedLines {
@@ -60,18 +63,30 @@ impl PreparedLines {
             Some(epochs) => resume_position(epochs, worker as usize, workers as usize)?,
             None => None,
         };
+        let mut layout = None;
         let file_feed: Option<Box<dyn LineFeed>> = match &spec.input {
             LineInput::File(path) => {
+                let files = InputFiles::resolve(path)?;
+                let fingerprint = files.fingerprint();
+                if let Some(recorded) = resume.as_ref().and_then(|r| r.files) {
+                    anyhow::ensure!(
+                        recorded == fingerprint,
+                        "the input files of {} are not those of the snapshot (their names \
+                         or sizes changed): resuming would read other lines",
+                        path.display()
+                    );
+                }
+                layout = Some(fingerprint);
                 let feed: std::io::Result<Box<dyn LineFeed>> = if spec.numbered {
                     let from = resume
                         .as_ref()
                         .map_or((0, 0), |r| (r.own.line, r.own.offset));
-                    NumberedFeed::open(path, worker, workers, from).map(|f| Box::new(f) as _)
+                    NumberedFeed::open(files, worker, workers, from).map(|f| Box::new(f) as _)
                 } else {
                     let restored = resume.as_ref().map(|r| r.offsets.clone());
-                    ChunkFeed::open(path, worker, workers, restored).map(|f| Box::new(f) as _)
+                    ChunkFeed::open(files, worker, workers, restored).map(|f| Box::new(f) as _)
                 };
-                Some(feed.with_context(|| format!("cannot read input file {}", path.display()))?)
+                Some(feed.with_context(|| format!("cannot read input {}", path.display()))?)
             }
             LineInput::Stdin => None,
         };
@@ -81,6 +96,7 @@ impl PreparedLines {
             epochs,
             resume,
             file_feed,
+            layout,
         })
     }
 
@@ -110,6 +126,7 @@ impl PreparedLines {
             mut epochs,
             resume,
             file_feed,
+            layout,
         } = self;
         let described = spec.input.describe();
         source(scope, name, move |cap, info| {
@@ -183,13 +200,14 @@ impl PreparedLines {
                             continue;
                         }
                         Err(error) => {
-                            let number = match number {
-                                Some(number) => Ok(number),
-                                None => feed.line_number(offset),
-                            };
-                            let at = match number {
-                                Ok(number) => format!("{described} line {}", number + 1),
-                                Err(_) => format!("{described} at byte {offset}"),
+                            let at = match (feed.locate(offset), number) {
+                                (Ok(found), _) => {
+                                    format!("{} line {}", found.path.display(), found.line + 1)
+                                }
+                                (Err(_), Some(number)) => {
+                                    format!("{described} line {}", number + 1)
+                                }
+                                (Err(_), None) => format!("{described} at byte {offset}"),
                             };
                             spec.control.fail(error.context(at));
                             (finished, aborted) = (true, true);
@@ -210,6 +228,7 @@ impl PreparedLines {
                             line: number.unwrap_or(0),
                             offset,
                             newest,
+                            files: layout,
                         };
                         starts.insert(next_start, (last, position));
                         next_start = epochs.after(last);
@@ -239,6 +258,7 @@ impl PreparedLines {
                             line,
                             offset,
                             newest,
+                            files: layout,
                         };
                         let future = FutureReports {
                             known: starts
@@ -306,8 +326,13 @@ where
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct LinePosition {
     line: u64,
+    /// In the input's byte space (`sources::input_files`).
     offset: u64,
     newest: Option<Time>,
+    /// The fingerprint of the input files it is a position in (absent for standard input
+    /// and in snapshots of versions before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<u32>,
 }
 
 impl LinePosition {
@@ -328,6 +353,8 @@ struct Resume {
     /// Where each worker of the snapshot (by index) was to read next, for a file split by
     /// byte ranges ([`ChunkFeed`]), which works out from them which lines are still to read.
     offsets: Vec<u64>,
+    /// The fingerprint of the input files the positions are in, where recorded.
+    files: Option<u32>,
 }
 
 fn resume_position(
@@ -371,14 +398,17 @@ fn resume_position(
                     line: 0,
                     offset: 0,
                     newest: None,
+                    files: None,
                 });
             earliest.newest = positions.iter().map(|(_, p)| p.newest).min().flatten();
             earliest
         }
     };
+    let files = positions.iter().find_map(|(_, p)| p.files);
     Ok(Some(Resume {
         epoch,
         own,
         offsets,
+        files,
     }))
 }

@@ -12,6 +12,7 @@
 pub(crate) mod chain;
 mod epochs;
 mod generator;
+mod input_files;
 pub(crate) mod json;
 pub(crate) mod json_lines;
 mod line_feeds;

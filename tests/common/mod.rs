@@ -10,7 +10,7 @@ pub mod snapshot_job;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use timely::dataflow::operators::capture::{Capture, Extract};
@@ -241,4 +241,26 @@ where
     }
     records.sort();
     records
+}
+
+/// Splits the lines of `file` at 0-3 random line boundaries into the files of a new
+/// directory in `dir`, named so that name order is line order; returns the directory.
+pub fn split_into_files(file: &Path, dir: &Path, rng: &mut rand::rngs::SmallRng) -> PathBuf {
+    use rand::Rng;
+    let lines = read_lines(file);
+    let parts = dir.join(format!("parts-{}", unique()));
+    std::fs::create_dir(&parts).expect("create parts directory");
+    let mut cuts: Vec<usize> = (0..rng.gen_range(0..=3))
+        .map(|_| rng.gen_range(0..=lines.len()))
+        .collect();
+    cuts.extend([0, lines.len()]);
+    cuts.sort();
+    for (part, range) in cuts.windows(2).enumerate() {
+        let text: String = lines[range[0]..range[1]]
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(parts.join(format!("part-{part:02}.jsonl")), text).expect("write part");
+    }
+    parts
 }
