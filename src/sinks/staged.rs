@@ -35,7 +35,6 @@ fn stage_bytes() -> usize {
 }
 
 /// One epoch's output while it is being staged.
-#[derive(Default)]
 struct EpochLines {
     /// Lines not yet handed to the writer.
     lines: Vec<u8>,
@@ -73,7 +72,10 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
             input.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
                 let epoch = participant.next_epoch_after(time);
-                let staging = staged.entry(epoch).or_default();
+                let staging = staged.entry(epoch).or_insert_with(|| EpochLines {
+                    lines: participant.output_buffer(stage_bytes + stage_bytes / 4),
+                    on_disk: false,
+                });
                 let lines = &mut staging.lines;
                 for container in data {
                     for record in container.drain(..) {
@@ -88,7 +90,10 @@ impl<'scope, D: Serialize + 'static> StageJsonLines<'scope, D> for StreamVec<'sc
                     }
                 }
                 if lines.len() >= stage_bytes {
-                    participant.append_output(epoch, std::mem::take(lines));
+                    // Room for the threshold and the batch that crosses it, so that filling
+                    // the next buffer never grows it.
+                    let next = participant.output_buffer(stage_bytes + stage_bytes / 4);
+                    participant.append_output(epoch, std::mem::replace(lines, next));
                     staging.on_disk = true;
                 }
             });

@@ -74,7 +74,13 @@ pub struct SnapshotHub {
     restores: Mutex<Vec<RestoreTiming>>,
     /// The savepoint the job stops after, once it was asked to stop.
     stopped: Mutex<Option<Time>>,
+    /// Output buffers the writer has written out, for sinks to fill again: a fresh buffer
+    /// per staged megabyte would be grown (and its pages faulted in) on the record path.
+    spare_buffers: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Spare output buffers kept for reuse, at most.
+const SPARE_BUFFERS: usize = 8;
 
 impl SnapshotHub {
     /// A hub for a job; `restore` is the snapshot it resumes from, if any.
@@ -104,6 +110,16 @@ impl SnapshotHub {
             timings: Mutex::new(Vec::new()),
             restores: Mutex::new(Vec::new()),
             stopped: Mutex::new(None),
+            spare_buffers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Keeps a written-out output buffer for [`Participant::output_buffer`].
+    pub(crate) fn recycle_buffer(&self, mut buffer: Vec<u8>) {
+        let mut spare = self.spare_buffers.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < SPARE_BUFFERS {
+            buffer.clear();
+            spare.push(buffer);
         }
     }
 
@@ -446,6 +462,20 @@ impl Participant {
             report,
             worker: self.worker,
         });
+    }
+
+    /// An empty buffer for output lines of at least `capacity` bytes: one the writer has
+    /// written out, or a new one.
+    pub fn output_buffer(&self, capacity: usize) -> Vec<u8> {
+        let spare = self
+            .hub
+            .spare_buffers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut buffer = spare.unwrap_or_default();
+        buffer.reserve(capacity);
+        buffer
     }
 
     /// Appends output lines to this participant's staged part of `epoch`.

@@ -111,6 +111,7 @@ impl Writer {
                 {
                     self.fail(error);
                 }
+                self.hub.recycle_buffer(bytes);
             }
             WriterJob::FinishOutput {
                 mut report,
