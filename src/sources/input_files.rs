@@ -155,13 +155,10 @@ impl InputFiles {
 
 impl LineInput {
     /// Checks that the input can be read, before any worker starts: every file a directory or
-    /// pattern names, and at least one.
+    /// pattern names, and at least one (resolving opens each file for its size).
     pub fn check(&self) -> anyhow::Result<()> {
         if let LineInput::File(path) = self {
-            for file in InputFiles::resolve(path)?.files() {
-                File::open(&file.path)
-                    .with_context(|| format!("cannot read input file {}", file.path.display()))?;
-            }
+            InputFiles::resolve(path)?;
         }
         Ok(())
     }

@@ -189,11 +189,14 @@ impl LineFeed for ChunkFeed {
             self.offset = start + end as u64 + 1;
             self.pending = end + 1;
             // Borrowed afresh, so that the borrow returned is made only on this path.
-            let buffer = self.open.as_ref().map_or(&[][..], |o| o.reader.buffer());
+            let line = self
+                .open
+                .as_ref()
+                .map_or(&[][..], |o| &o.reader.buffer()[..end + 1]);
             return Ok(Next::Line(Line {
                 number: None,
                 offset: start,
-                text: trim_line_ending(&buffer[..end + 1]),
+                text: trim_line_ending(line),
             }));
         }
         self.buffer.clear();
