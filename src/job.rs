@@ -14,7 +14,7 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::JobControl;
 pub use crate::identity::JobIdentity;
-use crate::sinks::{OutputTarget, StageJsonLines, WriteJsonLines};
+use crate::sinks::{JsonLineWriter, OutputTarget, StageWith, StagedLineWriter, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
 use crate::sources::chain::ChainInput;
 use crate::sources::json_lines::read_json_line;
@@ -289,20 +289,28 @@ impl<'scope> Job<'scope> {
 
     /// Sends `records` (a stream, or a [`Chain`]) to the run's output as JSON lines and
     /// probes it. In a job that snapshots, output is staged and published exactly once as
-    /// snapshots commit. Otherwise a generated chain writes its lines inside its source, so
-    /// its records cross no channel.
+    /// snapshots commit. A chain over a source not yet built writes (or stages) its lines
+    /// inside its source, so its records cross no channel.
     pub fn output<D: Serialize + 'static>(&mut self, records: impl IntoChain<'scope, D>) {
         let records = records.into_chain();
         if SnapshotHub::of(&self.scope).is_some() {
-            let stream = records.stream().probe_with(&self.probe);
-            stream.stage_json_lines(self.control.clone());
+            let Some(writer) = StagedLineWriter::register(&self.scope, self.control.clone()) else {
+                return;
+            };
+            match records.written_in_source(writer) {
+                Ok(staged) => {
+                    staged.probe_with(&self.probe);
+                }
+                Err((built, writer)) => built.stream().probe_with(&self.probe).stage_with(writer),
+            }
             return;
         }
-        match records.write_json_lines_in_source(self.output.clone(), self.control.clone()) {
+        let writer = JsonLineWriter::new(self.output.clone(), self.control.clone());
+        match records.written_in_source(writer) {
             Ok(written) => {
                 written.probe_with(&self.probe);
             }
-            Err(built) => {
+            Err((built, _)) => {
                 let written = built
                     .stream()
                     .write_json_lines(self.output.clone(), self.control.clone());

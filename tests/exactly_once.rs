@@ -20,9 +20,14 @@ use common::snapshot_job::{reference, stderr, Job, KILLED};
 use common::{assert_same_multiset, shapes_rng};
 use weir::snapshot::FAULT_POINTS;
 
-/// The pipelines whose output depends on state, with the largest event count drawn for
-/// each (small inputs: every shape runs in well under a second).
+/// The pipelines whose output depends on state, and stateless chains whose sources stage
+/// their output themselves (q0, q2, q14, q22), with the largest event count drawn for each
+/// (small inputs: every shape runs in well under a second).
 const PIPELINES: &[(&str, u64)] = &[
+    ("nexmark-q0", 30_000),
+    ("nexmark-q2", 60_000),
+    ("nexmark-q14", 60_000),
+    ("nexmark-q22", 30_000),
     ("seed-state", 300_000),
     ("wordcount", 200_000),
     ("nexmark-q3", 60_000),

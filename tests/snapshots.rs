@@ -122,7 +122,8 @@ fn a_directory_of_files_resumes_exactly_and_refuses_changed_files() {
         .expect("the weir binary runs");
     assert!(generate.success());
     let parts = common::split_into_files(&events, root.path(), &mut rng);
-    let query = *["nexmark-q3", "nexmark-q5", "nexmark-q8"]
+    // q1 is a chain: its line source stages its output itself.
+    let query = *["nexmark-q1", "nexmark-q3", "nexmark-q5", "nexmark-q8"]
         .choose(&mut rng)
         .expect("one");
     let single = [

@@ -20,4 +20,5 @@ pub use json_line::encode_json;
 pub(crate) use json_lines::JsonLineWriter;
 pub use json_lines::WriteJsonLines;
 pub use staged::StageJsonLines;
+pub(crate) use staged::{StageWith, StagedLineWriter};
 pub use target::{OutputSpec, OutputTarget};

@@ -6,9 +6,9 @@
 //! work. A [`Chain`] is a source not yet built, with the `filter_map`/`map`/`filter` steps
 //! applied to it so far: built, the steps run inside the source operator, so records they
 //! drop or reshape never cross a channel — what Flink calls operator chaining. When a chain
-//! ends in the job's output and the job takes no snapshots, the source writes the output
-//! lines itself and no record crosses a channel at all
-//! ([`Job::output`](crate::job::Job::output)).
+//! ends in the job's output, the source writes the output lines itself (or, in a job that
+//! snapshots, stages them for exactly-once publication) and no record crosses a channel at
+//! all ([`Job::output`](crate::job::Job::output)).
 //!
 //! A chain over a source that cannot run steps inside it (a stream already built) applies
 //! them as ordinary operators, so code written against `Chain` works for every input.
@@ -25,8 +25,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Capability, Probe};
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
-use crate::control::JobControl;
-use crate::sinks::{JsonLineWriter, OutputTarget};
+use crate::sinks::{JsonLineWriter, StagedLineWriter};
 use crate::sources::generator::{generated, Deliver, Give, GiveTimed};
 use crate::sources::lines::PreparedLines;
 use crate::sources::GeneratorSpec;
@@ -337,21 +336,20 @@ impl<'scope, D: Clone + 'static, M: FnMut(u64) -> Option<D> + 'static> Chain<'sc
 
 impl<'scope, D, M> Chain<'scope, D, M>
 where
-    D: Serialize + 'static,
+    D: 'static,
     M: FnMut(u64) -> Option<D> + 'static,
 {
-    /// Ends a generated chain in JSON-lines output written by the source itself, and returns
-    /// the source's output, which carries no records: its frontier is the written output's.
-    /// A chain over a built stream is returned as it is.
-    pub(crate) fn write_json_lines_in_source(
+    /// Ends a chain over a source not yet built in `writer`, run by the source itself, and
+    /// returns the source's output, which carries no records: its frontier is the written
+    /// output's. A chain over a built stream is returned as it is, with the writer.
+    pub(crate) fn written_in_source<E: Deliver<D, Output = ()>>(
         self,
-        target: OutputTarget,
-        control: JobControl,
-    ) -> Result<StreamVec<'scope, Time, ()>, Self> {
+        writer: E,
+    ) -> Result<StreamVec<'scope, Time, ()>, (Self, E)> {
         match self.origin {
-            Origin::Generated(unbuilt) => Ok(unbuilt.build(JsonLineWriter::new(target, control))),
-            Origin::Lines(unbuilt) => Ok(unbuilt.build(JsonLineWriter::new(target, control))),
-            built => Err(Chain { origin: built }),
+            Origin::Generated(unbuilt) => Ok(unbuilt.build(writer)),
+            Origin::Lines(unbuilt) => Ok(unbuilt.build(writer)),
+            built => Err((Chain { origin: built }, writer)),
         }
     }
 }
@@ -408,8 +406,32 @@ impl<D: Serialize> Deliver<D> for JsonLineWriter {
     fn end_batch(
         &mut self,
         _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<()>>>,
-        done: bool,
+        frontier: Option<Time>,
     ) {
-        JsonLineWriter::end_batch(self, done);
+        JsonLineWriter::end_batch(self, frontier.is_none());
+    }
+}
+
+/// A chain that ends in exactly-once output stages its records itself; the source's own
+/// frontier closes the epochs, as the sink's would.
+impl<D: Serialize> Deliver<D> for StagedLineWriter {
+    type Output = ();
+
+    #[inline]
+    fn deliver(
+        &mut self,
+        _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<()>>>,
+        time: &Capability<Time>,
+        records: impl Iterator<Item = D>,
+    ) {
+        self.write(*time.time(), records);
+    }
+
+    fn end_batch(
+        &mut self,
+        _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<()>>>,
+        frontier: Option<Time>,
+    ) {
+        self.advance(frontier);
     }
 }

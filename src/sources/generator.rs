@@ -103,11 +103,12 @@ pub(crate) trait Deliver<D>: 'static {
         records: impl Iterator<Item = D>,
     );
 
-    /// Called after each activation; `done` after the last.
+    /// Called after each activation with the time the source holds from now on: no record
+    /// before it will come. `None` after the last.
     fn end_batch(
         &mut self,
         output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Self::Output>>>,
-        done: bool,
+        frontier: Option<Time>,
     );
 }
 
@@ -130,7 +131,7 @@ impl<D: 'static> Deliver<D> for Give {
     fn end_batch(
         &mut self,
         _output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<D>>>,
-        _done: bool,
+        _frontier: Option<Time>,
     ) {
     }
 }
@@ -175,7 +176,7 @@ impl<D: Clone + 'static> Deliver<D> for GiveTimed<D> {
     fn end_batch(
         &mut self,
         output: &mut OutputBuilderSession<'_, Time, CapacityContainerBuilder<Vec<Timed<D>>>>,
-        _done: bool,
+        _frontier: Option<Time>,
     ) {
         if let Some(first) = self.first.take()
             && !self.batch.is_empty()
@@ -249,7 +250,7 @@ where
                 if let Some(epochs) = epochs.as_mut() {
                     epochs.finish(stopped, FutureReports::default());
                 }
-                deliver.end_batch(output, true);
+                deliver.end_batch(output, None);
                 (cap, sent_cap) = (None, None);
                 return;
             }
@@ -299,12 +300,12 @@ where
                 if let Some(epochs) = epochs.as_mut() {
                     epochs.finish(false, FutureReports::default());
                 }
-                deliver.end_batch(output, true);
+                deliver.end_batch(output, None);
                 (cap, sent_cap) = (None, None);
                 return;
             }
-            deliver.end_batch(output, false);
             held.downgrade(&spec.clock.time_of(next));
+            deliver.end_batch(output, Some(*held.time()));
             if let Some(sent) = sent_cap.as_mut() {
                 sent.downgrade(held.time());
             }

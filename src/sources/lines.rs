@@ -159,7 +159,7 @@ impl PreparedLines {
                     if let Some(epochs) = epochs.as_mut() {
                         epochs.finish(true, FutureReports::default());
                     }
-                    deliver.end_batch(output, true);
+                    deliver.end_batch(output, None);
                     cap = None;
                     return;
                 }
@@ -271,7 +271,7 @@ impl PreparedLines {
                         };
                         epochs.finish(aborted, future);
                     }
-                    deliver.end_batch(output, true);
+                    deliver.end_batch(output, None);
                     cap = None;
                     return;
                 }
@@ -295,7 +295,7 @@ impl PreparedLines {
                         }
                     });
                 }
-                deliver.end_batch(output, false);
+                deliver.end_batch(output, Some(*held.time()));
                 if !waiting {
                     activator.activate();
                 }
