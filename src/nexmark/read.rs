@@ -74,7 +74,7 @@ impl EventFields {
 
 /// Reads one event from a JSON line, keeping the string fields in `fields`.
 pub fn read_event(line: &[u8], fields: EventFields) -> Result<Event, MalformedJson> {
-    if let Some(event) = std::str::from_utf8(line)
+    if let Some(event) = simdutf8::basic::from_utf8(line)
         .ok()
         .and_then(|line| scan_event(ExactShape::new(line), fields))
     {

@@ -59,7 +59,7 @@ pub fn parse_json_line_seed<'line, S: DeserializeSeed<'line>>(
 ) -> Result<S::Value, MalformedJson> {
     // The whole line is checked once, so that strings borrowed from it are valid UTF-8
     // whichever way the parser reads them.
-    let text = std::str::from_utf8(line).map_err(|error| MalformedJson {
+    let text = simdutf8::compat::from_utf8(line).map_err(|error| MalformedJson {
         column: error.valid_up_to() + 1,
         message: "invalid UTF-8".to_string(),
     })?;
