@@ -129,17 +129,20 @@ pub fn channel_id_in(channel: &str, url: &str) -> Option<ChannelId> {
     {
         return Some(ChannelId::Named(id));
     }
-    const PARAMETER: &str = "channel_id=";
-    url.match_indices(PARAMETER).find_map(|(at, _)| {
-        let starts = at == 0 || url.as_bytes()[at - 1] == b'&';
-        starts.then(|| {
+    // The parameter starts the URL or follows an `&`: looking at each `&` (a byte search)
+    // is several times cheaper on a URL of 60 bytes than a substring search for the name.
+    const PARAMETER: &[u8] = b"channel_id=";
+    let bytes = url.as_bytes();
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'&', bytes).map(|at| at + 1));
+    starts
+        .filter(|&at| bytes[at..].starts_with(PARAMETER))
+        .map(|at| {
             let value = at + PARAMETER.len();
-            let end = url[value..]
-                .find('&')
-                .map_or(url.len(), |length| value + length);
+            let end =
+                memchr::memchr(b'&', &bytes[value..]).map_or(url.len(), |length| value + length);
             ChannelId::InUrl(value..end)
         })
-    })
+        .next()
 }
 
 /// q22's directories of a URL: where its parts 3, 4 and 5 lie when split at `/` (0-based;
@@ -156,13 +159,122 @@ pub fn channel_id_in(channel: &str, url: &str) -> Option<ChannelId> {
 /// ```
 pub fn url_directory_ranges(url: &str) -> [Option<Range<usize>>; 3] {
     let mut ranges = [None, None, None];
-    let ends = url.match_indices('/').map(|(at, _)| at).chain([url.len()]);
-    let mut start = 0;
-    for (part, end) in ends.enumerate().take(6) {
-        if let Some(range) = part.checked_sub(3).and_then(|dir| ranges.get_mut(dir)) {
-            *range = Some(start..end);
+    // The slashes of each eight bytes found at once as the high bits of a word, then one
+    // step per slash: `str::match_indices('/')` compared each match as a slice (a third of
+    // q22's own time), and a byte loop or `memchr` per slash cost a tenth on URLs of 60 bytes.
+    let (mut part, mut start) = (0usize, 0);
+    for (word_index, chunk) in url.as_bytes().chunks(8).enumerate() {
+        let mut word = [0; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        let mut slashes = zero_bytes(u64::from_le_bytes(word) ^ (ONES * u64::from(b'/')));
+        // Padding bytes are zeros, never slashes.
+        while slashes != 0 {
+            let at = word_index * 8 + slashes.trailing_zeros() as usize / 8;
+            slashes &= slashes - 1;
+            if let Some(range) = part.checked_sub(3).and_then(|dir| ranges.get_mut(dir)) {
+                *range = Some(start..at);
+            }
+            part += 1;
+            start = at + 1;
+            if part == 6 {
+                return ranges;
+            }
         }
-        start = end + 1;
+    }
+    if let Some(range) = part.checked_sub(3).and_then(|dir| ranges.get_mut(dir)) {
+        *range = Some(start..url.len());
     }
     ranges
+}
+
+/// A one in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero, and no other bit: exact, as no carry
+/// crosses a byte (the low seven bits of each are added alone).
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Drawn from the clock unless `WEIR_SHAPES_SEED=N` repeats a run.
+    fn shapes_seed() -> u64 {
+        let seed = std::env::var("WEIR_SHAPES_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |since| since.as_nanos() as u64)
+            });
+        eprintln!("WEIR_SHAPES_SEED={seed}");
+        seed
+    }
+
+    /// `url_directory_ranges` as the contract words it: split at `/`, parts 3 to 5.
+    fn directories_by_split(url: &str) -> [Option<&str>; 3] {
+        let parts: Vec<&str> = url.split('/').collect();
+        [3, 4, 5].map(|part| parts.get(part).copied())
+    }
+
+    #[test]
+    fn directories_match_a_split_of_random_urls() {
+        let seed = shapes_seed();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        // Slashes next to dots and ones at every offset of a word, short and long URLs.
+        let alphabet = b"/./a.&=/";
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..90);
+            let url: String = (0..len)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+                .collect();
+            let found = url_directory_ranges(&url).map(|dir| dir.map(|range| &url[range]));
+            assert_eq!(
+                found,
+                directories_by_split(&url),
+                "url {url:?} (seed {seed})"
+            );
+        }
+    }
+
+    #[test]
+    fn channel_ids_match_the_contracts_expression_on_random_urls() {
+        let seed = shapes_seed();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let parameter = regex::Regex::new("(&|^)channel_id=([^&]*)").expect("a valid expression");
+        let pieces = ["channel_id=", "&", "x", "=", "7", "?q=1", "chan"];
+        for _ in 0..20_000 {
+            let url: String = (0..rng.gen_range(0..8))
+                .map(|_| pieces[rng.gen_range(0..pieces.len())])
+                .collect();
+            let found = channel_id_in("channel-1", &url).map(|id| id.text(&url).to_string());
+            let expected = parameter
+                .captures(&url)
+                .and_then(|captures| captures.get(2))
+                .map(|value| value.as_str().to_string());
+            assert_eq!(found, expected, "url {url:?} (WEIR_SHAPES_SEED={seed})");
+        }
+    }
+
+    #[test]
+    fn zero_bytes_marks_exactly_the_zero_bytes() {
+        for word in [
+            0u64,
+            1,
+            0x0100,
+            0x8000_0000_0000_0001,
+            u64::MAX,
+            0x2e2f_002f_0101_0000,
+        ] {
+            let expected = (0..8)
+                .filter(|byte| (word >> (8 * byte)) & 0xff == 0)
+                .fold(0, |mask, byte| mask | 0x80 << (8 * byte));
+            assert_eq!(zero_bytes(word), expected, "{word:#x}");
+        }
+    }
 }
