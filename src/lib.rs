@@ -36,6 +36,7 @@ pub mod arrangement;
 pub mod changelog;
 pub mod chaos;
 pub mod control;
+pub mod experiment;
 pub mod harness;
 pub mod identity;
 pub mod job;
@@ -51,6 +52,7 @@ pub mod sources;
 pub mod state;
 pub mod supervisor;
 pub mod time;
+pub mod units;
 
 /// The traits and types most pipelines use.
 pub mod prelude {

@@ -5,6 +5,7 @@ mod bench;
 mod chaos;
 mod cluster;
 mod control;
+mod experiment;
 mod flags;
 mod nexmark;
 mod plot;
@@ -37,6 +38,9 @@ enum Command {
     /// Measure a pipeline open-loop: latency and throughput at an offered rate.
     #[command(long_about = bench::LONG_ABOUT)]
     Bench(Box<bench::BenchArgs>),
+    /// Run an experiment file: its runs, results, tables and figures.
+    #[command(long_about = experiment::LONG_ABOUT)]
+    Experiment(experiment::ExperimentArgs),
     /// Render figures (PNG and SVG) from `weir bench --json` result files.
     #[command(long_about = plot::LONG_ABOUT)]
     Plot(plot::PlotArgs),
@@ -74,6 +78,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(*args),
         Command::Bench(args) => bench::run(*args),
         Command::Plot(args) => plot::run(args),
+        Command::Experiment(args) => experiment::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Nexmark(args) => nexmark::run(args),
         Command::Chaos(args) => chaos::run(args),

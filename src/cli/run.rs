@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::{ArgAction, Args};
 
+use weir::harness::{self, RunConfig, RunResult, RunSummary};
 use weir::job::JobConfig;
 use weir::lifecycle::{signals, ControlDirectory};
 use weir::pipelines::{self, InputFormat};
@@ -88,6 +89,11 @@ pub struct RunArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Also write this process's totals (rate, peak memory, build, machine) as JSON to
+    /// FILE, for experiments and `weir plot`, e.g. --json q1.json.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
     /// Print help.
     #[arg(long, action = ArgAction::HelpLong)]
     help: Option<bool>,
@@ -166,10 +172,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: args.progress_log.clone(),
         schedule_origin: None,
     };
+    let run_config = RunConfig {
+        pipeline: pipeline.name.to_string(),
+        workers: total_workers / processes.max(1),
+        processes,
+        process,
+        events: spec.config.events,
+        input: args.input.as_ref().map(|path| path.display().to_string()),
+        snapshot_every_ms: spec
+            .snapshots
+            .as_ref()
+            .map(|options| options.every.as_millis() as u64),
+    };
+    let started_at = harness::now_rfc3339();
     if let Some(snapshots) = &spec.snapshots {
         signals::forward_to_job(ControlDirectory::of(&snapshots.dir))?;
     }
     let report = runtime::run(pipeline, spec)?;
+    if let Some(path) = &args.json {
+        let seconds = report.elapsed.as_secs_f64().max(1e-9);
+        let summary = RunSummary {
+            records_in: report.records_in,
+            records_out: report.records_out,
+            elapsed_s: report.elapsed.as_secs_f64(),
+            records_per_s: report.records_in as f64 / seconds,
+            max_rss_bytes: harness::max_rss_bytes(),
+            snapshots_committed: report.commits.len(),
+        };
+        let result = RunResult::new(run_config, summary, started_at);
+        let json = serde_json::to_string_pretty(&result).context("cannot encode the result")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write the result to {}", path.display()))?;
+    }
     if let Some(epoch) = report.stopped_at {
         eprintln!(
             "weir: stopped after savepoint {} ({} records in): resume with --restore {epoch} (or --restore latest), on any shape",

@@ -25,6 +25,7 @@ mod driver;
 mod latency;
 mod machine;
 mod result;
+mod run_result;
 mod supervised;
 mod sweep;
 
@@ -41,6 +42,7 @@ pub use result::{
     BenchConfig, BenchResult, BenchSummary, FaultMark, MarkKind, SnapshotMark, Supervision,
     TimelinePoint, Verdict, KEEP_UP, SCHEMA, TREND_FACTOR, TREND_SLACK_NS,
 };
+pub use run_result::{max_rss_bytes, RunConfig, RunResult, RunSummary, RUN_SCHEMA};
 pub use supervised::{bench_supervised, Faults};
 pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};
 
@@ -278,7 +280,7 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
     }))
 }
 
-/// Now, RFC 3339 to the second, UTC.
-fn now_rfc3339() -> String {
+/// Now, RFC 3339 to the second, UTC: when a result file says its run started.
+pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }

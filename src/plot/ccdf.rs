@@ -24,6 +24,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, runs: &[BenchResult]) -> DrawResul
         x_desc: "latency (ms)".to_string(),
         y_desc: "fraction of timestamps with latency >= x".to_string(),
         x_log: true,
+        y_log: true,
         lines,
         markers: Vec::new(),
     })

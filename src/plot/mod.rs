@@ -15,6 +15,7 @@
 
 mod ccdf;
 mod rates;
+mod throughput;
 mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -93,6 +94,20 @@ pub fn plot_files(results: &Results, out: &Path) -> anyhow::Result<Vec<PathBuf>>
     Ok(written)
 }
 
+/// Writes the figure of events/s against workers as `NAME.png` and `NAME.svg` in `out`:
+/// `series` is a line per pipeline, each point (workers in all, events/s).
+pub fn plot_throughput(
+    out: &Path,
+    name: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    if series.iter().all(|(_, points)| points.is_empty()) {
+        bail!("no throughput to plot");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    render(out, name, |area| throughput::draw(area, series))
+}
+
 /// A drawing failure, whatever the backend.
 type DrawResult = Result<(), String>;
 
@@ -145,6 +160,7 @@ pub(crate) struct Chart {
     pub x_desc: String,
     pub y_desc: String,
     pub x_log: bool,
+    pub y_log: bool,
     pub lines: Vec<Line>,
     pub markers: Vec<(String, Vec<Marker>)>,
 }
@@ -173,7 +189,9 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
         let root = &self.0;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (x0, x1) = chart.bounds(|p| p.0, chart.x_log);
-        let (y0, y1) = chart.bounds(|p| p.1, true);
+        let (y0, y1) = chart.bounds(|p| p.1, chart.y_log);
+        // A linear axis of rates starts at zero, so that heights compare.
+        let y0 = if chart.y_log { y0 } else { y0.min(0.0) };
         let mut builder = ChartBuilder::on(root);
         builder
             .caption(&chart.caption, (FONT, 22))
@@ -187,6 +205,8 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
                     .x_desc(&chart.x_desc)
                     .y_desc(&chart.y_desc)
                     .label_style((FONT, 14))
+                    .x_label_formatter(&|v| axis_number(*v))
+                    .y_label_formatter(&|v| axis_number(*v))
                     .axis_desc_style((FONT, 16))
                     .draw()
                     .map_err(|e| e.to_string())?;
@@ -230,12 +250,29 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
                     .map_err(|e| e.to_string())?;
             }};
         }
-        if chart.x_log {
-            finish!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()));
-        } else {
-            finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()));
+        match (chart.x_log, chart.y_log) {
+            (true, true) => {
+                finish!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()))
+            }
+            (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())),
+            (true, false) => finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)),
+            (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1)),
         }
         root.present().map_err(|e| e.to_string())
+    }
+}
+
+/// An axis label: millions and thousands as `M` and `k`, small numbers without trailing
+/// zeros (`5.0M`, `250k`, `0.5`).
+fn axis_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if magnitude >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 

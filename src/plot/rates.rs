@@ -41,6 +41,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, sweeps: &[SweepResult]) -> DrawRes
         x_desc: "offered rate (records/s)".to_string(),
         y_desc: "latency (ms)".to_string(),
         x_log: true,
+        y_log: true,
         lines,
         markers: Vec::new(),
     })

@@ -77,6 +77,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
         ),
         y_desc: format!("latency per {} ms interval (ms)", run.config.interval_ms),
         x_log: false,
+        y_log: true,
         lines,
         markers: markers.into_iter().filter(|(_, m)| !m.is_empty()).collect(),
     })

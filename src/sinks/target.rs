@@ -18,7 +18,8 @@ use crate::snapshot::{CommittingSink, SnapshotStore};
 pub enum OutputSpec {
     /// Standard output, flushed as results arrive.
     Stdout,
-    /// A file; with several processes and no snapshots, process `I` writes `FILE.I`.
+    /// A file; with several processes and no snapshots, process `I` writes `FILE.I`
+    /// (`/dev/null` stays itself).
     File(PathBuf),
     /// A directory of JSON-lines segments (`cat DIR/*.jsonl` reads them in order). In a job
     /// that snapshots, each committed epoch's staged output becomes a segment by a hard link,
@@ -64,7 +65,8 @@ impl OutputSpec {
     /// The file that process `process` of `processes` writes, if any.
     pub fn file_for(&self, process: usize, processes: usize) -> Option<PathBuf> {
         match self {
-            OutputSpec::File(path) if processes > 1 => {
+            // Every process may write the null device; `/dev/null.1` would be a new file.
+            OutputSpec::File(path) if processes > 1 && path != Path::new("/dev/null") => {
                 let mut name = path.as_os_str().to_owned();
                 name.push(format!(".{process}"));
                 Some(PathBuf::from(name))
@@ -224,5 +226,19 @@ impl OutputTarget {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_process_writes_a_file_of_its_own_but_the_null_device_stays_itself() {
+        let file = OutputSpec::parse(Path::new("out.jsonl"));
+        assert_eq!(file.file_for(1, 2), Some(PathBuf::from("out.jsonl.1")));
+        assert_eq!(file.file_for(0, 1), Some(PathBuf::from("out.jsonl")));
+        let null = OutputSpec::parse(Path::new("/dev/null"));
+        assert_eq!(null.file_for(1, 2), Some(PathBuf::from("/dev/null")));
     }
 }

@@ -1,0 +1,227 @@
+//! An experiment's runs, one by one: the `weir` command line of each, and the files its
+//! processes write. A pure function of the parsed file and the results directory, so that
+//! `weir experiment --dry-run` prints exactly what a run would start.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::spec::{Experiment, Group, GroupKind};
+
+/// One run of an experiment: a pipeline on one shape, one repetition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// `GROUP-PIPELINE-pPxW-rN`: names its result and log files.
+    pub id: String,
+    /// The group it belongs to.
+    pub group: String,
+    /// `run` or `bench`.
+    pub kind: GroupKind,
+    /// The pipeline.
+    pub pipeline: String,
+    /// Processes.
+    pub processes: usize,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// 1-based.
+    pub repetition: usize,
+    /// The `weir` arguments every process gets (without `-p` and `-h`, which differ).
+    pub args: Vec<String>,
+    /// Whether one process starts the others itself (a supervised bench: faults or
+    /// rescales), rather than the experiment starting one per process.
+    pub supervised: bool,
+    /// The result files, in process order: one per process for `run`, process 0's alone
+    /// for `bench`.
+    pub results: Vec<PathBuf>,
+    /// A directory of its own for snapshots and exactly-once output, removed after it.
+    pub scratch: Option<PathBuf>,
+}
+
+impl PlannedRun {
+    /// The arguments of process `process` (result file included), given the host file of
+    /// a run of several processes.
+    pub fn process_args(&self, process: usize, hostfile: Option<&Path>) -> Vec<String> {
+        let mut args = self.args.clone();
+        if self.processes > 1 && !self.supervised {
+            args.extend(["-p".to_string(), process.to_string()]);
+            if let Some(hostfile) = hostfile {
+                args.extend(["-h".to_string(), hostfile.display().to_string()]);
+            }
+        }
+        if let Some(result) = self.results.get(process) {
+            args.extend(["--json".to_string(), result.display().to_string()]);
+        }
+        args
+    }
+
+    /// The processes the experiment starts for this run.
+    pub fn started_processes(&self) -> usize {
+        if self.supervised {
+            1
+        } else {
+            self.processes
+        }
+    }
+}
+
+/// Every run of `experiment`, in order, with its files under `results`.
+pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
+    let mut runs = Vec::new();
+    for group in &experiment.groups {
+        for pipeline in &group.pipelines {
+            for &processes in &group.processes {
+                for &workers in &group.workers {
+                    for repetition in 1..=group.repetitions {
+                        runs.push(planned(
+                            group, pipeline, processes, workers, repetition, results,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    runs
+}
+
+fn planned(
+    group: &Group,
+    pipeline: &str,
+    processes: usize,
+    workers: usize,
+    repetition: usize,
+    results: &Path,
+) -> PlannedRun {
+    let id = format!(
+        "{}-{pipeline}-p{processes}x{workers}-r{repetition}",
+        group.name
+    );
+    let scratch = group
+        .snapshot_every
+        .as_ref()
+        .map(|_| results.join("scratch").join(&id));
+    let supervised = group.kill_at.is_some() || group.rescale_at.is_some();
+    let mut args = match group.kind {
+        GroupKind::Run => vec!["run".to_string(), pipeline.to_string()],
+        GroupKind::Bench => vec!["bench".to_string(), pipeline.to_string(), "-q".into()],
+    };
+    let mut flag = |name: &str, value: &str| {
+        args.push(name.to_string());
+        args.push(value.to_string());
+    };
+    flag("-w", &workers.to_string());
+    flag("-n", &processes.to_string());
+    let optional = [
+        ("--events", &group.events),
+        ("--input", &group.input),
+        ("--rate", &group.rate),
+        ("--duration", &group.duration),
+        ("--warmup", &group.warmup),
+        ("--interval", &group.interval),
+        ("--kill-at", &group.kill_at),
+        ("--rescale-at", &group.rescale_at),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            flag(name, value);
+        }
+    }
+    if let Some(rates) = &group.sweep {
+        flag("--sweep", &rates.join(","));
+    }
+    if let Some(steps) = group.find_max {
+        flag("--find-max", &steps.to_string());
+    }
+    if let (Some(every), Some(scratch)) = (&group.snapshot_every, &scratch) {
+        flag(
+            "--snapshot-dir",
+            &scratch.join("snapshots").display().to_string(),
+        );
+        flag("--snapshot-every", every);
+    }
+    if group.kind == GroupKind::Run {
+        // Lines are encoded and written as in any run; with snapshots they are published
+        // exactly once, which needs a real directory.
+        match &scratch {
+            Some(scratch) => flag(
+                "--output",
+                &format!("{}/", scratch.join("output").display()),
+            ),
+            None => flag("--output", "/dev/null"),
+        }
+        args.push("-q".into());
+    }
+    args.extend(group.args.iter().cloned());
+    let results = match group.kind {
+        GroupKind::Run => (0..processes)
+            .map(|process| results.join(format!("{id}.p{process}.json")))
+            .collect(),
+        GroupKind::Bench => vec![results.join(format!("{id}.json"))],
+    };
+    PlannedRun {
+        id,
+        group: group.name.clone(),
+        kind: group.kind,
+        pipeline: pipeline.to_string(),
+        processes,
+        workers,
+        repetition,
+        args,
+        supervised,
+        results,
+        scratch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pipeline_shape_and_repetition_is_one_run() {
+        let experiment = Experiment::parse(
+            r#"
+            title = "t"
+            [[group]]
+            name = "g"
+            kind = "run"
+            pipelines = ["nexmark-q0", "nexmark-q1"]
+            workers = [1, 2]
+            processes = [1, 2]
+            repetitions = 3
+            events = "1k"
+            [[group]]
+            name = "b"
+            kind = "bench"
+            pipelines = ["nexmark-q5"]
+            processes = [2]
+            rate = "10k"
+            snapshot_every = "1s"
+            kill_at = "2s"
+            "#,
+            false,
+        )
+        .expect("parses");
+        let runs = plan(&experiment, Path::new("results/t"));
+        assert_eq!(runs.len(), 2 * 2 * 2 * 3 + 1);
+        let two = runs
+            .iter()
+            .find(|run| run.id == "g-nexmark-q1-p2x1-r3")
+            .expect("planned");
+        assert_eq!(two.results.len(), 2);
+        assert_eq!(
+            two.process_args(1, Some(Path::new("hosts"))),
+            "run nexmark-q1 -w 1 -n 2 --events 1k --output /dev/null -q -p 1 -h hosts --json results/t/g-nexmark-q1-p2x1-r3.p1.json"
+                .split(' ')
+                .collect::<Vec<_>>()
+        );
+        let bench = runs.last().expect("planned");
+        assert!(bench.supervised);
+        assert_eq!(bench.started_processes(), 1);
+        assert_eq!(
+            bench.process_args(0, None),
+            "bench nexmark-q5 -q -w 1 -n 2 --rate 10k --kill-at 2s --snapshot-dir results/t/scratch/b-nexmark-q5-p2x1-r1/snapshots --snapshot-every 1s --json results/t/b-nexmark-q5-p2x1-r1.json"
+                .split(' ')
+                .collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,430 @@
+//! What an experiment file says: groups of runs, and the tables and figures made of them.
+//! Parsing is a pure function of the file's text (and `--quick`), checked before anything
+//! runs: a misspelt key, an unknown pipeline or a rate like `fast` is an error naming the
+//! group, not a failed run half an hour in.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{parse_count, parse_duration, parse_rate};
+
+/// An experiment file, `experiments/NAME.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// One line on what it measures.
+    pub title: String,
+    /// Which figure or table of the docs or the paper it produces, and anything a reader
+    /// should know to read it.
+    #[serde(default)]
+    pub about: String,
+    /// Commands that make the runs' inputs, run first.
+    #[serde(default, rename = "prepare")]
+    pub prepares: Vec<Prepare>,
+    /// The runs, in the order they run.
+    #[serde(rename = "group")]
+    pub groups: Vec<Group>,
+    /// Tables made of the results.
+    #[serde(default, rename = "table")]
+    pub tables: Vec<Table>,
+    /// Figures made of the results.
+    #[serde(default, rename = "figure")]
+    pub figures: Vec<Figure>,
+}
+
+/// A `weir` command that makes an input of the runs, e.g. `weir nexmark generate`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prepare {
+    /// Its arguments, after `weir`.
+    pub args: Vec<String>,
+    /// The file it makes: when it exists, the command is not run again.
+    pub creates: String,
+}
+
+/// What a group's runs are.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupKind {
+    /// `weir run`: a fixed input as fast as it goes; events/s and peak memory.
+    Run,
+    /// `weir bench`: offered load on a schedule; latency, and whether it kept up.
+    Bench,
+}
+
+/// A set of runs: every pipeline on every shape, `repetitions` times.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Names its runs (`NAME-PIPELINE-pPxW-rN`); unique in the file.
+    pub name: String,
+    /// `run` or `bench`.
+    pub kind: GroupKind,
+    /// Registered pipeline names.
+    pub pipelines: Vec<String>,
+    /// Worker threads per process, one run each.
+    #[serde(default = "one")]
+    pub workers: Vec<usize>,
+    /// Processes, one run each (`weir run -n P`, `weir bench -n P`).
+    #[serde(default = "one")]
+    pub processes: Vec<usize>,
+    /// Runs of each pipeline and shape.
+    #[serde(default = "single")]
+    pub repetitions: usize,
+    /// `run`: records to generate, e.g. `"10M"`.
+    pub events: Option<String>,
+    /// `run`: a file, directory or glob to read instead (relative to the working directory).
+    pub input: Option<String>,
+    /// `bench`: the offered rate, e.g. `"1M"`.
+    pub rate: Option<String>,
+    /// `bench`: offered rates to sweep, e.g. `["250k", "500k"]`.
+    pub sweep: Option<Vec<String>>,
+    /// `bench`: search for the highest sustainable rate from `rate`, bisecting this often.
+    pub find_max: Option<usize>,
+    /// `bench`: the measured window, e.g. `"10s"`.
+    pub duration: Option<String>,
+    /// `bench`: before it, unmeasured.
+    pub warmup: Option<String>,
+    /// `bench`: the timeline's interval.
+    pub interval: Option<String>,
+    /// Take snapshots this often (of event time) into a fresh directory per run.
+    pub snapshot_every: Option<String>,
+    /// `bench`: kill a process at these times (`weir bench --kill-at`).
+    pub kill_at: Option<String>,
+    /// `bench`: rescale at these times (`weir bench --rescale-at`).
+    pub rescale_at: Option<String>,
+    /// More flags, passed as they are.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// What a table shows.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// A row per pipeline and shape of `run` groups: the median events/s of its
+    /// repetitions, its share of `baseline`'s on the same shape, the largest peak memory.
+    Throughput,
+    /// A row per `bench` run: offered and achieved rate, latency percentiles, verdict.
+    Latency,
+}
+
+/// A table, written as `NAME.csv` and `NAME.md`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// The file name.
+    pub name: String,
+    /// What it shows.
+    pub kind: TableKind,
+    /// The groups it is made of (all of the right kind when empty).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// `throughput`: the pipeline each share is of, e.g. `"nexmark-generator"`.
+    pub baseline: Option<String>,
+}
+
+/// What a figure shows.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FigureKind {
+    /// The figures of `weir plot` from `bench` results: latency CCDF, a timeline per run
+    /// with snapshots, failures and rescales marked, and latency against offered rate for
+    /// sweeps.
+    Latency,
+    /// Events/s against workers, a line per pipeline, from `run` groups.
+    ThroughputVsWorkers,
+}
+
+/// A figure (or, for `latency`, a set of them), written as PNG and SVG under `NAME/`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The file name (or directory, for `latency`).
+    pub name: String,
+    /// What it shows.
+    pub kind: FigureKind,
+    /// The groups it is made of (all of the right kind when empty).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+fn one() -> Vec<usize> {
+    vec![1]
+}
+
+fn single() -> usize {
+    1
+}
+
+/// Why an experiment file cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// Not TOML, or not an experiment's keys.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A group, table or figure that does not make sense.
+    #[error("{what}: {why}")]
+    Invalid {
+        /// Which part of the file.
+        what: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl Experiment {
+    /// Parses an experiment file. With `quick`, each group's `[group.quick]` table (and
+    /// each prepare's `[prepare.quick]`), if it has one, replaces the keys it names, so that a quick run is the same experiment on
+    /// smaller inputs.
+    pub fn parse(text: &str, quick: bool) -> Result<Self, SpecError> {
+        let mut document: toml::Table = toml::from_str(text)?;
+        for section in ["group", "prepare"] {
+            let Some(toml::Value::Array(groups)) = document.get_mut(section) else {
+                continue;
+            };
+            for group in groups.iter_mut() {
+                let toml::Value::Table(group) = group else {
+                    continue;
+                };
+                let overrides = group.remove("quick");
+                if let (true, Some(toml::Value::Table(overrides))) = (quick, overrides) {
+                    group.extend(overrides);
+                }
+            }
+        }
+        let experiment: Experiment = toml::Value::Table(document).try_into()?;
+        experiment.check()?;
+        Ok(experiment)
+    }
+
+    /// The group named `name`.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|group| group.name == name)
+    }
+
+    /// The groups `names` (every group of `kind` when empty).
+    pub fn groups_named<'a>(&'a self, names: &'a [String], kind: GroupKind) -> Vec<&'a Group> {
+        self.groups
+            .iter()
+            .filter(|group| group.kind == kind)
+            .filter(|group| names.is_empty() || names.contains(&group.name))
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), SpecError> {
+        let mut names = BTreeSet::new();
+        for group in &self.groups {
+            let what = format!("group {:?}", group.name);
+            let invalid = |why: String| SpecError::Invalid {
+                what: what.clone(),
+                why,
+            };
+            if !names.insert(group.name.as_str()) {
+                return Err(invalid("the name is used twice".into()));
+            }
+            if group.name.is_empty() || !group.name.chars().all(is_name_char) {
+                return Err(invalid(
+                    "a name is letters, digits, `-` and `_` (it names files)".into(),
+                ));
+            }
+            group.check().map_err(invalid)?;
+        }
+        let known_group = |what: String, names: &[String], kind: GroupKind| {
+            for name in names {
+                match self.group(name) {
+                    Some(group) if group.kind == kind => {}
+                    Some(_) => {
+                        return Err(SpecError::Invalid {
+                            what: what.clone(),
+                            why: format!("group {name:?} is not a {kind:?} group"),
+                        })
+                    }
+                    None => {
+                        return Err(SpecError::Invalid {
+                            what: what.clone(),
+                            why: format!("there is no group {name:?}"),
+                        })
+                    }
+                }
+            }
+            Ok(())
+        };
+        for table in &self.tables {
+            let kind = match table.kind {
+                TableKind::Throughput => GroupKind::Run,
+                TableKind::Latency => GroupKind::Bench,
+            };
+            known_group(format!("table {:?}", table.name), &table.groups, kind)?;
+        }
+        for figure in &self.figures {
+            let kind = match figure.kind {
+                FigureKind::ThroughputVsWorkers => GroupKind::Run,
+                FigureKind::Latency => GroupKind::Bench,
+            };
+            known_group(format!("figure {:?}", figure.name), &figure.groups, kind)?;
+        }
+        Ok(())
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+impl Group {
+    fn check(&self) -> Result<(), String> {
+        if self.pipelines.is_empty() {
+            return Err("it names no pipelines".into());
+        }
+        for pipeline in &self.pipelines {
+            crate::pipelines::find(pipeline).map_err(|e| e.to_string())?;
+        }
+        if self.workers.contains(&0) || self.processes.contains(&0) || self.repetitions == 0 {
+            return Err("workers, processes and repetitions are at least 1".into());
+        }
+        let distinct =
+            |values: &[usize]| values.iter().collect::<BTreeSet<_>>().len() == values.len();
+        if !distinct(&self.workers) || !distinct(&self.processes) {
+            return Err("a worker or process count is listed twice (use `repetitions`)".into());
+        }
+        let durations = [
+            &self.duration,
+            &self.warmup,
+            &self.interval,
+            &self.snapshot_every,
+        ];
+        for text in durations.into_iter().flatten() {
+            parse_duration(text)?;
+        }
+        if let Some(events) = &self.events {
+            parse_count(events)?;
+        }
+        for rate in self.rate.iter().chain(self.sweep.iter().flatten()) {
+            parse_rate(rate)?;
+        }
+        let bench_only = [
+            ("rate", self.rate.is_some()),
+            ("sweep", self.sweep.is_some()),
+            ("find_max", self.find_max.is_some()),
+            ("duration", self.duration.is_some()),
+            ("warmup", self.warmup.is_some()),
+            ("interval", self.interval.is_some()),
+            ("kill_at", self.kill_at.is_some()),
+            ("rescale_at", self.rescale_at.is_some()),
+        ];
+        match self.kind {
+            GroupKind::Run => {
+                if let Some((key, _)) = bench_only.iter().find(|(_, set)| *set) {
+                    return Err(format!("`{key}` is for bench groups; this is a run group"));
+                }
+                if self.events.is_some() && self.input.is_some() {
+                    return Err("a run group reads `input` or generates `events`, not both".into());
+                }
+            }
+            GroupKind::Bench => {
+                if self.events.is_some() || self.input.is_some() {
+                    return Err("a bench group generates its input at `rate`".into());
+                }
+                if self.rate.is_none() && self.sweep.is_none() {
+                    return Err("a bench group needs `rate` (or `sweep`)".into());
+                }
+                if self.find_max.is_some() && self.rate.is_none() {
+                    return Err("`find_max` starts from `rate`".into());
+                }
+                if self.sweep.is_some() && (self.rate.is_some() || self.find_max.is_some()) {
+                    return Err("`sweep` stands alone, without `rate` or `find_max`".into());
+                }
+                let faults = self.kill_at.is_some() || self.rescale_at.is_some();
+                if faults && (self.sweep.is_some() || self.find_max.is_some()) {
+                    return Err("faults and rescales run at one `rate`, not in a sweep".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The measured window of a bench run, as the harness defaults it.
+    pub fn duration(&self) -> Duration {
+        self.duration
+            .as_deref()
+            .and_then(|text| parse_duration(text).ok())
+            .unwrap_or(Duration::from_secs(10))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+        title = "q1 and q5"
+        [[group]]
+        name = "closed"
+        kind = "run"
+        pipelines = ["nexmark-q1"]
+        workers = [1, 2]
+        events = "10M"
+        [group.quick]
+        events = "100k"
+
+        [[group]]
+        name = "open"
+        kind = "bench"
+        pipelines = ["nexmark-q5"]
+        rate = "1M"
+        find_max = 2
+
+        [[table]]
+        name = "rates"
+        kind = "throughput"
+        baseline = "nexmark-q1"
+    "#;
+
+    #[test]
+    fn quick_replaces_the_keys_it_names() {
+        let full = Experiment::parse(FILE, false).expect("parses");
+        let quick = Experiment::parse(FILE, true).expect("parses");
+        assert_eq!(full.groups[0].events.as_deref(), Some("10M"));
+        assert_eq!(quick.groups[0].events.as_deref(), Some("100k"));
+        assert_eq!(quick.groups[0].workers, [1, 2]);
+        assert_eq!(quick.groups[1].rate.as_deref(), Some("1M"));
+    }
+
+    #[test]
+    fn mistakes_are_named_before_anything_runs() {
+        let cases = [
+            (
+                FILE.replace("events = \"10M\"", "evnets = \"10M\""),
+                "evnets",
+            ),
+            (FILE.replace("nexmark-q5", "nexmark-q99"), "nexmark-q99"),
+            (FILE.replace("rate = \"1M\"", "rate = \"fast\""), "fast"),
+            (
+                FILE.replace("name = \"open\"", "name = \"closed\""),
+                "used twice",
+            ),
+            (
+                FILE.replace("find_max = 2", "find_max = 2\nevents = \"5\""),
+                "generates its input",
+            ),
+            (
+                FILE.replace("baseline", "groups = [\"open\"]\nbaseline"),
+                "not a Run group",
+            ),
+            (
+                FILE.replace("workers = [1, 2]", "workers = [0]"),
+                "at least 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = Experiment::parse(&text, false).expect_err(expected);
+            assert!(
+                error.to_string().contains(expected),
+                "{expected:?} not in {error}"
+            );
+        }
+    }
+}

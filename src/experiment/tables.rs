@@ -1,0 +1,315 @@
+//! Tables from an experiment's results: rows computed from the result files (pure
+//! functions over them), written as CSV for tools and Markdown for docs and the paper.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::experiment::plan::PlannedRun;
+use crate::harness::{BenchResult, RunResult};
+
+/// A table: a header and rows of cells, already formatted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rows {
+    /// Column names.
+    pub header: Vec<String>,
+    /// One line per row, as many cells as the header.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The results of one `run` of the plan: one per process.
+pub type RunResults<'a> = (&'a PlannedRun, Vec<RunResult>);
+
+/// One pipeline on one shape, over its repetitions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Throughput {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Processes.
+    pub processes: usize,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// The median over repetitions of (records in, all processes) / (the slowest
+    /// process's time).
+    pub events_per_s: f64,
+    /// Every repetition's rate, in run order.
+    pub repetitions: Vec<f64>,
+    /// The largest peak memory of any process in any repetition, bytes.
+    pub max_rss_bytes: Option<u64>,
+}
+
+/// The throughput of each pipeline and shape in `runs`, in the order first run.
+pub fn throughput(runs: &[RunResults<'_>]) -> Vec<Throughput> {
+    let mut order = Vec::new();
+    let mut by_shape: BTreeMap<(String, usize, usize), Throughput> = BTreeMap::new();
+    for (planned, results) in runs {
+        if results.is_empty() {
+            continue;
+        }
+        let records: u64 = results.iter().map(|r| r.summary.records_in).sum();
+        let slowest = results
+            .iter()
+            .map(|r| r.summary.elapsed_s)
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let rss = results.iter().filter_map(|r| r.summary.max_rss_bytes).max();
+        let key = (planned.pipeline.clone(), planned.processes, planned.workers);
+        let entry = by_shape.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            Throughput {
+                pipeline: planned.pipeline.clone(),
+                processes: planned.processes,
+                workers: planned.workers,
+                events_per_s: 0.0,
+                repetitions: Vec::new(),
+                max_rss_bytes: None,
+            }
+        });
+        entry.repetitions.push(records as f64 / slowest);
+        entry.max_rss_bytes = entry.max_rss_bytes.max(rss);
+    }
+    order
+        .into_iter()
+        .filter_map(|key| by_shape.remove(&key))
+        .map(|mut row| {
+            row.events_per_s = median(&row.repetitions);
+            row
+        })
+        .collect()
+}
+
+/// The median (the lower middle one of an even count, as a run that happened).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+        .get((sorted.len().max(1) - 1) / 2)
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// The throughput table: with `baseline`, each row's share of that pipeline's rate on the
+/// same shape.
+pub fn throughput_rows(rows: &[Throughput], baseline: Option<&str>) -> Rows {
+    let mut header: Vec<String> = ["pipeline", "processes", "workers", "events/s"]
+        .map(String::from)
+        .to_vec();
+    if let Some(baseline) = baseline {
+        header.push(format!("share of {baseline}"));
+    }
+    header.extend(["max RSS MiB", "runs"].map(String::from));
+    let base_of = |processes, workers| {
+        rows.iter()
+            .find(|row| {
+                Some(row.pipeline.as_str()) == baseline
+                    && row.processes == processes
+                    && row.workers == workers
+            })
+            .map(|row| row.events_per_s)
+    };
+    let rows = rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![
+                row.pipeline.clone(),
+                row.processes.to_string(),
+                row.workers.to_string(),
+                format!("{:.0}", row.events_per_s),
+            ];
+            if baseline.is_some() {
+                cells.push(match base_of(row.processes, row.workers) {
+                    Some(base) if base > 0.0 => format!("{:.0}%", 100.0 * row.events_per_s / base),
+                    _ => "-".into(),
+                });
+            }
+            cells.push(row.max_rss_bytes.map_or("-".into(), |bytes| {
+                format!("{:.0}", bytes as f64 / (1 << 20) as f64)
+            }));
+            cells.push(row.repetitions.len().to_string());
+            cells
+        })
+        .collect();
+    Rows { header, rows }
+}
+
+/// A row per benchmark run: what was offered, what came out, and the latency.
+pub fn latency_rows(runs: &[&BenchResult]) -> Rows {
+    let header = [
+        "pipeline",
+        "processes",
+        "workers",
+        "offered/s",
+        "achieved/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "sustainable",
+    ]
+    .map(String::from)
+    .to_vec();
+    let ms = |ns: u64| format!("{:.2}", ns as f64 / 1e6);
+    let rows = runs
+        .iter()
+        .map(|run| {
+            let latency = &run.summary.latency;
+            vec![
+                run.config.pipeline.clone(),
+                run.config.processes.to_string(),
+                run.config.threads.to_string(),
+                format!("{:.0}", run.summary.offered_rate),
+                format!("{:.0}", run.summary.achieved_rate),
+                ms(latency.p50_ns),
+                ms(latency.p99_ns),
+                ms(latency.p999_ns),
+                ms(latency.max_ns),
+                if run.verdict.sustainable { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    Rows { header, rows }
+}
+
+impl Rows {
+    /// As CSV (cells quoted where they hold a comma or a quote).
+    pub fn csv(&self) -> String {
+        let line = |cells: &[String]| {
+            let quoted: Vec<String> = cells
+                .iter()
+                .map(|cell| {
+                    if cell.contains([',', '"', '\n']) {
+                        format!("\"{}\"", cell.replace('"', "\"\""))
+                    } else {
+                        cell.clone()
+                    }
+                })
+                .collect();
+            quoted.join(",") + "\n"
+        };
+        std::iter::once(&self.header)
+            .chain(&self.rows)
+            .map(|cells| line(cells))
+            .collect()
+    }
+
+    /// As a Markdown table, numbers right-aligned.
+    pub fn markdown(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(text, "| {} |", self.header.join(" | "));
+        let align: Vec<&str> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let numeric = self.rows.iter().all(|row| {
+                    row.get(i).is_some_and(|cell| {
+                        cell.trim_end_matches('%').parse::<f64>().is_ok() || cell == "-"
+                    })
+                });
+                if numeric && !self.rows.is_empty() {
+                    "---:"
+                } else {
+                    "---"
+                }
+            })
+            .collect();
+        let _ = writeln!(text, "|{}|", align.join("|"));
+        for row in &self.rows {
+            let _ = writeln!(text, "| {} |", row.join(" | "));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::spec::GroupKind;
+    use crate::harness::{RunConfig, RunSummary};
+
+    fn planned(pipeline: &str, processes: usize, workers: usize) -> PlannedRun {
+        PlannedRun {
+            id: format!("{pipeline}-{processes}x{workers}"),
+            group: "g".into(),
+            kind: GroupKind::Run,
+            pipeline: pipeline.into(),
+            processes,
+            workers,
+            repetition: 1,
+            args: Vec::new(),
+            supervised: false,
+            results: Vec::new(),
+            scratch: None,
+        }
+    }
+
+    fn result(records_in: u64, elapsed_s: f64, rss: u64) -> RunResult {
+        RunResult::new(
+            RunConfig {
+                pipeline: "p".into(),
+                workers: 1,
+                processes: 1,
+                process: 0,
+                events: records_in,
+                input: None,
+                snapshot_every_ms: None,
+            },
+            RunSummary {
+                records_in,
+                records_out: 0,
+                elapsed_s,
+                records_per_s: records_in as f64 / elapsed_s,
+                max_rss_bytes: Some(rss),
+                snapshots_committed: 0,
+            },
+            String::new(),
+        )
+    }
+
+    #[test]
+    fn rates_sum_processes_over_the_slowest_and_take_the_median_repetition() {
+        let (generator, q1, q1_two) = (
+            planned("gen", 1, 1),
+            planned("q1", 1, 1),
+            planned("q1", 2, 1),
+        );
+        let runs = vec![
+            (&generator, vec![result(1000, 1.0, 1 << 20)]),
+            (&q1, vec![result(1000, 2.0, 5 << 20)]),
+            (&q1, vec![result(1000, 4.0, 3 << 20)]),
+            (&q1, vec![result(1000, 1.0, 2 << 20)]),
+            // Two processes: 1000 records in 2 s, the slower one's time.
+            (
+                &q1_two,
+                vec![result(600, 1.0, 1 << 20), result(400, 2.0, 1 << 20)],
+            ),
+        ];
+        let rows = throughput(&runs);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].repetitions, [500.0, 250.0, 1000.0]);
+        assert_eq!(rows[1].events_per_s, 500.0);
+        assert_eq!(rows[1].max_rss_bytes, Some(5 << 20));
+        assert_eq!(rows[2].events_per_s, 500.0);
+        let table = throughput_rows(&rows, Some("gen"));
+        assert_eq!(table.rows[1], ["q1", "1", "1", "500", "50%", "5", "3"]);
+        // No baseline on two processes.
+        assert_eq!(table.rows[2][4], "-");
+        assert!(table
+            .csv()
+            .starts_with("pipeline,processes,workers,events/s,share of gen,"));
+        assert!(table
+            .markdown()
+            .contains("| q1 | 1 | 1 | 500 | 50% | 5 | 3 |"));
+        assert!(table
+            .markdown()
+            .contains("|---|---:|---:|---:|---:|---:|---:|"));
+    }
+
+    #[test]
+    fn cells_with_commas_are_quoted_in_csv() {
+        let rows = Rows {
+            header: vec!["a".into()],
+            rows: vec![vec!["x,\"y\"".into()]],
+        };
+        assert_eq!(rows.csv(), "a\n\"x,\"\"y\"\"\"\n");
+    }
+}

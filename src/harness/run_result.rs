@@ -1,0 +1,88 @@
+//! The result file of one closed run, `weir run PIPELINE --json FILE`: how fast a pipeline
+//! went through a fixed input (generated or read), with the same build and machine record
+//! as a benchmark's result, so that experiments tabulate throughput from files rather than
+//! from the human-readable summary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::harness::{Build, Machine};
+
+/// The schema name of [`RunResult`]; changed when the file changes incompatibly.
+pub const RUN_SCHEMA: &str = "weir-run/1";
+
+/// One process's account of a closed run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunResult {
+    /// [`RUN_SCHEMA`].
+    pub schema: String,
+    /// weir's version and git commit.
+    pub build: Build,
+    /// Where it ran.
+    pub machine: Machine,
+    /// When it started, RFC 3339, UTC.
+    pub started_at: String,
+    /// What ran.
+    pub config: RunConfig,
+    /// What it did.
+    pub summary: RunSummary,
+}
+
+/// What configured a closed run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Processes of the job.
+    pub processes: usize,
+    /// This process's index.
+    pub process: usize,
+    /// Records to generate (`u64::MAX` when unbounded or read).
+    pub events: u64,
+    /// The `--input` it read, if any.
+    pub input: Option<String>,
+    /// Snapshot interval in ms of event time, when it took snapshots.
+    pub snapshot_every_ms: Option<u64>,
+}
+
+/// The totals of one process's run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Records its workers read or generated.
+    pub records_in: u64,
+    /// Records its workers wrote.
+    pub records_out: u64,
+    /// Wall time from the dataflow's start to its end, seconds.
+    pub elapsed_s: f64,
+    /// `records_in / elapsed_s`.
+    pub records_per_s: f64,
+    /// The process's peak resident memory, bytes (`None` where the platform does not say).
+    pub max_rss_bytes: Option<u64>,
+    /// Snapshots that committed during the run.
+    pub snapshots_committed: usize,
+}
+
+/// This process's peak resident set size so far, in bytes.
+pub fn max_rss_bytes() -> Option<u64> {
+    // SAFETY: `getrusage` only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0;
+    // Linux reports kilobytes.
+    (ok && usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
+}
+
+impl RunResult {
+    /// The result of a run configured by `config` whose totals are `summary`, made now on
+    /// this machine by this build.
+    pub fn new(config: RunConfig, summary: RunSummary, started_at: String) -> Self {
+        RunResult {
+            schema: RUN_SCHEMA.to_string(),
+            build: Build::this(),
+            machine: Machine::this(),
+            started_at,
+            config,
+            summary,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `weir experiment`: an experiment file's runs start as `weir` processes, every result lands
+//! in the results directory, and the tables and figures are computed from those files.
+//! Shapes (events, workers) are drawn from a printed seed (`WEIR_SHAPES_SEED=N` repeats
+//! them).
+
+mod common;
+
+use std::path::Path;
+
+use rand::Rng;
+use weir::experiment::Index;
+
+use common::{shapes_rng, weir};
+
+fn run_experiment(dir: &Path, file: &str, extra: &[&str]) -> std::process::Output {
+    weir()
+        .current_dir(dir)
+        .args(["experiment", file])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the weir binary runs")
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn an_experiment_runs_every_shape_and_tabulates_its_result_files() {
+    let (seed, mut rng) = shapes_rng("an_experiment_runs_every_shape");
+    let events: u64 = rng.gen_range(1_000..60_000);
+    let quick_events: u64 = rng.gen_range(1_000..20_000);
+    let workers: u64 = rng.gen_range(1..=3);
+    let what =
+        format!("WEIR_SHAPES_SEED={seed}: {events} events ({quick_events} quick), -w {workers}");
+    let worker_list = if workers == 1 {
+        "1".to_string()
+    } else {
+        format!("1, {workers}")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("e.toml"),
+        format!(
+            r#"
+            title = "a test"
+            [[prepare]]
+            args = ["nexmark", "generate", "--events", "{events}", "--output", "inputs/events.jsonl"]
+            creates = "inputs/events.jsonl"
+
+            [[group]]
+            name = "generated"
+            kind = "run"
+            pipelines = ["nexmark-generator", "nexmark-q1"]
+            workers = [{worker_list}]
+            processes = [1, 2]
+            repetitions = 2
+            events = "{events}"
+            [group.quick]
+            events = "{quick_events}"
+            repetitions = 1
+
+            [[group]]
+            name = "file"
+            kind = "run"
+            pipelines = ["nexmark-q2"]
+            input = "inputs/events.jsonl"
+
+            [[group]]
+            name = "open"
+            kind = "bench"
+            pipelines = ["seed-map"]
+            rate = "20k"
+            warmup = "200ms"
+            duration = "500ms"
+
+            [[table]]
+            name = "rates"
+            kind = "throughput"
+            groups = ["generated"]
+            baseline = "nexmark-generator"
+
+            [[table]]
+            name = "from-file"
+            kind = "throughput"
+            groups = ["file"]
+
+            [[table]]
+            name = "latency"
+            kind = "latency"
+
+            [[figure]]
+            name = "scaling"
+            kind = "throughput-vs-workers"
+
+            [[figure]]
+            name = "latency"
+            kind = "latency"
+            "#
+        ),
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "e.toml", &["--quick"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: {stderr}");
+    let results = dir.path().join("results/e");
+    let index = Index::load(&results).expect("an index");
+    // 2 pipelines x 2 worker counts x 2 process counts (one repetition, quick) + 1 + 1.
+    let shapes = if workers == 1 { 1 } else { 2 };
+    assert_eq!(index.runs.len(), 2 * shapes * 2 + 2, "{what}");
+    assert!(
+        index.quick && index.runs.iter().all(|run| run.ok),
+        "{what}: {stderr}"
+    );
+
+    // Every process's result counts its own records; together they are the input.
+    let generated: Vec<_> = index
+        .runs
+        .iter()
+        .filter(|run| run.planned.group == "generated")
+        .collect();
+    for run in &generated {
+        let records: u64 = run
+            .planned
+            .results
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(dir.path().join(path)).expect("a result");
+                let result: weir::harness::RunResult = serde_json::from_str(&text).expect("JSON");
+                assert_eq!(result.config.processes, run.planned.processes, "{what}");
+                result.summary.records_in
+            })
+            .sum();
+        assert_eq!(records, quick_events, "{what}: {}", run.planned.id);
+    }
+
+    let rates = csv_rows(&results.join("tables/rates.csv"));
+    assert_eq!(rates.len(), 2 * shapes * 2, "{what}: {rates:?}");
+    for row in &rates {
+        let rate: f64 = row[3].parse().expect("a rate");
+        assert!(rate > 0.0, "{what}: {row:?}");
+        if row[0] == "nexmark-generator" {
+            assert_eq!(row[4], "100%", "{what}: {row:?}");
+        } else {
+            assert!(row[4].ends_with('%') && row[4] != "-", "{what}: {row:?}");
+        }
+    }
+    let from_file = csv_rows(&results.join("tables/from-file.csv"));
+    assert_eq!(from_file.len(), 1, "{what}");
+    assert_eq!(from_file[0][0], "nexmark-q2");
+    let latency = csv_rows(&results.join("tables/latency.csv"));
+    assert_eq!(latency.len(), 1, "{what}");
+    assert_eq!(latency[0][3], "20000", "{what}: offered rate {latency:?}");
+    for figure in [
+        "figures/scaling.png",
+        "figures/scaling.svg",
+        "figures/latency/latency-ccdf.png",
+    ] {
+        let bytes = std::fs::metadata(results.join(figure)).map_or(0, |m| m.len());
+        assert!(bytes > 1000, "{what}: {figure} has {bytes} bytes");
+    }
+
+    // Tables are made of the files alone: drawn again, they are the same.
+    let before = std::fs::read_to_string(results.join("tables/rates.md")).expect("a table");
+    std::fs::remove_dir_all(results.join("tables")).expect("remove the tables");
+    let out = run_experiment(dir.path(), "e.toml", &["--quick", "--render"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = std::fs::read_to_string(results.join("tables/rates.md")).expect("redrawn");
+    assert_eq!(before, after, "{what}");
+}
+
+#[test]
+fn a_failing_run_is_reported_with_its_log_and_the_rest_still_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        r#"
+        title = "one run cannot read its input"
+        [[group]]
+        name = "missing"
+        kind = "run"
+        pipelines = ["nexmark-q1"]
+        input = "no-such-file.jsonl"
+        [[group]]
+        name = "fine"
+        kind = "run"
+        pipelines = ["nexmark-q1"]
+        events = "1000"
+        [[table]]
+        name = "rates"
+        kind = "throughput"
+        "#,
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "bad.toml", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("missing-nexmark-q1-p1x1-r1 failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no-such-file.jsonl"),
+        "the log's end: {stderr}"
+    );
+    assert!(stderr.contains("1 of 2 runs failed"), "{stderr}");
+    let rows = csv_rows(&dir.path().join("results/bad/tables/rates.csv"));
+    assert_eq!(rows.len(), 1, "the run that worked is tabulated: {rows:?}");
+}
+
+#[test]
+fn a_mistaken_file_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "title = \"t\"\n[[group]]\nname = \"g\"\nkind = \"run\"\npipelines = [\"nexmark-q1\"]\nevnets = \"1k\"\n",
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "typo.toml", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("evnets"), "{stderr}");
+    assert!(!dir.path().join("results").exists(), "nothing ran");
+    let out = run_experiment(dir.path(), "absent.toml", &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read absent.toml"));
+}
