@@ -234,3 +234,25 @@ fn a_mistaken_file_is_refused_before_anything_runs() {
     let out = run_experiment(dir.path(), "absent.toml", &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read absent.toml"));
 }
+
+#[test]
+fn every_experiment_file_of_the_repository_is_valid_in_full_and_quick() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("experiments/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            for quick in [false, true] {
+                let experiment = weir::experiment::load(&path, quick)
+                    .unwrap_or_else(|e| panic!("{} (quick {quick}): {e:#}", path.display()));
+                assert!(
+                    !experiment.tables.is_empty() || !experiment.figures.is_empty(),
+                    "{} makes nothing",
+                    path.display()
+                );
+            }
+            files += 1;
+        }
+    }
+    assert!(files >= 7, "{files} experiment files");
+}
