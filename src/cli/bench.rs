@@ -240,7 +240,9 @@ fn summarize_sweep(sweep: &harness::SweepResult, quiet: bool) {
     }
 }
 
-fn write_json(path: Option<&PathBuf>, value: &impl Serialize) -> anyhow::Result<()> {
+/// Writes `value` as pretty JSON to `path` (`-` is standard output), if given: the result
+/// file of `weir bench` and `weir run --json`.
+pub(super) fn write_json(path: Option<&PathBuf>, value: &impl Serialize) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
     let json = serde_json::to_string_pretty(value).context("cannot encode the result")?;
     if path.as_os_str() == "-" {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{ArgAction, Args};
 
 use weir::harness::{self, RunConfig, RunResult, RunSummary};
@@ -199,10 +199,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             max_rss_bytes: harness::max_rss_bytes(),
             snapshots_committed: report.commits.len(),
         };
-        let result = RunResult::new(run_config, summary, started_at);
-        let json = serde_json::to_string_pretty(&result).context("cannot encode the result")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write the result to {}", path.display()))?;
+        super::bench::write_json(Some(path), &RunResult::new(run_config, summary, started_at))?;
     }
     if let Some(epoch) = report.stopped_at {
         eprintln!(

@@ -3,10 +3,8 @@
 //! runs: a misspelt key, an unknown pipeline or a rate like `fast` is an error naming the
 //! group, not a failed run half an hour in.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 use crate::units::{parse_count, parse_duration, parse_rate};
 
@@ -344,14 +342,6 @@ impl Group {
             }
         }
         Ok(())
-    }
-
-    /// The measured window of a bench run, as the harness defaults it.
-    pub fn duration(&self) -> Duration {
-        self.duration
-            .as_deref()
-            .and_then(|text| parse_duration(text).ok())
-            .unwrap_or(Duration::from_secs(10))
     }
 }
 
