@@ -27,8 +27,27 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
         .lines()
         .skip(1)
-        .map(|line| line.split(',').map(str::to_string).collect())
+        .map(csv_cells)
         .collect()
+}
+
+/// One CSV line's cells, with RFC 4180 quoting (a cell holding a comma is quoted).
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(std::mem::take(&mut cell)),
+            c => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
 }
 
 #[test]
@@ -255,4 +274,109 @@ fn every_experiment_file_of_the_repository_is_valid_in_full_and_quick() {
         }
     }
     assert!(files >= 7, "{files} experiment files");
+}
+
+/// A stand-in for `scripts/peers/run-peer`: it runs weir itself and reports a peer's result
+/// with an output check, equal for q1 and one line short for q2, so that the side-by-side
+/// table is checked without installing Flink.
+const FAKE_PEER: &str = r#"#!/usr/bin/env bash
+set -eu
+engine=$1 pipeline=$2
+shift 2
+while [ $# -gt 0 ]; do
+  case $1 in
+    -w) w=$2 ;; --input) input=$2 ;; --json) json=$2 ;; --work) work=$2 ;;
+  esac
+  shift 2
+done
+mkdir -p "$work"
+"$WEIR_BINARY" run "$pipeline" --input "$input" -w "$w" -q --output "$work/out.jsonl" --json "$json"
+lines=$(wc -l < "$work/out.jsonl")
+missing=0
+if [ "$pipeline" = nexmark-q2 ]; then missing=1; fi
+check="\"expected_lines\":$lines,\"lines\":$((lines - missing)),\"missing\":$missing,\"unexpected\":0"
+sed -i '$ s/}$/,"peer":{"engine":"'"$engine"'","version":"fake 1","output_check":{'"$check"'}}}/' "$json"
+"#;
+
+#[test]
+fn peers_run_through_their_runner_and_sit_beside_weir_in_one_table() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (seed, mut rng) = shapes_rng("peers_run_through_their_runner");
+    let events: u64 = rng.gen_range(2_000..40_000);
+    let workers: usize = rng.gen_range(1..=3);
+    let what = format!("WEIR_SHAPES_SEED={seed}: {events} events, -w {workers}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runner = dir.path().join("scripts/peers/run-peer");
+    std::fs::create_dir_all(runner.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(&runner, FAKE_PEER).expect("write the runner");
+    std::fs::set_permissions(&runner, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let groups = |name: &str, kind: &str| {
+        format!(
+            r#"
+            [[group]]
+            name = "{name}"
+            kind = "{kind}"
+            {engine}
+            pipelines = ["nexmark-q1", "nexmark-q2"]
+            workers = [{workers}]
+            input = "events.jsonl"
+            "#,
+            engine = if kind == "peer" {
+                "engine = \"flink\""
+            } else {
+                ""
+            },
+        )
+    };
+    std::fs::write(
+        dir.path().join("p.toml"),
+        format!(
+            "title = \"peers\"\n[[prepare]]\nargs = [\"nexmark\", \"generate\", \"--events\", \"{events}\", \"--output\", \"events.jsonl\"]\ncreates = \"events.jsonl\"\n{}{}\n[[table]]\nname = \"side\"\nkind = \"side-by-side\"\ngroups = [\"weir\", \"flink\"]\n",
+            groups("weir", "run"),
+            groups("flink", "peer"),
+        ),
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "p.toml", &["--dry-run"]);
+    let dry = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dry.contains("scripts/peers/run-peer flink nexmark-q2 --work"),
+        "{what}: {dry}"
+    );
+    let out = run_experiment(dir.path(), "p.toml", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: {stderr}");
+    let table =
+        std::fs::read_to_string(dir.path().join("results/p/tables/side.csv")).expect("the table");
+    let header = table.lines().next().expect("a header");
+    assert_eq!(
+        header, "pipeline,processes,workers,weir events/s,flink events/s,weir / flink,flink output",
+        "{what}"
+    );
+    let rows = csv_rows(&dir.path().join("results/p/tables/side.csv"));
+    assert_eq!(rows.len(), 2, "{what}: {rows:?}");
+    let bids = std::fs::read_to_string(dir.path().join("events.jsonl"))
+        .expect("the events")
+        .lines()
+        .filter(|line| line.contains("\"type\":\"bid\""))
+        .count();
+    for row in &rows {
+        assert_eq!(row[2], workers.to_string(), "{what}: {row:?}");
+        for rate in [&row[3], &row[4]] {
+            assert!(
+                rate.parse::<f64>().is_ok_and(|r| r > 0.0),
+                "{what}: {row:?}"
+            );
+        }
+        let ratio: f64 = row[5].trim_end_matches('x').parse().expect("a ratio");
+        assert!(ratio > 0.0, "{what}: {row:?}");
+    }
+    // Every bid is a q1 line; q2's peer missed one of weir's.
+    assert_eq!(rows[0][6], format!("equal ({bids} lines)"), "{what}");
+    assert!(
+        rows[1][6].starts_with("differs: 1 of ") && rows[1][6].ends_with(" missing, 0 unexpected"),
+        "{what}: {:?}",
+        rows[1]
+    );
 }

@@ -71,7 +71,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         }
         for run in &runs {
             for process in 0..run.started_processes() {
-                println!("weir {}", run.process_args(process, None).join(" "));
+                let program = run.program.as_deref().unwrap_or("weir");
+                println!("{program} {}", run.process_args(process, None).join(" "));
             }
         }
         return Ok(ExitCode::SUCCESS);

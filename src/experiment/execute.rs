@@ -1,6 +1,6 @@
 //! Starting an experiment's runs: each as `weir` processes of its own (as a user would
-//! start them, so a run measures nothing of the runs before it), its standard error kept
-//! in a log beside its result.
+//! start them, so a run measures nothing of the runs before it), or a peer engine's
+//! runner, its standard error kept in a log beside its result.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -90,13 +90,16 @@ fn start_and_wait(
     for (process, log) in logs.iter().enumerate() {
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        let child = Command::new(binary)
+        // A peer's runner runs this weir too, for the output its peer's is checked against.
+        let program = run.program.as_deref().map_or(binary, Path::new);
+        let child = Command::new(program)
             .args(run.process_args(process, hostfile.as_deref()))
+            .env("WEIR_BINARY", binary)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()));
+            .with_context(|| format!("cannot start {}", program.display()));
         match child {
             Ok(child) => children.push(child),
             Err(error) => {

@@ -2,8 +2,8 @@
 //! that runs them, keeps every result, and renders what the file asks for.
 //!
 //! `weir experiment experiments/NAME.toml [--quick]` parses the file ([`spec`]), plans
-//! its runs ([`plan`]), starts each as `weir run` or `weir bench` processes
-//! ([`execute`]), and writes under `results/NAME/`:
+//! its runs ([`plan`]), starts each as `weir run` or `weir bench` processes, or a peer
+//! engine through `scripts/peers/run-peer` ([`execute`]), and writes under `results/NAME/`:
 //!
 //! - each run's result JSON (`weir-run/1` or the bench schemas, with commit, config and
 //!   machine) and its log;
@@ -171,6 +171,16 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                 let groups = group_names(experiment, &table.groups, GroupKind::Bench);
                 let results = bench_results(index, dir, &groups)?;
                 tables::latency_rows(&results.runs.iter().collect::<Vec<_>>())
+            }
+            TableKind::SideBySide => {
+                let mut columns = Vec::new();
+                for group in &table.groups {
+                    columns.push((
+                        group.clone(),
+                        run_results(index, dir, std::slice::from_ref(group))?,
+                    ));
+                }
+                tables::side_by_side_rows(&columns)
             }
         };
         std::fs::create_dir_all(&tables_dir)

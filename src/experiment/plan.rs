@@ -13,6 +13,9 @@ use crate::experiment::spec::{Experiment, Group, GroupKind};
 pub struct PlannedRun {
     /// `GROUP-PIPELINE-pPxW-rN`: names its result and log files.
     pub id: String,
+    /// What it starts, when not `weir` itself: a peer's runner.
+    #[serde(default)]
+    pub program: Option<String>,
     /// The group it belongs to.
     pub group: String,
     /// `run` or `bench`.
@@ -64,6 +67,11 @@ impl PlannedRun {
     }
 }
 
+/// The program a peer group's runs start (relative to the repository, where experiments
+/// run): it runs the engine, checks its output against weir's and writes a `weir-run/1`
+/// result.
+pub const PEER_RUNNER: &str = "scripts/peers/run-peer";
+
 /// Every run of `experiment`, in order, with its files under `results`.
 pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
     let mut runs = Vec::new();
@@ -95,14 +103,21 @@ fn planned(
         "{}-{pipeline}-p{processes}x{workers}-r{repetition}",
         group.name
     );
-    let scratch = group
-        .snapshot_every
-        .as_ref()
-        .map(|_| results.join("scratch").join(&id));
+    // Snapshots, and a peer's output before it is checked, go to a directory of the run's.
+    let scratch = (group.snapshot_every.is_some() || group.kind == GroupKind::Peer)
+        .then(|| results.join("scratch").join(&id));
     let supervised = group.kill_at.is_some() || group.rescale_at.is_some();
     let mut args = match group.kind {
         GroupKind::Run => vec!["run".to_string(), pipeline.to_string()],
         GroupKind::Bench => vec!["bench".to_string(), pipeline.to_string(), "-q".into()],
+        GroupKind::Peer => vec![
+            group.engine.clone().unwrap_or_default(),
+            pipeline.to_string(),
+            "--work".into(),
+            scratch
+                .as_ref()
+                .map_or(String::new(), |s| s.display().to_string()),
+        ],
     };
     let mut flag = |name: &str, value: &str| {
         args.push(name.to_string());
@@ -152,13 +167,15 @@ fn planned(
     }
     args.extend(group.args.iter().cloned());
     let results = match group.kind {
-        GroupKind::Run => (0..processes)
+        GroupKind::Run | GroupKind::Peer => (0..processes)
             .map(|process| results.join(format!("{id}.p{process}.json")))
             .collect(),
         GroupKind::Bench => vec![results.join(format!("{id}.json"))],
     };
+    let program = (group.kind == GroupKind::Peer).then(|| PEER_RUNNER.to_string());
     PlannedRun {
         id,
+        program,
         group: group.name.clone(),
         kind: group.kind,
         pipeline: pipeline.to_string(),
@@ -214,12 +231,40 @@ mod tests {
                 .split(' ')
                 .collect::<Vec<_>>()
         );
+        assert_eq!(two.program, None, "weir runs weir");
         let bench = runs.last().expect("planned");
         assert!(bench.supervised);
         assert_eq!(bench.started_processes(), 1);
         assert_eq!(
             bench.process_args(0, None),
             "bench nexmark-q5 -q -w 1 -n 2 --rate 10k --kill-at 2s --snapshot-dir results/t/scratch/b-nexmark-q5-p2x1-r1/snapshots --snapshot-every 1s --json results/t/b-nexmark-q5-p2x1-r1.json"
+                .split(' ')
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_peer_run_starts_the_peer_runner_with_weir_like_flags() {
+        let experiment = Experiment::parse(
+            r#"
+            title = "t"
+            [[group]]
+            name = "flink"
+            kind = "peer"
+            engine = "flink"
+            pipelines = ["nexmark-q5"]
+            workers = [2]
+            input = "events.jsonl"
+            "#,
+            false,
+        )
+        .expect("parses");
+        let runs = plan(&experiment, Path::new("results/t"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].program.as_deref(), Some(PEER_RUNNER));
+        assert_eq!(
+            runs[0].process_args(0, None),
+            "flink nexmark-q5 --work results/t/scratch/flink-nexmark-q5-p1x2-r1 -w 2 -n 1 --input events.jsonl --json results/t/flink-nexmark-q5-p1x2-r1.p0.json"
                 .split(' ')
                 .collect::<Vec<_>>()
         );

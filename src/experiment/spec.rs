@@ -50,6 +50,10 @@ pub enum GroupKind {
     Run,
     /// `weir bench`: offered load on a schedule; latency, and whether it kept up.
     Bench,
+    /// Another engine (`engine`) running the pipeline's NEXMark query on the `input` file
+    /// through `scripts/peers/run-peer`: events/s, peak memory, and its output against
+    /// weir's on the same file.
+    Peer,
 }
 
 /// A set of runs: every pipeline on every shape, `repetitions` times.
@@ -73,8 +77,11 @@ pub struct Group {
     pub repetitions: usize,
     /// `run`: records to generate, e.g. `"10M"`.
     pub events: Option<String>,
-    /// `run`: a file, directory or glob to read instead (relative to the working directory).
+    /// `run`: a file, directory or glob to read instead (relative to the working directory);
+    /// `peer`: the events file.
     pub input: Option<String>,
+    /// `peer`: `flink` or `bytewax`.
+    pub engine: Option<String>,
     /// `bench`: the offered rate, e.g. `"1M"`.
     pub rate: Option<String>,
     /// `bench`: offered rates to sweep, e.g. `["250k", "500k"]`.
@@ -107,6 +114,10 @@ pub enum TableKind {
     Throughput,
     /// A row per `bench` run: offered and achieved rate, latency percentiles, verdict.
     Latency,
+    /// A row per pipeline and worker count, a column of events/s per group (`run` or
+    /// `peer`, in the order listed), the first group's rate over each other's, and whether
+    /// each peer's output equalled weir's.
+    SideBySide,
 }
 
 /// A table, written as `NAME.csv` and `NAME.md`.
@@ -148,6 +159,9 @@ pub struct Figure {
     #[serde(default)]
     pub groups: Vec<String>,
 }
+
+/// The engines `scripts/peers/run-peer` runs.
+pub const PEER_ENGINES: [&str; 2] = ["flink", "bytewax"];
 
 fn one() -> Vec<usize> {
     vec![1]
@@ -251,11 +265,26 @@ impl Experiment {
             Ok(())
         };
         for table in &self.tables {
-            let kind = match table.kind {
-                TableKind::Throughput => GroupKind::Run,
-                TableKind::Latency => GroupKind::Bench,
-            };
-            known_group(format!("table {:?}", table.name), &table.groups, kind)?;
+            let what = format!("table {:?}", table.name);
+            match table.kind {
+                TableKind::Throughput => known_group(what, &table.groups, GroupKind::Run)?,
+                TableKind::Latency => known_group(what, &table.groups, GroupKind::Bench)?,
+                TableKind::SideBySide => {
+                    if table.groups.len() < 2 {
+                        return Err(SpecError::Invalid {
+                            what,
+                            why: "a side-by-side table compares at least two groups".into(),
+                        });
+                    }
+                    for name in &table.groups {
+                        let kind = match self.group(name) {
+                            Some(group) if group.kind == GroupKind::Peer => GroupKind::Peer,
+                            _ => GroupKind::Run,
+                        };
+                        known_group(what.clone(), std::slice::from_ref(name), kind)?;
+                    }
+                }
+            }
         }
         for figure in &self.figures {
             let kind = match figure.kind {
@@ -313,7 +342,32 @@ impl Group {
             ("kill_at", self.kill_at.is_some()),
             ("rescale_at", self.rescale_at.is_some()),
         ];
+        if self.engine.is_some() != (self.kind == GroupKind::Peer) {
+            return Err("`engine` names the engine of a peer group, and only of one".into());
+        }
         match self.kind {
+            GroupKind::Peer => {
+                if let Some((key, _)) = bench_only.iter().find(|(_, set)| *set) {
+                    return Err(format!("`{key}` is for bench groups; this is a peer group"));
+                }
+                let engine = self.engine.as_deref().unwrap_or_default();
+                if !PEER_ENGINES.contains(&engine) {
+                    return Err(format!(
+                        "engine {engine:?} is not one of scripts/peers/: {}",
+                        PEER_ENGINES.join(", ")
+                    ));
+                }
+                if self.input.is_none() || self.events.is_some() {
+                    return Err("a peer group reads the events `input` file".into());
+                }
+                if self.processes != [1] || self.snapshot_every.is_some() {
+                    return Err("a peer runs in one process, without weir's snapshots".into());
+                }
+                if let Some(pipeline) = self.pipelines.iter().find(|p| !p.starts_with("nexmark-q"))
+                {
+                    return Err(format!("peers run NEXMark queries, not {pipeline}"));
+                }
+            }
             GroupKind::Run => {
                 if let Some((key, _)) = bench_only.iter().find(|(_, set)| *set) {
                     return Err(format!("`{key}` is for bench groups; this is a run group"));
@@ -381,6 +435,79 @@ mod tests {
         assert_eq!(quick.groups[0].events.as_deref(), Some("100k"));
         assert_eq!(quick.groups[0].workers, [1, 2]);
         assert_eq!(quick.groups[1].rate.as_deref(), Some("1M"));
+    }
+
+    const PEERS: &str = r#"
+        title = "weir and Flink"
+        [[group]]
+        name = "weir"
+        kind = "run"
+        pipelines = ["nexmark-q1"]
+        input = "events.jsonl"
+        [[group]]
+        name = "flink"
+        kind = "peer"
+        engine = "flink"
+        pipelines = ["nexmark-q1"]
+        input = "events.jsonl"
+        [[table]]
+        name = "side"
+        kind = "side-by-side"
+        groups = ["weir", "flink"]
+    "#;
+
+    #[test]
+    fn peer_groups_read_a_file_in_one_process_of_a_known_engine() {
+        let experiment = Experiment::parse(PEERS, false).expect("parses");
+        assert_eq!(experiment.groups[1].kind, GroupKind::Peer);
+        let cases = [
+            (
+                PEERS.replace("engine = \"flink\"", "engine = \"spark\""),
+                "spark",
+            ),
+            (PEERS.replace("engine = \"flink\"\n", ""), "`engine`"),
+            (
+                PEERS.replace("kind = \"run\"", "kind = \"run\"\nengine = \"flink\""),
+                "`engine`",
+            ),
+            (
+                PEERS.replace("engine = \"flink\"", "engine = \"flink\"\nprocesses = [2]"),
+                "one process",
+            ),
+            (
+                PEERS.replacen("input = \"events.jsonl\"", "", 2),
+                "reads the events",
+            ),
+            (
+                PEERS.replace(
+                    "engine = \"flink\"\n        pipelines = [\"nexmark-q1\"]",
+                    "engine = \"flink\"\n        pipelines = [\"wordcount\"]",
+                ),
+                "NEXMark",
+            ),
+            (
+                PEERS.replace("engine = \"flink\"", "engine = \"flink\"\nrate = \"1M\""),
+                "bench groups",
+            ),
+            (
+                PEERS.replace("groups = [\"weir\", \"flink\"]", "groups = [\"flink\"]"),
+                "at least two",
+            ),
+            (
+                PEERS.replace(
+                    "groups = [\"weir\", \"flink\"]",
+                    "groups = [\"weir\", \"spark\"]",
+                ),
+                "no group \"spark\"",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = Experiment::parse(&text, false).expect_err(expected);
+            assert!(
+                error.to_string().contains(expected),
+                "{expected:?} not in {error}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::experiment::plan::PlannedRun;
-use crate::harness::{BenchResult, RunResult};
+use crate::harness::{BenchResult, OutputCheck, RunResult};
 
 /// A table: a header and rows of cells, already formatted.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +131,87 @@ pub fn throughput_rows(rows: &[Throughput], baseline: Option<&str>) -> Rows {
     Rows { header, rows }
 }
 
+/// One group's runs in a side-by-side table: its name and its runs' results.
+pub type Column<'a> = (String, Vec<RunResults<'a>>);
+
+/// Groups side by side (weir's first, then peers): a row per pipeline and shape, each
+/// group's median events/s, the first group's rate over each other's, and for each peer
+/// whether its output (of its last repetition) equalled weir's.
+pub fn side_by_side_rows(columns: &[Column<'_>]) -> Rows {
+    let rates: Vec<Vec<Throughput>> = columns.iter().map(|(_, runs)| throughput(runs)).collect();
+    let checks: Vec<BTreeMap<(String, usize, usize), Option<OutputCheck>>> = columns
+        .iter()
+        .map(|(_, runs)| {
+            runs.iter()
+                .filter_map(|(planned, results)| {
+                    let peer = results.first()?.peer.as_ref()?;
+                    let key = (planned.pipeline.clone(), planned.processes, planned.workers);
+                    Some((key, peer.output_check.clone()))
+                })
+                .collect()
+        })
+        .collect();
+    let mut shapes: Vec<(String, usize, usize)> = Vec::new();
+    for row in rates.iter().flatten() {
+        let shape = (row.pipeline.clone(), row.processes, row.workers);
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+    let mut header: Vec<String> = ["pipeline", "processes", "workers"]
+        .map(String::from)
+        .to_vec();
+    header.extend(names.iter().map(|name| format!("{name} events/s")));
+    header.extend(
+        names[1..]
+            .iter()
+            .map(|name| format!("{} / {name}", names[0])),
+    );
+    let peers: Vec<usize> = (0..columns.len())
+        .filter(|&i| !checks[i].is_empty())
+        .collect();
+    header.extend(peers.iter().map(|&i| format!("{} output", names[i])));
+    let rows = shapes
+        .into_iter()
+        .map(|(pipeline, processes, workers)| {
+            let rate = |i: usize| {
+                rates[i]
+                    .iter()
+                    .find(|row| {
+                        row.pipeline == pipeline
+                            && row.processes == processes
+                            && row.workers == workers
+                    })
+                    .map(|row| row.events_per_s)
+            };
+            let mut cells = vec![pipeline.clone(), processes.to_string(), workers.to_string()];
+            cells.extend(
+                (0..columns.len()).map(|i| rate(i).map_or("-".into(), |r| format!("{r:.0}"))),
+            );
+            cells.extend((1..columns.len()).map(|i| match (rate(0), rate(i)) {
+                (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.1}x", ours / theirs),
+                _ => "-".into(),
+            }));
+            cells.extend(peers.iter().map(|&i| {
+                match checks[i].get(&(pipeline.clone(), processes, workers)) {
+                    Some(Some(check)) if check.equal() => {
+                        format!("equal ({} lines)", check.lines)
+                    }
+                    Some(Some(check)) => format!(
+                        "differs: {} of {} missing, {} unexpected",
+                        check.missing, check.expected_lines, check.unexpected
+                    ),
+                    Some(None) => "not checked".into(),
+                    None => "-".into(),
+                }
+            }));
+            cells
+        })
+        .collect();
+    Rows { header, rows }
+}
+
 /// A row per benchmark run: what was offered, what came out, and the latency.
 pub fn latency_rows(runs: &[&BenchResult]) -> Rows {
     let header = [
@@ -229,6 +310,7 @@ mod tests {
     fn planned(pipeline: &str, processes: usize, workers: usize) -> PlannedRun {
         PlannedRun {
             id: format!("{pipeline}-{processes}x{workers}"),
+            program: None,
             group: "g".into(),
             kind: GroupKind::Run,
             pipeline: pipeline.into(),
@@ -302,6 +384,84 @@ mod tests {
         assert!(table
             .markdown()
             .contains("|---|---:|---:|---:|---:|---:|---:|"));
+    }
+
+    #[test]
+    fn side_by_side_rows_divide_the_first_group_by_each_other_and_show_peer_checks() {
+        use crate::harness::PeerRun;
+        let (q1, q5) = (planned("q1", 1, 2), planned("q5", 1, 2));
+        let peer = |records_in, elapsed_s, missing| {
+            let mut result = result(records_in, elapsed_s, 1 << 20);
+            result.peer = Some(PeerRun {
+                engine: "flink".into(),
+                version: "Apache Flink 2.3.0".into(),
+                output_check: Some(OutputCheck {
+                    expected_lines: 10,
+                    lines: 10 - missing,
+                    missing,
+                    unexpected: 0,
+                }),
+            });
+            result
+        };
+        let columns = vec![
+            (
+                "weir".to_string(),
+                vec![
+                    (&q1, vec![result(1000, 1.0, 1)]),
+                    (&q5, vec![result(1000, 2.0, 1)]),
+                ],
+            ),
+            // q5 did not run on the peer.
+            ("flink".to_string(), vec![(&q1, vec![peer(1000, 8.0, 0)])]),
+            ("other".to_string(), vec![(&q5, vec![peer(1000, 4.0, 3)])]),
+        ];
+        let table = side_by_side_rows(&columns);
+        assert_eq!(
+            table.header,
+            [
+                "pipeline",
+                "processes",
+                "workers",
+                "weir events/s",
+                "flink events/s",
+                "other events/s",
+                "weir / flink",
+                "weir / other",
+                "flink output",
+                "other output"
+            ]
+        );
+        assert_eq!(
+            table.rows[0],
+            [
+                "q1",
+                "1",
+                "2",
+                "1000",
+                "125",
+                "-",
+                "8.0x",
+                "-",
+                "equal (10 lines)",
+                "-"
+            ]
+        );
+        assert_eq!(
+            table.rows[1],
+            [
+                "q5",
+                "1",
+                "2",
+                "500",
+                "-",
+                "250",
+                "-",
+                "2.0x",
+                "-",
+                "differs: 3 of 10 missing, 0 unexpected"
+            ]
+        );
     }
 
     #[test]

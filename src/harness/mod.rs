@@ -42,7 +42,9 @@ pub use result::{
     BenchConfig, BenchResult, BenchSummary, FaultMark, MarkKind, SnapshotMark, Supervision,
     TimelinePoint, Verdict, KEEP_UP, SCHEMA, TREND_FACTOR, TREND_SLACK_NS,
 };
-pub use run_result::{max_rss_bytes, RunConfig, RunResult, RunSummary, RUN_SCHEMA};
+pub use run_result::{
+    max_rss_bytes, OutputCheck, PeerRun, RunConfig, RunResult, RunSummary, RUN_SCHEMA,
+};
 pub use supervised::{bench_supervised, Faults};
 pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};
 

@@ -25,6 +25,41 @@ pub struct RunResult {
     pub config: RunConfig,
     /// What it did.
     pub summary: RunSummary,
+    /// Set when another engine ran the pipeline (`scripts/peers/`), so that its result
+    /// sits beside weir's in one table; absent for weir's own runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerRun>,
+}
+
+/// The engine of a peer's run, and how its output compared with weir's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerRun {
+    /// `flink` or `bytewax`.
+    pub engine: String,
+    /// Its version, e.g. `Apache Flink 2.3.0`.
+    pub version: String,
+    /// Its output lines against weir's on the same input, as multisets.
+    pub output_check: Option<OutputCheck>,
+}
+
+/// A peer's output lines against weir's: equal when both counts are zero.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OutputCheck {
+    /// Lines weir wrote.
+    pub expected_lines: u64,
+    /// Lines the peer wrote.
+    pub lines: u64,
+    /// weir's lines the peer did not write (counted with multiplicity).
+    pub missing: u64,
+    /// The peer's lines weir did not write.
+    pub unexpected: u64,
+}
+
+impl OutputCheck {
+    /// Whether the two outputs are the same multiset of lines.
+    pub fn equal(&self) -> bool {
+        self.missing == 0 && self.unexpected == 0
+    }
 }
 
 /// What configured a closed run.
@@ -83,6 +118,7 @@ impl RunResult {
             started_at,
             config,
             summary,
+            peer: None,
         }
     }
 }
