@@ -332,7 +332,7 @@ fn peers_run_through_their_runner_and_sit_beside_weir_in_one_table() {
     std::fs::write(
         dir.path().join("p.toml"),
         format!(
-            "title = \"peers\"\n[[prepare]]\nargs = [\"nexmark\", \"generate\", \"--events\", \"{events}\", \"--output\", \"events.jsonl\"]\ncreates = \"events.jsonl\"\n{}{}\n[[table]]\nname = \"side\"\nkind = \"side-by-side\"\ngroups = [\"weir\", \"flink\"]\n",
+            "title = \"peers\"\n[[prepare]]\nargs = [\"nexmark\", \"generate\", \"--events\", \"{events}\", \"--output\", \"events.jsonl\"]\ncreates = \"events.jsonl\"\n{}{}\n[[table]]\nname = \"side\"\nkind = \"side-by-side\"\ngroups = [\"weir\", \"flink\"]\n[[figure]]\nname = \"bars\"\nkind = \"side-by-side\"\ngroups = [\"weir\", \"flink\"]\n",
             groups("weir", "run"),
             groups("flink", "peer"),
         ),
@@ -379,4 +379,20 @@ fn peers_run_through_their_runner_and_sit_beside_weir_in_one_table() {
         "{what}: {:?}",
         rows[1]
     );
+    for extension in ["png", "svg"] {
+        let figure = dir
+            .path()
+            .join(format!("results/p/figures/bars.{extension}"));
+        let size = std::fs::metadata(&figure).map_or(0, |m| m.len());
+        assert!(size > 1000, "{what}: {} is {size} bytes", figure.display());
+    }
+    let svg = std::fs::read_to_string(dir.path().join("results/p/figures/bars.svg")).expect("svg");
+    for label in [
+        "nexmark-q1",
+        "nexmark-q2",
+        &format!("weir -w {workers}"),
+        &format!("flink -w {workers}"),
+    ] {
+        assert!(svg.contains(label), "{what}: {label:?} not in the figure");
+    }
 }

@@ -15,12 +15,13 @@ Bytewax's event-time windows. Two choices make its windows follow the contract o
 prints the dataflow's run time in milliseconds as the last line, `job_ms N`.
 """
 
-import argparse
 import json
 import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
+
+import query_args
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 CHANNEL_ID = re.compile(r"(&|^)channel_id=([^&]*)")
@@ -221,12 +222,7 @@ QUERIES = {"q0": q0, "q1": q1, "q2": q2, "q5": q5, "q7": q7, "q14": q14, "q21": 
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("query", choices=sorted(QUERIES, key=lambda q: int(q[1:])))
-    parser.add_argument("--parallelism", "-p", type=int, default=1)
-    parser.add_argument("--input", required=True, help="a JSON-lines events file")
-    parser.add_argument("--output", required=True, help="a directory for the output file")
-    args = parser.parse_args()
+    args = query_args.parse(__doc__.split("\n\n")[0], QUERIES)
 
     import bytewax.operators as op
     from bytewax._bytewax import cli_main

@@ -12,11 +12,12 @@ prints the job's net runtime in milliseconds (Flink's own account, without the J
 cluster start) as the last line of standard output, as `job_ms N`.
 """
 
-import argparse
 import glob
 import os
 import sys
 import time
+
+import query_args
 
 # The events as one table: the three kinds share it, as in nexmark-flink, and JSON keys an
 # event does not have are NULL.
@@ -140,12 +141,7 @@ QUERIES = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("query", choices=sorted(QUERIES, key=lambda q: int(q[1:])))
-    parser.add_argument("--parallelism", "-p", type=int, default=1)
-    parser.add_argument("--input", required=True, help="a JSON-lines events file")
-    parser.add_argument("--output", required=True, help="a directory for the output files")
-    args = parser.parse_args()
+    args = query_args.parse(__doc__.split("\n\n")[0], QUERIES)
 
     from pyflink.table import EnvironmentSettings, TableEnvironment
 

@@ -48,7 +48,7 @@ pub use plan::{plan, PlannedRun};
 pub use spec::{Experiment, FigureKind, GroupKind, Prepare, SpecError, TableKind};
 
 use crate::harness::{Build, Machine, RunResult, RUN_SCHEMA};
-use crate::plot::{plot_files, plot_throughput, Results};
+use crate::plot::{plot_files, plot_side_by_side, plot_throughput, Results};
 
 /// The schema name of `experiment.json`.
 pub const INDEX_SCHEMA: &str = "weir-experiment/1";
@@ -173,14 +173,7 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                 tables::latency_rows(&results.runs.iter().collect::<Vec<_>>())
             }
             TableKind::SideBySide => {
-                let mut columns = Vec::new();
-                for group in &table.groups {
-                    columns.push((
-                        group.clone(),
-                        run_results(index, dir, std::slice::from_ref(group))?,
-                    ));
-                }
-                tables::side_by_side_rows(&columns)
+                tables::side_by_side_rows(&side_by_side_columns(index, dir, &table.groups)?)
             }
         };
         std::fs::create_dir_all(&tables_dir)
@@ -200,6 +193,18 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                 let results = bench_results(index, dir, &groups)?;
                 if !results.runs.is_empty() {
                     written.extend(plot_files(&results, &figures_dir.join(&figure.name))?);
+                }
+            }
+            FigureKind::SideBySide => {
+                let columns = side_by_side_columns(index, dir, &figure.groups)?;
+                let (pipelines, series) = tables::side_by_side_series(&columns);
+                if !pipelines.is_empty() {
+                    written.extend(plot_side_by_side(
+                        &figures_dir,
+                        &figure.name,
+                        &pipelines,
+                        &series,
+                    )?);
                 }
             }
             FigureKind::ThroughputVsWorkers => {
@@ -262,6 +267,23 @@ fn run_results<'a>(
         runs.push((&outcome.planned, results));
     }
     Ok(runs)
+}
+
+/// Each group's closed runs, in the order listed, for a side-by-side table or figure.
+fn side_by_side_columns<'a>(
+    index: &'a Index,
+    dir: &Path,
+    groups: &[String],
+) -> anyhow::Result<Vec<tables::Column<'a>>> {
+    groups
+        .iter()
+        .map(|group| {
+            Ok((
+                group.clone(),
+                run_results(index, dir, std::slice::from_ref(group))?,
+            ))
+        })
+        .collect()
 }
 
 /// The benchmark results of `groups` that succeeded.

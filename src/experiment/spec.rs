@@ -145,6 +145,9 @@ pub enum FigureKind {
     Latency,
     /// Events/s against workers, a line per pipeline, from `run` groups.
     ThroughputVsWorkers,
+    /// Events/s per pipeline, a bar per group and shape (weir beside its peers), from the
+    /// `run` and `peer` groups it lists, as a `side-by-side` table is.
+    SideBySide,
 }
 
 /// A figure (or, for `latency`, a set of them), written as PNG and SVG under `NAME/`.
@@ -269,29 +272,41 @@ impl Experiment {
             match table.kind {
                 TableKind::Throughput => known_group(what, &table.groups, GroupKind::Run)?,
                 TableKind::Latency => known_group(what, &table.groups, GroupKind::Bench)?,
-                TableKind::SideBySide => {
-                    if table.groups.len() < 2 {
-                        return Err(SpecError::Invalid {
-                            what,
-                            why: "a side-by-side table compares at least two groups".into(),
-                        });
-                    }
-                    for name in &table.groups {
-                        let kind = match self.group(name) {
-                            Some(group) if group.kind == GroupKind::Peer => GroupKind::Peer,
-                            _ => GroupKind::Run,
-                        };
-                        known_group(what.clone(), std::slice::from_ref(name), kind)?;
-                    }
-                }
+                TableKind::SideBySide => self.check_side_by_side(what, &table.groups)?,
             }
         }
         for figure in &self.figures {
-            let kind = match figure.kind {
-                FigureKind::ThroughputVsWorkers => GroupKind::Run,
-                FigureKind::Latency => GroupKind::Bench,
-            };
-            known_group(format!("figure {:?}", figure.name), &figure.groups, kind)?;
+            let what = format!("figure {:?}", figure.name);
+            match figure.kind {
+                FigureKind::ThroughputVsWorkers => {
+                    known_group(what, &figure.groups, GroupKind::Run)?
+                }
+                FigureKind::Latency => known_group(what, &figure.groups, GroupKind::Bench)?,
+                FigureKind::SideBySide => self.check_side_by_side(what, &figure.groups)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A side-by-side table or figure names two or more `run` or `peer` groups.
+    fn check_side_by_side(&self, what: String, groups: &[String]) -> Result<(), SpecError> {
+        let invalid = |why: String| SpecError::Invalid {
+            what: what.clone(),
+            why,
+        };
+        if groups.len() < 2 {
+            return Err(invalid("side by side compares at least two groups".into()));
+        }
+        for name in groups {
+            match self.group(name) {
+                Some(group) if matches!(group.kind, GroupKind::Run | GroupKind::Peer) => {}
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "group {name:?} is not a Run or Peer group"
+                    )))
+                }
+                None => return Err(invalid(format!("there is no group {name:?}"))),
+            }
         }
         Ok(())
     }
@@ -460,6 +475,11 @@ mod tests {
     fn peer_groups_read_a_file_in_one_process_of_a_known_engine() {
         let experiment = Experiment::parse(PEERS, false).expect("parses");
         assert_eq!(experiment.groups[1].kind, GroupKind::Peer);
+        let with_figure = format!(
+            "{PEERS}[[figure]]\nname = \"bars\"\nkind = \"side-by-side\"\ngroups = [\"weir\", \"flink\"]\n"
+        );
+        let experiment = Experiment::parse(&with_figure, false).expect("parses");
+        assert_eq!(experiment.figures[0].kind, FigureKind::SideBySide);
         let cases = [
             (
                 PEERS.replace("engine = \"flink\"", "engine = \"spark\""),
@@ -499,6 +519,10 @@ mod tests {
                     "groups = [\"weir\", \"spark\"]",
                 ),
                 "no group \"spark\"",
+            ),
+            (
+                format!("{PEERS}[[figure]]\nname = \"bars\"\nkind = \"side-by-side\"\ngroups = [\"flink\"]\n"),
+                "at least two",
             ),
         ];
         for (text, expected) in cases {

@@ -212,6 +212,52 @@ pub fn side_by_side_rows(columns: &[Column<'_>]) -> Rows {
     Rows { header, rows }
 }
 
+/// The bars of a side-by-side figure: the pipelines in the order first run, and a series
+/// per group and shape (`weir -w 2`, or `weir 2x2` for two processes of two workers) with
+/// its median events/s per pipeline, none where it did not run that pipeline.
+pub fn side_by_side_series(columns: &[Column<'_>]) -> (Vec<String>, Vec<BarSeries>) {
+    let mut pipelines: Vec<String> = Vec::new();
+    let mut series: Vec<BarSeries> = Vec::new();
+    let rates: Vec<(&str, Vec<Throughput>)> = columns
+        .iter()
+        .map(|(name, runs)| (name.as_str(), throughput(runs)))
+        .collect();
+    for row in rates.iter().flat_map(|(_, rows)| rows) {
+        if !pipelines.contains(&row.pipeline) {
+            pipelines.push(row.pipeline.clone());
+        }
+    }
+    for (name, rows) in &rates {
+        let mut shapes: Vec<(usize, usize)> =
+            rows.iter().map(|r| (r.processes, r.workers)).collect();
+        shapes.sort_unstable();
+        shapes.dedup();
+        for (processes, workers) in shapes {
+            let label = match processes {
+                1 => format!("{name} -w {workers}"),
+                _ => format!("{name} {processes}x{workers}"),
+            };
+            let values = pipelines
+                .iter()
+                .map(|pipeline| {
+                    rows.iter()
+                        .find(|r| {
+                            r.pipeline == *pipeline
+                                && r.processes == processes
+                                && r.workers == workers
+                        })
+                        .map(|r| r.events_per_s)
+                })
+                .collect();
+            series.push((label, values));
+        }
+    }
+    (pipelines, series)
+}
+
+/// One bar series: its label and a value per category (none: no bar).
+pub type BarSeries = (String, Vec<Option<f64>>);
+
 /// A row per benchmark run: what was offered, what came out, and the latency.
 pub fn latency_rows(runs: &[&BenchResult]) -> Rows {
     let header = [
@@ -460,6 +506,16 @@ mod tests {
                 "2.0x",
                 "-",
                 "differs: 3 of 10 missing, 0 unexpected"
+            ]
+        );
+        let (pipelines, series) = side_by_side_series(&columns);
+        assert_eq!(pipelines, ["q1", "q5"]);
+        assert_eq!(
+            series,
+            [
+                ("weir -w 2".to_string(), vec![Some(1000.0), Some(500.0)]),
+                ("flink -w 2".to_string(), vec![Some(125.0), None]),
+                ("other -w 2".to_string(), vec![None, Some(250.0)]),
             ]
         );
     }

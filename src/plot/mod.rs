@@ -1,7 +1,7 @@
 //! Figures from result files, rendered by weir itself with `plotters` (no external plotting
 //! stack): the latency CCDF of several runs, each run's latency timeline with its snapshots
-//! marked, and latency versus offered rate from sweeps. Each figure is written as PNG and
-//! SVG.
+//! marked, latency versus offered rate from sweeps, throughput against workers, and
+//! engines side by side per query. Each figure is written as PNG and SVG.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -13,6 +13,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+mod bars;
 mod ccdf;
 mod rates;
 mod throughput;
@@ -108,6 +109,25 @@ pub fn plot_throughput(
     render(out, name, |area| throughput::draw(area, series))
 }
 
+/// Writes the figure of events/s per pipeline (`categories`) with a bar per series (an
+/// engine and shape, a value per pipeline) as `NAME.png` and `NAME.svg` in `out`.
+pub fn plot_side_by_side(
+    out: &Path,
+    name: &str,
+    categories: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    if categories.is_empty()
+        || series
+            .iter()
+            .all(|(_, values)| values.iter().all(Option::is_none))
+    {
+        bail!("no rates to compare");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    render(out, name, |area| bars::draw(area, categories, series))
+}
+
 /// A drawing failure, whatever the backend.
 type DrawResult = Result<(), String>;
 
@@ -136,6 +156,8 @@ fn render(
 pub(crate) trait FigureArea {
     /// Draws a chart with `x` and `y` ranges, each on a log scale if asked.
     fn chart(&mut self, chart: &Chart) -> DrawResult;
+    /// Draws grouped bars on a log scale.
+    fn bars(&mut self, chart: &bars::BarChart) -> DrawResult;
 }
 
 struct Area<DB: DrawingBackend>(DrawingArea<DB, plotters::coord::Shift>);
@@ -185,6 +207,10 @@ impl Chart {
 }
 
 impl<DB: DrawingBackend> FigureArea for Area<DB> {
+    fn bars(&mut self, chart: &bars::BarChart) -> DrawResult {
+        self.draw_bars(chart)
+    }
+
     fn chart(&mut self, chart: &Chart) -> DrawResult {
         let root = &self.0;
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -241,13 +267,7 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
                 }
-                ctx.configure_series_labels()
-                    .label_font((FONT, 14))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+                draw_legend(&mut ctx)?;
             }};
         }
         match (chart.x_log, chart.y_log) {
@@ -260,6 +280,19 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
         }
         root.present().map_err(|e| e.to_string())
     }
+}
+
+/// The legend of every figure: the series' labels, upper right, over a light background.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    ctx: &mut ChartContext<'a, DB, CT>,
+) -> DrawResult {
+    ctx.configure_series_labels()
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// An axis label: millions and thousands as `M` and `k`, small numbers without trailing
