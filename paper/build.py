@@ -35,6 +35,8 @@ ARTIFACTS = {
     "latency-vs-rate": ("q5-latency", "figures/q5-latency/latency-vs-rate.png"),
     "failover-table": ("failover", "tables/failover-latency.csv"),
     "failover-timeline": ("failover", "figures/failover/timeline-01-*.png"),
+    "recovery-table": ("failover", "tables/failover-recovery.csv"),
+    "recovery-figure": ("failover", "figures/failover-recovery.png"),
     "snapshots-without": ("snapshots", "tables/without-snapshots.csv"),
     "snapshots-with": ("snapshots", "tables/with-snapshots.csv"),
     "hash-state": ("arrangements", "tables/hash-state.csv"),

@@ -396,3 +396,77 @@ fn peers_run_through_their_runner_and_sit_beside_weir_in_one_table() {
         assert!(svg.contains(label), "{what}: {label:?} not in the figure");
     }
 }
+
+#[test]
+fn a_failover_experiment_tabulates_and_draws_every_recovery_phase() {
+    let (seed, mut rng) = shapes_rng("a_failover_experiment_tabulates");
+    let kill_ms: u64 = rng.gen_range(700..1_500);
+    let rescale_ms: u64 = kill_ms + rng.gen_range(800..1_500);
+    let what = format!("WEIR_SHAPES_SEED={seed}: kill at {kill_ms} ms, rescale at {rescale_ms} ms");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("f.toml"),
+        format!(
+            r#"
+            title = "failover"
+            [[group]]
+            name = "faults"
+            kind = "bench"
+            pipelines = ["seed-state"]
+            rate = "20k"
+            warmup = "200ms"
+            duration = "{duration}ms"
+            snapshot_every = "200ms"
+            kill_at = "{kill_ms}ms"
+            rescale_at = "{rescale_ms}ms:2x1"
+
+            [[table]]
+            name = "recovery"
+            kind = "recovery"
+
+            [[figure]]
+            name = "recovery"
+            kind = "recovery"
+            "#,
+            duration = rescale_ms + 1_000,
+        ),
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "f.toml", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: {stderr}");
+    let results = dir.path().join("results/f");
+    let rows = csv_rows(&results.join("tables/recovery.csv"));
+    assert_eq!(
+        rows.len(),
+        2,
+        "{what}: one failure and one rescale, {rows:?}"
+    );
+    let phase = |row: &[String], at: usize| -> f64 {
+        row[at]
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: column {at} of {row:?} is not a number"))
+    };
+    // Columns: pipeline, offered/s, change, detect, stop, backoff, savepoint, drain,
+    // restart, restore, downtime.
+    let failure = &rows[0];
+    assert!(failure[2].starts_with("failure: "), "{what}: {failure:?}");
+    assert_eq!(failure[6], "-", "{what}: a failure has no savepoint");
+    for at in [9, 10] {
+        assert!(phase(failure, at) > 0.0, "{what}: {failure:?}");
+    }
+    assert!(
+        phase(failure, 10) >= phase(failure, 9),
+        "{what}: {failure:?}"
+    );
+    let rescale = &rows[1];
+    assert_eq!(rescale[2], "rescale 1x1 to 2x1", "{what}: {rescale:?}");
+    assert_eq!(rescale[3], "-", "{what}: a rescale is not detected");
+    for at in [6, 9, 10] {
+        assert!(phase(rescale, at) > 0.0, "{what}: {rescale:?}");
+    }
+    let svg = std::fs::read_to_string(results.join("figures/recovery.svg")).expect("the figure");
+    for label in ["1 failure", "2 rescale 1x1 to 2x1", "restore", "savepoint"] {
+        assert!(svg.contains(label), "{what}: {label:?} not in the figure");
+    }
+}

@@ -48,7 +48,7 @@ pub use plan::{plan, PlannedRun};
 pub use spec::{Experiment, FigureKind, GroupKind, Prepare, SpecError, TableKind};
 
 use crate::harness::{Build, Machine, RunResult, RUN_SCHEMA};
-use crate::plot::{plot_files, plot_side_by_side, plot_throughput, Results};
+use crate::plot::{plot_files, plot_recovery, plot_side_by_side, plot_throughput, Results};
 
 /// The schema name of `experiment.json`.
 pub const INDEX_SCHEMA: &str = "weir-experiment/1";
@@ -172,6 +172,13 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                 let results = bench_results(index, dir, &groups)?;
                 tables::latency_rows(&results.runs.iter().collect::<Vec<_>>())
             }
+            TableKind::Recovery => {
+                let groups = group_names(experiment, &table.groups, GroupKind::Bench);
+                let results = bench_results(index, dir, &groups)?;
+                tables::recovery_rows(&tables::recoveries(
+                    &results.runs.iter().collect::<Vec<_>>(),
+                ))
+            }
             TableKind::SideBySide => {
                 tables::side_by_side_rows(&side_by_side_columns(index, dir, &table.groups)?)
             }
@@ -193,6 +200,20 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                 let results = bench_results(index, dir, &groups)?;
                 if !results.runs.is_empty() {
                     written.extend(plot_files(&results, &figures_dir.join(&figure.name))?);
+                }
+            }
+            FigureKind::Recovery => {
+                let groups = group_names(experiment, &figure.groups, GroupKind::Bench);
+                let results = bench_results(index, dir, &groups)?;
+                let recoveries = tables::recoveries(&results.runs.iter().collect::<Vec<_>>());
+                if !recoveries.is_empty() {
+                    let (changes, phases) = tables::recovery_series(&recoveries);
+                    written.extend(plot_recovery(
+                        &figures_dir,
+                        &figure.name,
+                        &changes,
+                        &phases,
+                    )?);
                 }
             }
             FigureKind::SideBySide => {

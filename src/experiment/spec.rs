@@ -114,6 +114,9 @@ pub enum TableKind {
     Throughput,
     /// A row per `bench` run: offered and achieved rate, latency percentiles, verdict.
     Latency,
+    /// A row per failure and rescale of supervised `bench` runs: how long each phase of
+    /// getting results flowing again took.
+    Recovery,
     /// A row per pipeline and worker count, a column of events/s per group (`run` or
     /// `peer`, in the order listed), the first group's rate over each other's, and whether
     /// each peer's output equalled weir's.
@@ -148,6 +151,9 @@ pub enum FigureKind {
     /// Events/s per pipeline, a bar per group and shape (weir beside its peers), from the
     /// `run` and `peer` groups it lists, as a `side-by-side` table is.
     SideBySide,
+    /// The phases of every failure's and rescale's recovery, a bar per phase, from
+    /// supervised `bench` runs.
+    Recovery,
 }
 
 /// A figure (or, for `latency`, a set of them), written as PNG and SVG under `NAME/`.
@@ -271,7 +277,9 @@ impl Experiment {
             let what = format!("table {:?}", table.name);
             match table.kind {
                 TableKind::Throughput => known_group(what, &table.groups, GroupKind::Run)?,
-                TableKind::Latency => known_group(what, &table.groups, GroupKind::Bench)?,
+                TableKind::Latency | TableKind::Recovery => {
+                    known_group(what, &table.groups, GroupKind::Bench)?
+                }
                 TableKind::SideBySide => self.check_side_by_side(what, &table.groups)?,
             }
         }
@@ -281,7 +289,9 @@ impl Experiment {
                 FigureKind::ThroughputVsWorkers => {
                     known_group(what, &figure.groups, GroupKind::Run)?
                 }
-                FigureKind::Latency => known_group(what, &figure.groups, GroupKind::Bench)?,
+                FigureKind::Latency | FigureKind::Recovery => {
+                    known_group(what, &figure.groups, GroupKind::Bench)?
+                }
                 FigureKind::SideBySide => self.check_side_by_side(what, &figure.groups)?,
             }
         }

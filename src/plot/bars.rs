@@ -1,5 +1,6 @@
-//! Events/s per pipeline with a bar per engine and shape: weir beside its peers, on a log
-//! scale so that a 50x gap and a 2x gap are both readable.
+//! Grouped bars on a log scale, so that a 50x gap and a 2x gap are both readable: events/s
+//! per pipeline with a bar per engine and shape (weir beside its peers), and the phases of
+//! each failure's and rescale's recovery.
 
 use plotters::prelude::*;
 
@@ -8,20 +9,35 @@ use crate::plot::{axis_number, color, draw_legend, Area, DrawResult, FigureArea,
 /// Grouped bars: a group per category, a bar per series in it.
 pub(crate) struct BarChart {
     pub caption: String,
+    pub x_desc: String,
     pub y_desc: String,
+    /// Values below it get no bar: on a log scale a 1 µs phase would otherwise stretch the
+    /// axis over decades that say nothing.
+    pub smallest: f64,
     pub categories: Vec<String>,
     /// A label and a value per category; none leaves its bar out.
     pub series: Vec<(String, Vec<Option<f64>>)>,
 }
 
+/// What a bar figure says on its axes, and the smallest value it draws a bar for.
+pub(super) struct Labels<'a> {
+    pub caption: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub smallest: f64,
+}
+
 pub(super) fn draw(
     area: &mut dyn FigureArea,
+    labels: &Labels<'_>,
     categories: &[String],
     series: &[(String, Vec<Option<f64>>)],
 ) -> DrawResult {
     area.bars(&BarChart {
-        caption: "Events/s per query, side by side on the same events".to_string(),
-        y_desc: "events/s (log scale)".to_string(),
+        caption: labels.caption.to_string(),
+        x_desc: labels.x_desc.to_string(),
+        y_desc: labels.y_desc.to_string(),
+        smallest: labels.smallest,
         categories: categories.to_vec(),
         series: series.to_vec(),
     })
@@ -35,15 +51,17 @@ impl<DB: DrawingBackend> Area<DB> {
             .series
             .iter()
             .flat_map(|(_, values)| values.iter().flatten());
-        let values: Vec<f64> = values
-            .copied()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
+        let drawn = |v: &f64| v.is_finite() && *v > 0.0 && *v >= chart.smallest;
+        let values: Vec<f64> = values.copied().filter(drawn).collect();
         let low = values.iter().copied().fold(f64::INFINITY, f64::min);
         let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        // Bars start below the smallest value and leave room for the legend above.
+        // Bars start below the smallest value; above the tallest the axis leaves the share of
+        // its height that the legend (a line per series, top right) takes.
         let (y0, y1) = if low.is_finite() {
-            (low / 3.0, high * 8.0)
+            let y0 = low / 3.0;
+            let share = (0.05 + 0.045 * chart.series.len() as f64).min(0.6);
+            let decades = (high / y0).log10().max(1.0);
+            (y0, high * 10f64.powf(decades * share / (1.0 - share)))
         } else {
             (1.0, 10.0)
         };
@@ -65,7 +83,7 @@ impl<DB: DrawingBackend> Area<DB> {
         ctx.configure_mesh()
             .disable_x_mesh()
             .x_labels(2 * n + 1)
-            .x_desc("pipeline")
+            .x_desc(&chart.x_desc)
             .y_desc(&chart.y_desc)
             .label_style((FONT, 14))
             .x_label_formatter(&category)
@@ -77,7 +95,7 @@ impl<DB: DrawingBackend> Area<DB> {
         for (s, (label, values)) in chart.series.iter().enumerate() {
             let fill = color(s).filled();
             let bars = values.iter().enumerate().filter_map(|(i, value)| {
-                let value = value.filter(|v| v.is_finite() && *v > 0.0)?;
+                let value = value.filter(drawn)?;
                 let left = i as f64 - 0.4 + s as f64 * width;
                 Some(Rectangle::new(
                     [(left, y0), (left + 0.9 * width, value)],

@@ -117,15 +117,49 @@ pub fn plot_side_by_side(
     categories: &[String],
     series: &[(String, Vec<Option<f64>>)],
 ) -> anyhow::Result<Vec<PathBuf>> {
-    if categories.is_empty()
-        || series
-            .iter()
-            .all(|(_, values)| values.iter().all(Option::is_none))
-    {
-        bail!("no rates to compare");
+    let labels = bars::Labels {
+        caption: "Events/s per query, side by side on the same events",
+        x_desc: "pipeline",
+        y_desc: "events/s (log scale)",
+        smallest: 0.0,
+    };
+    plot_bars(out, name, labels, categories, series)
+}
+
+/// Writes the figure of each recovery's phases (`categories`: the failures and rescales;
+/// `series`: a phase each, in ms) as `NAME.png` and `NAME.svg` in `out`.
+pub fn plot_recovery(
+    out: &Path,
+    name: &str,
+    categories: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let labels = bars::Labels {
+        caption: "Recovery from each failure and rescale, phase by phase",
+        x_desc: "failure or rescale, in order (phases under 0.1 ms not drawn)",
+        y_desc: "ms (log scale)",
+        smallest: 0.1,
+    };
+    plot_bars(out, name, labels, categories, series)
+}
+
+fn plot_bars(
+    out: &Path,
+    name: &str,
+    labels: bars::Labels<'_>,
+    categories: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let empty = series
+        .iter()
+        .all(|(_, values)| values.iter().all(Option::is_none));
+    if categories.is_empty() || empty {
+        bail!("nothing to draw in {name}");
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    render(out, name, |area| bars::draw(area, categories, series))
+    render(out, name, |area| {
+        bars::draw(area, &labels, categories, series)
+    })
 }
 
 /// A drawing failure, whatever the backend.
