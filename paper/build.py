@@ -39,6 +39,8 @@ ARTIFACTS = {
     "recovery-figure": ("failover", "figures/failover-recovery.png"),
     "snapshots-without": ("snapshots", "tables/without-snapshots.csv"),
     "snapshots-with": ("snapshots", "tables/with-snapshots.csv"),
+    "snapshot-cost-table": ("snapshot-cost", "tables/snapshot-cost.csv"),
+    "snapshot-cost-figure": ("snapshot-cost", "figures/snapshot-cost.png"),
     "hash-state": ("arrangements", "tables/hash-state.csv"),
     "arranged-state": ("arrangements", "tables/arranged-state.csv"),
 }

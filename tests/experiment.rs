@@ -470,3 +470,81 @@ fn a_failover_experiment_tabulates_and_draws_every_recovery_phase() {
         assert!(svg.contains(label), "{what}: {label:?} not in the figure");
     }
 }
+
+#[test]
+fn a_snapshot_cost_experiment_measures_every_key_count_and_draws_cost_against_state() {
+    let (seed, mut rng) = shapes_rng("a_snapshot_cost_experiment");
+    let small: u64 = rng.gen_range(200..2_000);
+    let large: u64 = small * rng.gen_range(20..60);
+    let every_ms: u64 = rng.gen_range(20..80);
+    // seed-state's event time advances a millisecond per thousand records: at least three
+    // snapshot intervals of it, and every key several times over.
+    let events: u64 = (large * rng.gen_range(3..6)).max(every_ms * 1_000 * rng.gen_range(3..6));
+    let workers: usize = rng.gen_range(1..=3);
+    let what = format!(
+        "WEIR_SHAPES_SEED={seed}: keys {small} and {large}, {events} events, a snapshot every {every_ms} ms, -w {workers}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("s.toml"),
+        format!(
+            r#"
+            title = "snapshot cost"
+            [[group]]
+            name = "state"
+            kind = "run"
+            pipelines = ["seed-state"]
+            workers = [{workers}]
+            keys = ["{large}", "{small}"]
+            events = "{events}"
+            snapshot_every = "{every_ms}ms"
+
+            [[group]]
+            name = "plain"
+            kind = "run"
+            pipelines = ["seed-state"]
+            events = "{events}"
+
+            [[table]]
+            name = "cost"
+            kind = "snapshot-cost"
+
+            [[figure]]
+            name = "cost"
+            kind = "snapshot-cost"
+            "#
+        ),
+    )
+    .expect("write the experiment");
+    let out = run_experiment(dir.path(), "s.toml", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what}: {stderr}");
+    let results = dir.path().join("results/s");
+    let rows = csv_rows(&results.join("tables/cost.csv"));
+    // Columns: pipeline, keys, processes, workers, snapshots, state MiB, capture ms,
+    // capture max ms, encode ms, write+sync ms, events/s, runs. The run without snapshots
+    // is no row.
+    assert_eq!(rows.len(), 2, "{what}: a row per key count, {rows:?}");
+    let number = |row: &[String], at: usize| -> f64 {
+        row[at]
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: column {at} of {row:?} is not a number"))
+    };
+    assert_eq!(rows[0][1], large.to_string(), "{what}: in the order listed");
+    assert_eq!(rows[1][1], small.to_string(), "{what}");
+    for row in &rows {
+        assert_eq!(row[3], workers.to_string(), "{what}: {row:?}");
+        assert!(number(row, 4) >= 1.0, "{what}: snapshots taken, {row:?}");
+        assert!(number(row, 5) > 0.0, "{what}: state measured, {row:?}");
+        assert!(number(row, 10) > 0.0, "{what}: {row:?}");
+    }
+    // Every snapshot is full: more keys are more state.
+    assert!(
+        number(&rows[0], 5) > number(&rows[1], 5),
+        "{what}: {large} keys hold more than {small}, {rows:?}"
+    );
+    let svg = std::fs::read_to_string(results.join("figures/cost.svg")).expect("the figure");
+    for label in ["capture pause (mean)", "encode", "state per snapshot"] {
+        assert!(svg.contains(label), "{what}: {label:?} not in the figure");
+    }
+}

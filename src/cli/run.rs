@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{ArgAction, Args};
 
-use weir::harness::{self, RunConfig, RunResult, RunSummary};
+use weir::harness::{self, RunConfig, RunResult, RunSummary, SnapshotCost};
 use weir::job::JobConfig;
 use weir::lifecycle::{signals, ControlDirectory};
 use weir::pipelines::{self, InputFormat};
@@ -183,6 +183,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .snapshots
             .as_ref()
             .map(|options| options.every.as_millis() as u64),
+        keys: Some(spec.config.keys),
     };
     let started_at = harness::now_rfc3339();
     if let Some(snapshots) = &spec.snapshots {
@@ -198,6 +199,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             records_per_s: report.records_in as f64 / seconds,
             max_rss_bytes: harness::max_rss_bytes(),
             snapshots_committed: report.commits.len(),
+            snapshot_cost: report.snapshot_timings().as_ref().map(SnapshotCost::from),
         };
         super::bench::write_json(Some(path), &RunResult::new(run_config, summary, started_at))?;
     }

@@ -48,7 +48,9 @@ pub use plan::{plan, PlannedRun};
 pub use spec::{Experiment, FigureKind, GroupKind, Prepare, SpecError, TableKind};
 
 use crate::harness::{Build, Machine, RunResult, RUN_SCHEMA};
-use crate::plot::{plot_files, plot_recovery, plot_side_by_side, plot_throughput, Results};
+use crate::plot::{
+    plot_files, plot_recovery, plot_side_by_side, plot_snapshot_cost, plot_throughput, Results,
+};
 
 /// The schema name of `experiment.json`.
 pub const INDEX_SCHEMA: &str = "weir-experiment/1";
@@ -179,6 +181,11 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                     &results.runs.iter().collect::<Vec<_>>(),
                 ))
             }
+            TableKind::SnapshotCost => {
+                let groups = group_names(experiment, &table.groups, GroupKind::Run);
+                let runs = run_results(index, dir, &groups)?;
+                tables::snapshot_cost_rows(&tables::snapshot_costs(&runs))
+            }
             TableKind::SideBySide => {
                 tables::side_by_side_rows(&side_by_side_columns(index, dir, &table.groups)?)
             }
@@ -214,6 +221,14 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                         &changes,
                         &phases,
                     )?);
+                }
+            }
+            FigureKind::SnapshotCost => {
+                let groups = group_names(experiment, &figure.groups, GroupKind::Run);
+                let runs = run_results(index, dir, &groups)?;
+                let series = tables::snapshot_cost_series(&tables::snapshot_costs(&runs));
+                if series.iter().any(|(_, points)| !points.is_empty()) {
+                    written.extend(plot_snapshot_cost(&figures_dir, &figure.name, &series)?);
                 }
             }
             FigureKind::SideBySide => {

@@ -11,7 +11,8 @@ use crate::experiment::spec::{Experiment, Group, GroupKind};
 /// One run of an experiment: a pipeline on one shape, one repetition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedRun {
-    /// `GROUP-PIPELINE-pPxW-rN`: names its result and log files.
+    /// `GROUP-PIPELINE-pPxW-rN` (`GROUP-PIPELINE-kKEYS-pPxW-rN` with `keys`): names its
+    /// result and log files.
     pub id: String,
     /// What it starts, when not `weir` itself: a peer's runner.
     #[serde(default)]
@@ -22,6 +23,9 @@ pub struct PlannedRun {
     pub kind: GroupKind,
     /// The pipeline.
     pub pipeline: String,
+    /// Its `--keys`, when the group lists key counts.
+    #[serde(default)]
+    pub keys: Option<String>,
     /// Processes.
     pub processes: usize,
     /// Worker threads per process.
@@ -76,13 +80,24 @@ pub const PEER_RUNNER: &str = "scripts/peers/run-peer";
 pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
     let mut runs = Vec::new();
     for group in &experiment.groups {
+        let keys: Vec<Option<&str>> = match &group.keys {
+            Some(keys) => keys.iter().map(|k| Some(k.as_str())).collect(),
+            None => vec![None],
+        };
         for pipeline in &group.pipelines {
-            for &processes in &group.processes {
-                for &workers in &group.workers {
-                    for repetition in 1..=group.repetitions {
-                        runs.push(planned(
-                            group, pipeline, processes, workers, repetition, results,
-                        ));
+            for &keys in &keys {
+                for &processes in &group.processes {
+                    for &workers in &group.workers {
+                        for repetition in 1..=group.repetitions {
+                            let shape = Shape {
+                                pipeline,
+                                keys,
+                                processes,
+                                workers,
+                                repetition,
+                            };
+                            runs.push(planned(group, shape, results));
+                        }
                     }
                 }
             }
@@ -91,16 +106,27 @@ pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
     runs
 }
 
-fn planned(
-    group: &Group,
-    pipeline: &str,
+/// What one run of a group is of.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    pipeline: &'a str,
+    keys: Option<&'a str>,
     processes: usize,
     workers: usize,
     repetition: usize,
-    results: &Path,
-) -> PlannedRun {
+}
+
+fn planned(group: &Group, shape: Shape<'_>, results: &Path) -> PlannedRun {
+    let Shape {
+        pipeline,
+        keys,
+        processes,
+        workers,
+        repetition,
+    } = shape;
+    let keys_part = keys.map_or(String::new(), |k| format!("-k{k}"));
     let id = format!(
-        "{}-{pipeline}-p{processes}x{workers}-r{repetition}",
+        "{}-{pipeline}{keys_part}-p{processes}x{workers}-r{repetition}",
         group.name
     );
     // Snapshots, and a peer's output before it is checked, go to a directory of the run's.
@@ -125,6 +151,9 @@ fn planned(
     };
     flag("-w", &workers.to_string());
     flag("-n", &processes.to_string());
+    if let Some(keys) = keys {
+        flag("--keys", keys);
+    }
     let optional = [
         ("--events", &group.events),
         ("--input", &group.input),
@@ -179,6 +208,7 @@ fn planned(
         group: group.name.clone(),
         kind: group.kind,
         pipeline: pipeline.to_string(),
+        keys: keys.map(str::to_string),
         processes,
         workers,
         repetition,
@@ -241,6 +271,39 @@ mod tests {
                 .split(' ')
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn each_key_count_is_a_run_of_its_own_named_by_it() {
+        let experiment = Experiment::parse(
+            r#"
+            title = "t"
+            [[group]]
+            name = "s"
+            kind = "run"
+            pipelines = ["seed-state"]
+            workers = [1, 2]
+            keys = ["10k", "1M"]
+            events = "1k"
+            "#,
+            false,
+        )
+        .expect("parses");
+        let runs = plan(&experiment, Path::new("results/t"));
+        let ids: Vec<&str> = runs.iter().map(|run| run.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "s-seed-state-k10k-p1x1-r1",
+                "s-seed-state-k10k-p1x2-r1",
+                "s-seed-state-k1M-p1x1-r1",
+                "s-seed-state-k1M-p1x2-r1"
+            ]
+        );
+        assert_eq!(runs[2].keys.as_deref(), Some("1M"));
+        let args = runs[2].process_args(0, None);
+        let at = args.iter().position(|a| a == "--keys").expect("--keys");
+        assert_eq!(args[at + 1], "1M");
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct Group {
     pub input: Option<String>,
     /// `peer`: `flink` or `bytewax`.
     pub engine: Option<String>,
+    /// Distinct keys of generated input (`--keys`), one run each, e.g. `["10k", "1M"]`:
+    /// the state's size, for pipelines that keep a value per key.
+    pub keys: Option<Vec<String>>,
     /// `bench`: the offered rate, e.g. `"1M"`.
     pub rate: Option<String>,
     /// `bench`: offered rates to sweep, e.g. `["250k", "500k"]`.
@@ -117,6 +120,9 @@ pub enum TableKind {
     /// A row per failure and rescale of supervised `bench` runs: how long each phase of
     /// getting results flowing again took.
     Recovery,
+    /// A row per pipeline, key count and shape of `run` groups with snapshots: the state per
+    /// snapshot and the time to capture, encode and write it.
+    SnapshotCost,
     /// A row per pipeline and worker count, a column of events/s per group (`run` or
     /// `peer`, in the order listed), the first group's rate over each other's, and whether
     /// each peer's output equalled weir's.
@@ -151,6 +157,9 @@ pub enum FigureKind {
     /// Events/s per pipeline, a bar per group and shape (weir beside its peers), from the
     /// `run` and `peer` groups it lists, as a `side-by-side` table is.
     SideBySide,
+    /// Capture, encode and write times against the state per snapshot (log-log), a line
+    /// of each per pipeline and shape, from `run` groups with snapshots and `keys`.
+    SnapshotCost,
     /// The phases of every failure's and rescale's recovery, a bar per phase, from
     /// supervised `bench` runs.
     Recovery,
@@ -276,7 +285,9 @@ impl Experiment {
         for table in &self.tables {
             let what = format!("table {:?}", table.name);
             match table.kind {
-                TableKind::Throughput => known_group(what, &table.groups, GroupKind::Run)?,
+                TableKind::Throughput | TableKind::SnapshotCost => {
+                    known_group(what, &table.groups, GroupKind::Run)?
+                }
                 TableKind::Latency | TableKind::Recovery => {
                     known_group(what, &table.groups, GroupKind::Bench)?
                 }
@@ -286,7 +297,7 @@ impl Experiment {
         for figure in &self.figures {
             let what = format!("figure {:?}", figure.name);
             match figure.kind {
-                FigureKind::ThroughputVsWorkers => {
+                FigureKind::ThroughputVsWorkers | FigureKind::SnapshotCost => {
                     known_group(what, &figure.groups, GroupKind::Run)?
                 }
                 FigureKind::Latency | FigureKind::Recovery => {
@@ -356,6 +367,21 @@ impl Group {
         }
         for rate in self.rate.iter().chain(self.sweep.iter().flatten()) {
             parse_rate(rate)?;
+        }
+        if let Some(keys) = &self.keys {
+            let counts = keys
+                .iter()
+                .map(|text| parse_count(text))
+                .collect::<Result<Vec<_>, _>>()?;
+            if counts.is_empty() || counts.contains(&0) {
+                return Err("`keys` lists at least one count, each at least 1".into());
+            }
+            if counts.iter().collect::<BTreeSet<_>>().len() != counts.len() {
+                return Err("a key count is listed twice (use `repetitions`)".into());
+            }
+            if self.kind == GroupKind::Peer || self.input.is_some() {
+                return Err("`keys` shapes generated input; this group reads a file".into());
+            }
         }
         let bench_only = [
             ("rate", self.rate.is_some()),
@@ -568,6 +594,14 @@ mod tests {
             (
                 FILE.replace("workers = [1, 2]", "workers = [0]"),
                 "at least 1",
+            ),
+            (
+                FILE.replace("workers = [1, 2]", "keys = [\"1k\", \"1000\"]"),
+                "key count is listed twice",
+            ),
+            (
+                FILE.replace("workers = [1, 2]", "keys = [\"many\"]"),
+                "many",
             ),
         ];
         for (text, expected) in cases {

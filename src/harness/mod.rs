@@ -43,7 +43,7 @@ pub use result::{
     TimelinePoint, Verdict, KEEP_UP, SCHEMA, TREND_FACTOR, TREND_SLACK_NS,
 };
 pub use run_result::{
-    max_rss_bytes, OutputCheck, PeerRun, RunConfig, RunResult, RunSummary, RUN_SCHEMA,
+    max_rss_bytes, OutputCheck, PeerRun, RunConfig, RunResult, RunSummary, SnapshotCost, RUN_SCHEMA,
 };
 pub use supervised::{bench_supervised, Faults};
 pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{Build, Machine};
+use crate::runtime::SnapshotTimings;
 
 /// The schema name of [`RunResult`]; changed when the file changes incompatibly.
 pub const RUN_SCHEMA: &str = "weir-run/1";
@@ -79,6 +80,9 @@ pub struct RunConfig {
     pub input: Option<String>,
     /// Snapshot interval in ms of event time, when it took snapshots.
     pub snapshot_every_ms: Option<u64>,
+    /// Distinct keys of generated input (`--keys`); absent in older results and peers'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
 }
 
 /// The totals of one process's run.
@@ -96,6 +100,45 @@ pub struct RunSummary {
     pub max_rss_bytes: Option<u64>,
     /// Snapshots that committed during the run.
     pub snapshots_committed: usize,
+    /// What this process's snapshots cost, when it took any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_cost: Option<SnapshotCost>,
+}
+
+/// What one process's snapshots cost: the size of each epoch's state (every snapshot is
+/// full, so it is the state's size) and the time to take it, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotCost {
+    /// Epochs written.
+    pub epochs: usize,
+    /// Mean bytes per epoch.
+    pub mean_bytes: u64,
+    /// The largest epoch's bytes.
+    pub max_bytes: u64,
+    /// The mean over epochs of the longest capture pause of one worker (on its record
+    /// path).
+    pub mean_capture_ms: f64,
+    /// The longest capture pause of one worker at one epoch.
+    pub max_capture_ms: f64,
+    /// The mean over epochs of the writer's encode time (off the record path).
+    pub mean_encode_ms: f64,
+    /// The mean over epochs of the writer's write-and-sync time (off the record path).
+    pub mean_write_ms: f64,
+}
+
+impl From<&SnapshotTimings> for SnapshotCost {
+    fn from(timings: &SnapshotTimings) -> Self {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        SnapshotCost {
+            epochs: timings.epochs,
+            mean_bytes: timings.mean_bytes,
+            max_bytes: timings.max_bytes,
+            mean_capture_ms: ms(timings.mean_capture),
+            max_capture_ms: ms(timings.max_capture),
+            mean_encode_ms: ms(timings.mean_encode),
+            mean_write_ms: ms(timings.mean_write),
+        }
+    }
 }
 
 /// This process's peak resident set size so far, in bytes.

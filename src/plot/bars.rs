@@ -4,7 +4,9 @@
 
 use plotters::prelude::*;
 
-use crate::plot::{axis_number, color, draw_legend, Area, DrawResult, FigureArea, FONT};
+use crate::plot::{
+    above_legend, axis_number, color, draw_legend, Area, DrawResult, FigureArea, FONT,
+};
 
 /// Grouped bars: a group per category, a bar per series in it.
 pub(crate) struct BarChart {
@@ -55,13 +57,10 @@ impl<DB: DrawingBackend> Area<DB> {
         let values: Vec<f64> = values.copied().filter(drawn).collect();
         let low = values.iter().copied().fold(f64::INFINITY, f64::min);
         let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        // Bars start below the smallest value; above the tallest the axis leaves the share of
-        // its height that the legend (a line per series, top right) takes.
+        // Bars start below the smallest value.
         let (y0, y1) = if low.is_finite() {
             let y0 = low / 3.0;
-            let share = (0.05 + 0.045 * chart.series.len() as f64).min(0.6);
-            let decades = (high / y0).log10().max(1.0);
-            (y0, high * 10f64.powf(decades * share / (1.0 - share)))
+            (y0, above_legend(y0, high, chart.series.len(), true))
         } else {
             (1.0, 10.0)
         };

@@ -17,6 +17,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, runs: &[BenchResult]) -> DrawResul
                 .collect(),
             color: color(i),
             width: 2,
+            dots: false,
         })
         .collect();
     area.chart(&Chart {

@@ -16,6 +16,7 @@
 mod bars;
 mod ccdf;
 mod rates;
+mod snapshot_cost;
 mod throughput;
 mod timeline;
 
@@ -102,11 +103,45 @@ pub fn plot_throughput(
     name: &str,
     series: &[(String, Vec<(f64, f64)>)],
 ) -> anyhow::Result<Vec<PathBuf>> {
+    plot_lines(out, name, series, throughput::draw)
+}
+
+/// Writes the figure of snapshot cost against state size as `NAME.png` and `NAME.svg` in
+/// `out`: `series` is a line per pipeline, shape and phase, each point (state MiB, ms).
+pub fn plot_snapshot_cost(
+    out: &Path,
+    name: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    plot_lines(out, name, series, snapshot_cost::draw)
+}
+
+/// A figure of measured lines, each drawn with its points; an error when none has any.
+fn plot_lines(
+    out: &Path,
+    name: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    draw: fn(&mut dyn FigureArea, Vec<Line>) -> DrawResult,
+) -> anyhow::Result<Vec<PathBuf>> {
     if series.iter().all(|(_, points)| points.is_empty()) {
-        bail!("no throughput to plot");
+        bail!("nothing to draw in {name}");
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    render(out, name, |area| throughput::draw(area, series))
+    let lines = || -> Vec<Line> {
+        series
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, points))| !points.is_empty())
+            .map(|(i, (label, points))| Line {
+                label: label.clone(),
+                points: points.clone(),
+                color: color(i),
+                width: 2,
+                dots: true,
+            })
+            .collect()
+    };
+    render(out, name, |area| draw(area, lines()))
 }
 
 /// Writes the figure of events/s per pipeline (`categories`) with a bar per series (an
@@ -202,6 +237,8 @@ pub(crate) struct Line {
     pub points: Vec<(f64, f64)>,
     pub color: RGBColor,
     pub width: u32,
+    /// Marks each point: where they are measurements, not a dense curve.
+    pub dots: bool,
 }
 
 /// A vertical marker at `x`.
@@ -252,6 +289,8 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
         let (y0, y1) = chart.bounds(|p| p.1, chart.y_log);
         // A linear axis of rates starts at zero, so that heights compare.
         let y0 = if chart.y_log { y0 } else { y0.min(0.0) };
+        let entries = chart.lines.len() + chart.markers.len();
+        let y1 = above_legend(y0, y1, entries, chart.y_log);
         let mut builder = ChartBuilder::on(root);
         builder
             .caption(&chart.caption, (FONT, 22))
@@ -300,6 +339,11 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
+                    if line.dots {
+                        let dots = line.points.iter().filter(|p| p.1 > 0.0);
+                        ctx.draw_series(dots.map(|&p| Circle::new(p, 3, color.filled())))
+                            .map_err(|e| e.to_string())?;
+                    }
                 }
                 draw_legend(&mut ctx)?;
             }};
@@ -317,6 +361,18 @@ impl<DB: DrawingBackend> FigureArea for Area<DB> {
 }
 
 /// The legend of every figure: the series' labels, upper right, over a light background.
+/// The top of a y axis whose data end at `high`, raised so that a legend of `entries` lines
+/// in the upper right corner covers no data: it takes about that share of the height.
+fn above_legend(y0: f64, high: f64, entries: usize, log: bool) -> f64 {
+    let share = (0.05 + 0.045 * entries as f64).min(0.6);
+    let grow = share / (1.0 - share);
+    if log {
+        high * 10f64.powf((high / y0).log10().max(1.0) * grow)
+    } else {
+        high + (high - y0) * grow
+    }
+}
+
 fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     ctx: &mut ChartContext<'a, DB, CT>,
 ) -> DrawResult {

@@ -25,6 +25,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, sweeps: &[SweepResult]) -> DrawRes
                     .collect(),
                 color: color(lines.len()),
                 width: 2,
+                dots: true,
             });
         }
         if let Some(rate) = sweep.sustainable_rate {
@@ -33,6 +34,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, sweeps: &[SweepResult]) -> DrawRes
                 points: Vec::new(),
                 color: color(lines.len()),
                 width: 1,
+                dots: true,
             });
         }
     }

@@ -24,6 +24,7 @@ pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
                 .collect(),
             color: color(i),
             width: 2,
+            dots: false,
         })
         .collect();
     let marks = |pick: fn(&SnapshotMark) -> Option<f64>, color: RGBColor| {
