@@ -477,9 +477,10 @@ fn a_snapshot_cost_experiment_measures_every_key_count_and_draws_cost_against_st
     let small: u64 = rng.gen_range(200..2_000);
     let large: u64 = small * rng.gen_range(20..60);
     let every_ms: u64 = rng.gen_range(20..80);
-    // seed-state's event time advances a millisecond per thousand records: at least three
-    // snapshot intervals of it, and every key several times over.
-    let events: u64 = (large * rng.gen_range(3..6)).max(every_ms * 1_000 * rng.gen_range(3..6));
+    // seed-state's event time advances a millisecond per thousand records: at least eight
+    // snapshot intervals of it (a run so short that its source ends before an operator
+    // sees a frontier between has nothing to capture), and every key several times over.
+    let events: u64 = (large * rng.gen_range(3..6)).max(every_ms * 1_000 * rng.gen_range(8..12));
     let workers: usize = rng.gen_range(1..=3);
     let what = format!(
         "WEIR_SHAPES_SEED={seed}: keys {small} and {large}, {events} events, a snapshot every {every_ms} ms, -w {workers}"
@@ -503,6 +504,8 @@ fn a_snapshot_cost_experiment_measures_every_key_count_and_draws_cost_against_st
             name = "plain"
             kind = "run"
             pipelines = ["seed-state"]
+            workers = [{workers}]
+            keys = ["{small}"]
             events = "{events}"
 
             [[table]]
@@ -522,8 +525,8 @@ fn a_snapshot_cost_experiment_measures_every_key_count_and_draws_cost_against_st
     let results = dir.path().join("results/s");
     let rows = csv_rows(&results.join("tables/cost.csv"));
     // Columns: pipeline, keys, processes, workers, snapshots, state MiB, capture ms,
-    // capture max ms, encode ms, write+sync ms, events/s, runs. The run without snapshots
-    // is no row.
+    // capture max ms, encode ms, write+sync ms, events/s, without snapshots/s, runs. The
+    // run without snapshots is no row but the rate beside its key count's.
     assert_eq!(rows.len(), 2, "{what}: a row per key count, {rows:?}");
     let number = |row: &[String], at: usize| -> f64 {
         row[at]
@@ -543,6 +546,11 @@ fn a_snapshot_cost_experiment_measures_every_key_count_and_draws_cost_against_st
         number(&rows[0], 5) > number(&rows[1], 5),
         "{what}: {large} keys hold more than {small}, {rows:?}"
     );
+    assert_eq!(
+        rows[0][11], "-",
+        "{what}: {large} keys ran only with snapshots"
+    );
+    assert!(number(&rows[1], 11) > 0.0, "{what}: {rows:?}");
     let svg = std::fs::read_to_string(results.join("figures/cost.svg")).expect("the figure");
     for label in ["capture pause (mean)", "encode", "state per snapshot"] {
         assert!(svg.contains(label), "{what}: {label:?} not in the figure");

@@ -1,5 +1,5 @@
 //! `nexmark-generator`: the NEXMark events generated and dropped, with no output — the
-//! baseline that the queries' throughput is measured against (`scripts/measure-nexmark.sh`).
+//! baseline that the queries' throughput is measured against (`experiments/nexmark-throughput.toml`).
 //!
 //! Generated, the events are dropped inside the generator, where a query's stateless steps
 //! run too ([`Chain`](crate::sources::Chain), which makes every event in full): the baseline

@@ -31,17 +31,38 @@ pub struct SnapshotCostRow {
     pub mean_write_ms: f64,
     /// Records in, all processes, over the slowest process's time.
     pub events_per_s: f64,
+    /// The same pipeline, keys and shape without snapshots, when the groups ran it so: what
+    /// the snapshots cost in throughput.
+    pub without_snapshots_per_s: Option<f64>,
     /// Repetitions that took snapshots.
     pub repetitions: usize,
 }
 
 /// The cost of snapshots of each pipeline, key count and shape in `runs`, in the order
-/// first run; runs without snapshots are left out.
+/// first run; runs configured without snapshots are no row of their own but the rate to
+/// compare with.
 pub fn snapshot_costs(runs: &[RunResults<'_>]) -> Vec<SnapshotCostRow> {
     type Key = (String, Option<String>, usize, usize);
+    let key_of = |planned: &crate::experiment::plan::PlannedRun| -> Key {
+        (
+            planned.pipeline.clone(),
+            planned.keys.clone(),
+            planned.processes,
+            planned.workers,
+        )
+    };
     let mut order: Vec<Key> = Vec::new();
     let mut samples: BTreeMap<Key, Vec<[f64; 7]>> = BTreeMap::new();
+    let mut plain: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
     for (planned, results) in runs {
+        let configured = results.iter().any(|r| r.config.snapshot_every_ms.is_some());
+        if !configured && !results.is_empty() {
+            plain
+                .entry(key_of(planned))
+                .or_default()
+                .push(events_per_s(results));
+            continue;
+        }
         let costs: Vec<_> = results
             .iter()
             .filter_map(|r| r.summary.snapshot_cost.as_ref())
@@ -61,12 +82,7 @@ pub fn snapshot_costs(runs: &[RunResults<'_>]) -> Vec<SnapshotCostRow> {
             most(|c| c.mean_write_ms),
             events_per_s(results),
         ];
-        let key = (
-            planned.pipeline.clone(),
-            planned.keys.clone(),
-            planned.processes,
-            planned.workers,
-        );
+        let key = key_of(planned);
         if !samples.contains_key(&key) {
             order.push(key.clone());
         }
@@ -77,6 +93,7 @@ pub fn snapshot_costs(runs: &[RunResults<'_>]) -> Vec<SnapshotCostRow> {
         .filter_map(|key| {
             let runs = samples.remove(&key)?;
             let field = |i: usize| median(&runs.iter().map(|s| s[i]).collect::<Vec<_>>());
+            let without_snapshots_per_s = plain.get(&key).map(|rates| median(rates));
             let (pipeline, keys, processes, workers) = key;
             Some(SnapshotCostRow {
                 pipeline,
@@ -90,6 +107,7 @@ pub fn snapshot_costs(runs: &[RunResults<'_>]) -> Vec<SnapshotCostRow> {
                 mean_encode_ms: field(4),
                 mean_write_ms: field(5),
                 events_per_s: field(6),
+                without_snapshots_per_s,
                 repetitions: runs.len(),
             })
         })
@@ -110,6 +128,7 @@ pub fn snapshot_cost_rows(rows: &[SnapshotCostRow]) -> Rows {
         "encode ms",
         "write+sync ms",
         "events/s",
+        "without snapshots/s",
         "runs",
     ]
     .map(String::from)
@@ -130,6 +149,8 @@ pub fn snapshot_cost_rows(rows: &[SnapshotCostRow]) -> Rows {
                 ms(row.mean_encode_ms),
                 ms(row.mean_write_ms),
                 format!("{:.0}", row.events_per_s),
+                row.without_snapshots_per_s
+                    .map_or("-".into(), |rate| format!("{rate:.0}")),
                 row.repetitions.to_string(),
             ]
         })
@@ -207,6 +228,7 @@ mod tests {
         };
         let with = |mib, capture| {
             let mut r = result(1000, 1.0, 1);
+            r.config.snapshot_every_ms = Some(1000);
             r.summary.snapshot_cost = Some(cost(mib, capture));
             r
         };
@@ -221,8 +243,8 @@ mod tests {
             (&large, vec![with(64, 4.0)]),
             (&large, vec![with(64, 6.0)]),
             (&small, vec![with(1, 0.5)]),
-            // Without snapshots: left out.
-            (&small, vec![result(1000, 1.0, 1)]),
+            // Without snapshots: no row, but the rate beside the row with them.
+            (&small, vec![result(4000, 1.0, 1)]),
             (&two, vec![with(32, 3.0), with(32, 5.0)]),
         ];
         let rows = snapshot_costs(&runs);
@@ -231,6 +253,8 @@ mod tests {
         assert_eq!(rows[0].mean_capture_ms, 6.0);
         assert_eq!(rows[0].repetitions, 3);
         assert_eq!(rows[1].repetitions, 1);
+        assert_eq!(rows[1].without_snapshots_per_s, Some(4000.0));
+        assert_eq!(rows[0].without_snapshots_per_s, None);
         // Two processes: their state together, the slower one's pause.
         assert_eq!(rows[2].state_bytes, (64 << 20) as f64);
         assert_eq!(rows[2].max_capture_ms, 10.0);
@@ -249,6 +273,7 @@ mod tests {
                 "3.00",
                 "0.00",
                 "1000",
+                "4000",
                 "1"
             ]
         );
