@@ -46,47 +46,44 @@ pub fn recoveries(runs: &[&BenchResult]) -> Vec<Recovery> {
 
 /// The recoveries a supervisor's `events` report, of a run of `pipeline` at `rate`.
 pub fn recoveries_of(pipeline: &str, rate: f64, events: &[ClusterEvent]) -> Vec<Recovery> {
-    let mut found = Vec::new();
-    {
-        for event in events {
-            let (change, phases) = match event {
-                ClusterEvent::Recovered(t) => (
-                    format!("failure: {}", t.cause),
-                    [
-                        t.detect_ms,
-                        Some(t.stop_ms),
-                        Some(t.backoff_ms),
-                        None,
-                        None,
-                        t.restart_ms,
-                        t.restore_ms,
-                        t.total_ms,
-                    ],
-                ),
-                ClusterEvent::Rescaled(t) => (
-                    format!("rescale {} to {}", t.from, t.to),
-                    [
-                        None,
-                        None,
-                        None,
-                        t.savepoint_ms,
-                        t.drain_ms,
-                        t.restart_ms,
-                        t.restore_ms,
-                        t.downtime_ms,
-                    ],
-                ),
-                _ => continue,
-            };
-            found.push(Recovery {
-                pipeline: pipeline.to_string(),
-                rate,
-                change,
-                phases,
-            });
-        }
-    }
-    found
+    let recovery = |event: &ClusterEvent| {
+        let (change, phases) = match event {
+            ClusterEvent::Recovered(t) => (
+                format!("failure: {}", t.cause),
+                [
+                    t.detect_ms,
+                    Some(t.stop_ms),
+                    Some(t.backoff_ms),
+                    None,
+                    None,
+                    t.restart_ms,
+                    t.restore_ms,
+                    t.total_ms,
+                ],
+            ),
+            ClusterEvent::Rescaled(t) => (
+                format!("rescale {} to {}", t.from, t.to),
+                [
+                    None,
+                    None,
+                    None,
+                    t.savepoint_ms,
+                    t.drain_ms,
+                    t.restart_ms,
+                    t.restore_ms,
+                    t.downtime_ms,
+                ],
+            ),
+            _ => return None,
+        };
+        Some(Recovery {
+            pipeline: pipeline.to_string(),
+            rate,
+            change,
+            phases,
+        })
+    };
+    events.iter().filter_map(recovery).collect()
 }
 
 /// A row per recovery: pipeline, offered rate, what changed, and each phase in ms.
