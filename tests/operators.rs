@@ -4,7 +4,8 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use weir::operators::{KeyedProcess, ProcessKeyed};
+use timely::dataflow::operators::vec::Map;
+use weir::operators::{ChangelogPerTime, KeyedProcess, ProcessKeyed};
 use weir::prelude::*;
 
 use common::run_dataflow;
@@ -186,6 +187,94 @@ fn process_keyed_applies_records_at_their_own_times_on_any_number_of_workers() {
                 output, expected,
                 "Timed process_keyed on {workers} workers, {shape}"
             );
+        }
+    }
+}
+
+/// The rows `changelog_per_time` keeps per key in its test: the three largest values seen,
+/// emptied by a value divisible by `clear_every` (0: never).
+fn top_three_or_clear(rows: &mut Vec<(u64, u64)>, key: u64, value: u64, clear_every: u64) {
+    if clear_every > 0 && value % clear_every == 0 {
+        rows.clear();
+        return;
+    }
+    rows.push((key, value));
+    rows.sort_by(|a, b| b.cmp(a));
+    rows.truncate(3);
+}
+
+/// `changelog_per_time` emits, at each time a key's rows change, exactly the consolidated
+/// difference (a row removed and added back within the time gives nothing, two equal rows
+/// two changes), against a sequential reference on 1, 2 and 3 workers, pairs and `Timed`,
+/// for shapes drawn from a printed seed: several records per time (of one key, too, from
+/// different workers, so a time arrives in several batches) or one per time with updates
+/// that empty a key's rows, which then start again.
+#[test]
+fn changelog_per_time_emits_each_times_consolidated_difference() {
+    use rand::Rng;
+    let (seed, mut rng) = common::shapes_rng("changelog_per_time");
+    for _ in 0..8 {
+        let per_time = rng.gen_range(1..9);
+        // Emptying depends on order within a time, which workers do not fix: only with one
+        // record per time.
+        let clear_every = if per_time == 1 {
+            rng.gen_range(3..12)
+        } else {
+            0
+        };
+        // Few keys: a key's records of one time then often come from several workers.
+        let (count, keys) = (rng.gen_range(500..5_000), rng.gen_range(1..8));
+        let shape = format!(
+            "seed {seed}: {count} records, {per_time} per time, {keys} keys, clear every {clear_every}"
+        );
+        let input = records(count, per_time, keys, rng.gen_range(0..1_000));
+        let mut expected = Vec::new();
+        for (key, records) in by_key_in_time_order(&input) {
+            let mut rows: Vec<(u64, u64)> = Vec::new();
+            for same_time in records.chunk_by(|a, b| a.time == b.time) {
+                let time = same_time[0].time;
+                let mut before = rows.clone();
+                for record in same_time {
+                    top_three_or_clear(&mut rows, key, record.value, clear_every);
+                }
+                let mut after = rows.clone();
+                // Consolidate as multisets: what stays cancels.
+                before.sort();
+                after.sort();
+                let mut kept = Vec::new();
+                before.retain(|row| match after.iter().position(|r| r == row) {
+                    Some(at) => {
+                        kept.push(after.remove(at));
+                        false
+                    }
+                    None => true,
+                });
+                let changes = before.iter().map(|row| (-1, *row));
+                let changes = changes.chain(after.iter().map(|row| (1, *row)));
+                expected.extend(changes.map(|(diff, row)| (time, (diff, time, row))));
+            }
+        }
+        expected.sort();
+        assert!(expected.iter().any(|(_, (diff, ..))| *diff < 0), "{shape}");
+        for workers in 1..=3 {
+            for timed in [false, true] {
+                let input = input.clone();
+                let output = run_dataflow(workers, move |scope| {
+                    let update = move |key: &u64, rows: &mut Vec<(u64, u64)>, value| {
+                        top_three_or_clear(rows, *key, value, clear_every)
+                    };
+                    let changes = if timed {
+                        scrambled_timed(scope, input.clone()).changelog_per_time("rows", update)
+                    } else {
+                        scrambled(scope, input.clone()).changelog_per_time("rows", update)
+                    };
+                    changes.map(|c| (c.diff, c.time, c.record))
+                });
+                assert_eq!(
+                    output, expected,
+                    "changelog_per_time on {workers} workers, timed {timed}, {shape}"
+                );
+            }
         }
     }
 }

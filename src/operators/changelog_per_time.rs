@@ -8,22 +8,27 @@
 //! with +1, one record per copy (never a `diff` of 2), nothing for a row removed and added
 //! back within the millisecond. Summing the diffs of all changes gives the current rows.
 //!
-//! The rows are kept once: the first record of a key at a time copies the rows as they
-//! were, and the report at the end of that time drops the copy, so only the keys changing
-//! in the current millisecond are held twice, and only changed rows are cloned into
-//! changes. Built on [`FoldPerTime`]: the rows (and a copy in flight) are the key's
-//! snapshotted state.
+//! A key's state is its rows alone. The first record of a key at a time copies its rows as
+//! they were into a small map of the keys changing at that time; once the driver says the
+//! time is complete (it fires through a later one), each of those keys' rows are compared
+//! with the copy, the changes go out under one capability for the time, and the copies are
+//! dropped. So only the keys of the current millisecond are held twice, only changed rows
+//! are cloned into changes, and a snapshot (always between times) holds the rows only. A
+//! key whose rows become empty is forgotten.
 
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use timely::dataflow::operators::vec::Map;
+use serde::Serialize;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::changelog::Change;
-use crate::operators::{FoldPerTime, KeyedRecord};
+use crate::operators::drive_keyed::{DriveKeyed, KeyedLogic, KeyedOutput};
+use crate::operators::KeyedRecord;
+use crate::snapshot::KeyedState;
 use crate::time::Time;
 
 /// Extension trait for the changelog of a keyed result.
@@ -65,24 +70,6 @@ pub trait ChangelogPerTime<'scope, K, V> {
         F: FnMut(&K, &mut Vec<R>, V) + 'static;
 }
 
-/// A key's rows, and what they were before the current time while it has records.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(bound(serialize = "R: Serialize"))]
-#[serde(bound(deserialize = "R: DeserializeOwned"))]
-pub struct Rows<R> {
-    rows: Vec<R>,
-    before: Option<Vec<R>>,
-}
-
-impl<R> Default for Rows<R> {
-    fn default() -> Self {
-        Rows {
-            rows: Vec::new(),
-            before: None,
-        }
-    }
-}
-
 /// Pairs at their message's time, or [`Timed`](crate::time::Timed) pairs at their own
 /// ([`KeyedRecord`]).
 impl<'scope, Rec> ChangelogPerTime<'scope, Rec::Key, Rec::Value> for StreamVec<'scope, Time, Rec>
@@ -90,30 +77,111 @@ where
     Rec: KeyedRecord,
     Rec::Key: ExchangeData + Hash + Eq + Clone,
 {
-    fn changelog_per_time<R, F>(
-        self,
-        name: &str,
-        mut update: F,
-    ) -> StreamVec<'scope, Time, Change<R>>
+    fn changelog_per_time<R, F>(self, name: &str, update: F) -> StreamVec<'scope, Time, Change<R>>
     where
         R: Ord + Clone + Serialize + DeserializeOwned + Send + 'static,
         F: FnMut(&Rec::Key, &mut Vec<R>, Rec::Value) + 'static,
     {
-        self.fold_per_time(
+        self.drive_keyed(
             name,
-            move |key, state: &mut Rows<R>, value| {
-                if state.before.is_none() {
-                    state.before = Some(state.rows.clone());
-                }
-                update(key, &mut state.rows, value);
-            },
-            |_, state, time| {
-                let before = state.before.take()?;
-                let changes = changes_between(&before, &state.rows, time);
-                (!changes.is_empty()).then_some(changes)
+            Changelog {
+                update,
+                changing: None,
+                before: HashMap::default(),
+                changes: Vec::new(),
             },
         )
-        .flat_map(|changes| changes)
+    }
+}
+
+/// `changelog_per_time` on the keyed driver: the update, and the keys changing at the
+/// time being applied with their rows before it.
+struct Changelog<K, R, F> {
+    update: F,
+    /// The time whose records are being applied, and a capability for its changes.
+    changing: Option<Capability<Time>>,
+    /// The keys with records at that time, and their rows before it.
+    before: HashMap<K, Vec<R>, foldhash::fast::RandomState>,
+    /// Changes on their way out (kept for its capacity).
+    changes: Vec<Change<R>>,
+}
+
+impl<K, R, F> Changelog<K, R, F>
+where
+    K: Hash + Eq,
+    R: Ord + Clone + 'static,
+{
+    /// Emits the changes of the time being applied, if any: each changing key's rows
+    /// against what they were before it.
+    fn report(&mut self, state: &mut KeyedState<K, Vec<R>>, output: &mut KeyedOutput<'_, Change<R>>)
+    where
+        K: Clone,
+    {
+        let Some(cap) = self.changing.take() else {
+            return;
+        };
+        let time = *cap.time();
+        for (key, before) in self.before.drain() {
+            let after = state.map.get(&key).map_or(&[][..], |rows| &rows.0[..]);
+            push_changes(&before, after, time, &mut self.changes);
+            if after.is_empty() {
+                state.remove(&key);
+            }
+        }
+        if !self.changes.is_empty() {
+            output.session(&cap).give_container(&mut self.changes);
+        }
+    }
+}
+
+impl<Rec, R, F> KeyedLogic<Rec> for Changelog<Rec::Key, R, F>
+where
+    Rec: KeyedRecord,
+    Rec::Key: ExchangeData + Hash + Eq + Clone,
+    R: Ord + Clone + Serialize + DeserializeOwned + Send + 'static,
+    F: FnMut(&Rec::Key, &mut Vec<R>, Rec::Value) + 'static,
+{
+    type State = KeyedState<Rec::Key, Vec<R>>;
+    type Output = Change<R>;
+
+    fn apply(
+        &mut self,
+        state: &mut Self::State,
+        cap: &Capability<Time>,
+        records: &mut Vec<Rec>,
+        output: &mut KeyedOutput<'_, Change<R>>,
+    ) {
+        // The driver fires through a time before applying it; a second batch of the same
+        // time (records that arrived as the frontier stood at it) joins the first.
+        if self
+            .changing
+            .as_ref()
+            .is_some_and(|at| at.time() != cap.time())
+        {
+            self.report(state, output);
+        }
+        if self.changing.is_none() {
+            self.changing = Some(cap.clone());
+        }
+        for (key, value) in records.drain(..).map(Rec::into_pair) {
+            let rows = state.changed(key.clone());
+            self.before
+                .entry(key.clone())
+                .or_insert_with(|| rows.clone());
+            (self.update)(&key, rows, value);
+        }
+    }
+
+    /// Every record before `time` is in: the changes of an earlier time go out.
+    fn fire_through(
+        &mut self,
+        state: &mut Self::State,
+        time: Time,
+        output: &mut KeyedOutput<'_, Change<R>>,
+    ) {
+        if self.changing.as_ref().is_some_and(|at| *at.time() < time) {
+            self.report(state, output);
+        }
     }
 }
 
@@ -124,30 +192,41 @@ fn sorted<R: Ord>(rows: &[R]) -> Vec<&R> {
     sorted
 }
 
-/// The changes at `time` from the rows `before` to the rows `after`, as multisets: rows kept
-/// in order already (q18's single row) are compared as they are, others through sorted
-/// references.
-fn changes_between<R: Ord + Clone>(before: &[R], after: &[R], time: Time) -> Vec<Change<R>> {
+/// Pushes the changes at `time` from the rows `before` to the rows `after`, as multisets,
+/// onto `changes`: rows kept in order already (q18's single row, q19's ranking) are compared
+/// as they are, others through sorted references.
+fn push_changes<R: Ord + Clone>(
+    before: &[R],
+    after: &[R],
+    time: Time,
+    changes: &mut Vec<Change<R>>,
+) {
     if before.is_sorted() && after.is_sorted() {
-        difference(before.iter(), after.iter(), time)
+        difference(before.iter(), after.iter(), time, changes)
     } else {
-        difference(sorted(before).into_iter(), sorted(after).into_iter(), time)
+        difference(
+            sorted(before).into_iter(),
+            sorted(after).into_iter(),
+            time,
+            changes,
+        )
     }
 }
 
-/// The changes at `time` from the sorted multiset `before` to the sorted multiset `after`.
+/// Pushes the changes at `time` from the sorted multiset `before` to the sorted multiset
+/// `after` onto `changes`.
 fn difference<'a, R: Ord + Clone + 'a>(
     before: impl Iterator<Item = &'a R>,
     after: impl Iterator<Item = &'a R>,
     time: Time,
-) -> Vec<Change<R>> {
+    changes: &mut Vec<Change<R>>,
+) {
     let change = |diff, record: &R| Change {
         diff,
         time,
         record: record.clone(),
     };
     let (mut before, mut after) = (before.peekable(), after.peekable());
-    let mut changes = Vec::new();
     loop {
         match (before.peek(), after.peek()) {
             (Some(old), Some(new)) if old == new => {
@@ -166,22 +245,21 @@ fn difference<'a, R: Ord + Clone + 'a>(
                 changes.push(change(1, new));
                 after.next();
             }
-            (None, None) => return changes,
+            (None, None) => return,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::changes_between;
+    use super::push_changes;
 
     #[test]
     fn the_difference_of_multisets_keeps_every_copy_and_cancels_what_stays() {
         let pairs = |before: &[u32], after: &[u32]| -> Vec<(isize, u32)> {
-            changes_between(before, after, 9)
-                .into_iter()
-                .map(|c| (c.diff, c.record))
-                .collect()
+            let mut changes = Vec::new();
+            push_changes(before, after, 9, &mut changes);
+            changes.into_iter().map(|c| (c.diff, c.record)).collect()
         };
         assert_eq!(
             pairs(&[1, 2, 2, 4], &[2, 3, 3, 4]),
