@@ -7,6 +7,7 @@
 //! bid is needed, not its auction event.
 
 use std::cmp::Reverse;
+use std::sync::Arc;
 
 use crate::job::Job;
 use crate::job::Pipeline;
@@ -42,9 +43,9 @@ fn q19(job: &mut Job<'_>) -> anyhow::Result<()> {
             .and(EventFields::BID_URL)
             .and(EventFields::BID_EXTRA),
     )?
-    .map(|bid| (bid.auction, bid))
+    .map(|bid| (bid.auction, Arc::new(bid)))
     .timed_stream()
-    .changelog_per_time("top bids per auction", |_, top: &mut Vec<Bid>, bid| {
+    .changelog_per_time("top bids per auction", |_, top: &mut Vec<Arc<Bid>>, bid| {
         // Kept in rank order: the new bid goes after every row ranked at least as high.
         let at = top.partition_point(|row| rank(row) <= rank(&bid));
         if at < TOP {

@@ -193,8 +193,9 @@ fn sorted<R: Ord>(rows: &[R]) -> Vec<&R> {
 }
 
 /// Pushes the changes at `time` from the rows `before` to the rows `after`, as multisets,
-/// onto `changes`: rows kept in order already (q18's single row, q19's ranking) are compared
-/// as they are, others through sorted references.
+/// onto `changes`: rows kept in order already (q18's single row) are merged as they are, a
+/// few rows in another order (q19's ranking) matched pairwise, and more sorted by reference
+/// first.
 fn push_changes<R: Ord + Clone>(
     before: &[R],
     after: &[R],
@@ -203,6 +204,8 @@ fn push_changes<R: Ord + Clone>(
 ) {
     if before.is_sorted() && after.is_sorted() {
         difference(before.iter(), after.iter(), time, changes)
+    } else if before.len() <= FEW_ROWS && after.len() <= FEW_ROWS {
+        unordered_difference(before, after, time, changes)
     } else {
         difference(
             sorted(before).into_iter(),
@@ -210,6 +213,41 @@ fn push_changes<R: Ord + Clone>(
             time,
             changes,
         )
+    }
+}
+
+/// Rows per key that are matched pairwise rather than sorted: one bit each in a word.
+const FEW_ROWS: usize = 64;
+
+/// Pushes the changes at `time` from `before` to `after`, each of at most [`FEW_ROWS`], in any
+/// order: each row before is matched with an equal one after not matched yet, or removed;
+/// what stays unmatched after is added. No allocation, and no comparison of order.
+fn unordered_difference<R: Eq + Clone>(
+    before: &[R],
+    after: &[R],
+    time: Time,
+    changes: &mut Vec<Change<R>>,
+) {
+    let mut matched = 0u64;
+    for old in before {
+        let equal = (0..after.len()).find(|&i| matched & (1 << i) == 0 && after[i] == *old);
+        match equal {
+            Some(i) => matched |= 1 << i,
+            None => changes.push(Change {
+                diff: -1,
+                time,
+                record: old.clone(),
+            }),
+        }
+    }
+    for (i, new) in after.iter().enumerate() {
+        if matched & (1 << i) == 0 {
+            changes.push(Change {
+                diff: 1,
+                time,
+                record: new.clone(),
+            });
+        }
     }
 }
 
@@ -265,10 +303,24 @@ mod tests {
             pairs(&[1, 2, 2, 4], &[2, 3, 3, 4]),
             [(-1, 1), (-1, 2), (1, 3), (1, 3)]
         );
-        // Rows out of order compare as multisets all the same.
+        // Rows out of order compare as multisets all the same, few or many.
+        let sorted_pairs = |before: &[u32], after: &[u32]| {
+            let mut pairs = pairs(before, after);
+            pairs.sort();
+            pairs
+        };
         assert_eq!(
-            pairs(&[4, 2, 1, 2], &[3, 4, 2, 3]),
+            sorted_pairs(&[4, 2, 1, 2], &[3, 4, 2, 3]),
             [(-1, 1), (-1, 2), (1, 3), (1, 3)]
+        );
+        let many: Vec<u32> = (0..200).rev().collect();
+        let mut more = many.clone();
+        more[7] = 500;
+        more.push(500);
+        more.push(3);
+        assert_eq!(
+            sorted_pairs(&many, &more),
+            [(-1, 192), (1, 3), (1, 500), (1, 500)]
         );
     }
 }

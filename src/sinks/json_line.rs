@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use serde::ser::{self, Impossible, Serialize, SerializeStruct, Serializer};
+use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
 
 /// Appends `record` to `out` as compact JSON, exactly as `serde_json::to_writer` would; on an
 /// error, `out` is left as it was.
@@ -142,7 +142,6 @@ macro_rules! not_native_compounds {
         type SerializeTuple = Impossible<serde_json::Result<()>, NotNative>;
         type SerializeTupleStruct = Impossible<serde_json::Result<()>, NotNative>;
         type SerializeTupleVariant = Impossible<serde_json::Result<()>, NotNative>;
-        type SerializeMap = Impossible<serde_json::Result<()>, NotNative>;
         type SerializeStruct = $structs;
         type SerializeStructVariant = Impossible<serde_json::Result<()>, NotNative>;
 
@@ -177,9 +176,6 @@ macro_rules! not_native_compounds {
         ) -> Result<Self::SerializeTupleVariant, NotNative> {
             Err(NotNative)
         }
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotNative> {
-            Err(NotNative)
-        }
         fn serialize_struct_variant(
             self,
             _: &'static str,
@@ -195,17 +191,19 @@ macro_rules! not_native_compounds {
 impl<'a> Serializer for Record<'a> {
     type Ok = serde_json::Result<()>;
     type Error = NotNative;
+    /// A map with string keys, as `#[serde(flatten)]` makes of a struct (changelog lines).
+    type SerializeMap = Fields<'a>;
 
     not_native_compounds!(Fields<'a>);
 
     #[inline(always)]
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Fields<'a>, NotNative> {
-        self.out.push(b'{');
-        Ok(Fields {
-            out: self.out,
-            first: true,
-            error: None,
-        })
+        Ok(Fields::open(self.out))
+    }
+
+    #[inline(always)]
+    fn serialize_map(self, _: Option<usize>) -> Result<Fields<'a>, NotNative> {
+        Ok(Fields::open(self.out))
     }
 
     not_native! {
@@ -226,6 +224,55 @@ impl<'a> Serializer for Record<'a> {
     }
 }
 
+impl<'a> Fields<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Fields {
+            out,
+            first: true,
+            error: None,
+        }
+    }
+
+    /// Writes the separator before a key, unless this is the first.
+    #[inline(always)]
+    fn separate(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    /// Writes `value` natively, or hands it to `serde_json` by itself.
+    #[inline(always)]
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) {
+        let start = self.out.len();
+        let written = match value.serialize(Value {
+            out: &mut *self.out,
+        }) {
+            Ok(written) => written,
+            Err(NotNative) => {
+                self.out.truncate(start);
+                serde_json::to_writer(&mut *self.out, value)
+            }
+        };
+        if let Err(error) = written {
+            self.error = Some(error);
+        }
+    }
+
+    #[inline(always)]
+    fn close(self) -> serde_json::Result<()> {
+        match self.error {
+            Some(error) => Err(error),
+            None => {
+                self.out.push(b'}');
+                Ok(())
+            }
+        }
+    }
+}
+
 impl SerializeStruct for Fields<'_> {
     type Ok = serde_json::Result<()>;
     type Error = NotNative;
@@ -240,10 +287,7 @@ impl SerializeStruct for Fields<'_> {
         if self.error.is_some() {
             return Ok(());
         }
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
+        self.separate();
         if needs_escape(key) {
             if let Err(error) = serde_json::to_writer(&mut *self.out, key) {
                 self.error = Some(error);
@@ -255,31 +299,96 @@ impl SerializeStruct for Fields<'_> {
             self.out.extend_from_slice(key.as_bytes());
             self.out.extend_from_slice(b"\":");
         }
-        let start = self.out.len();
-        let written = match value.serialize(Value {
+        self.value(value);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn end(self) -> Step {
+        Ok(self.close())
+    }
+}
+
+/// A top-level map: keys that are strings are written natively; any other key hands the
+/// whole record to `serde_json` (which quotes numbers and refuses the rest).
+impl SerializeMap for Fields<'_> {
+    type Ok = serde_json::Result<()>;
+    type Error = NotNative;
+
+    #[inline(always)]
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), NotNative> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        self.separate();
+        if let Err(error) = key.serialize(Key {
             out: &mut *self.out,
-        }) {
-            Ok(written) => written,
-            Err(NotNative) => {
-                self.out.truncate(start);
-                serde_json::to_writer(&mut *self.out, value)
-            }
-        };
-        if let Err(error) = written {
+        })? {
             self.error = Some(error);
+            return Ok(());
+        }
+        self.out.push(b':');
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotNative> {
+        if self.error.is_none() {
+            self.value(value);
         }
         Ok(())
     }
 
     #[inline(always)]
     fn end(self) -> Step {
-        Ok(match self.error {
-            Some(error) => Err(error),
-            None => {
-                self.out.push(b'}');
-                Ok(())
-            }
-        })
+        Ok(self.close())
+    }
+}
+
+/// A map key: a string, or not native.
+struct Key<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl Serializer for Key<'_> {
+    type Ok = serde_json::Result<()>;
+    type Error = NotNative;
+    type SerializeMap = Impossible<serde_json::Result<()>, NotNative>;
+
+    not_native_compounds!(Impossible<serde_json::Result<()>, NotNative>);
+
+    #[inline(always)]
+    fn serialize_str(self, key: &str) -> Step {
+        Ok(string(self.out, key))
+    }
+
+    not_native! {
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
+        serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
+        serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_char(char);
+        serialize_bytes(&[u8]); serialize_none(); serialize_unit();
+        serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+    }
+
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, NotNative> {
+        Err(NotNative)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotNative> {
+        Err(NotNative)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Step {
+        Err(NotNative)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Step {
+        Err(NotNative)
     }
 }
 
@@ -297,8 +406,13 @@ macro_rules! integers {
 impl Serializer for Value<'_> {
     type Ok = serde_json::Result<()>;
     type Error = NotNative;
+    type SerializeMap = Impossible<serde_json::Result<()>, NotNative>;
 
     not_native_compounds!(Impossible<serde_json::Result<()>, NotNative>);
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotNative> {
+        Err(NotNative)
+    }
 
     integers! {
         serialize_i8(i8); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
@@ -513,6 +627,39 @@ mod tests {
             auction: 1000,
             channel: "Google".into(),
         });
+    }
+
+    #[derive(Serialize)]
+    struct Flattened {
+        diff: isize,
+        #[serde(flatten)]
+        row: Flat,
+        #[serde(flatten)]
+        more: BTreeMap<String, f64>,
+    }
+
+    #[test]
+    fn top_level_maps_and_flattened_structs_are_the_bytes_serde_json_writes() {
+        let more: BTreeMap<String, f64> = [("x\"y".to_string(), 0.5)].into();
+        same(&Flattened {
+            diff: -1,
+            row: flat("tab\t"),
+            more,
+        });
+        same(&weir_change());
+        let strings: BTreeMap<&str, Vec<u8>> = [("a", vec![1]), ("b\n", vec![])].into();
+        same(&strings);
+        // serde_json quotes integer keys and refuses others: handed over whole.
+        let numbers: BTreeMap<u32, &str> = [(1, "one"), (20, "twenty")].into();
+        same(&numbers);
+    }
+
+    fn weir_change() -> crate::changelog::Change<Flat> {
+        crate::changelog::Change {
+            diff: 1,
+            time: 7,
+            record: flat("row"),
+        }
     }
 
     #[test]
