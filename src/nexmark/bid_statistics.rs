@@ -3,11 +3,13 @@
 //! One [`Aggregator`], so the windowed `aggregate` folds partials on every worker and merges
 //! them at the group's owner.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::nexmark::fields::price_rank;
 use crate::nexmark::Bid;
-use crate::operators::{Aggregator, CountDistinct, DistinctValues};
+use crate::operators::Aggregator;
 use crate::time::Time;
 
 /// What the statistics need of a bid.
@@ -31,14 +33,45 @@ impl RankedBid {
     }
 }
 
-/// The partial statistics of a group: per price rank, its bids and the sets of bidders and
-/// auctions (the totals' sets are their unions, made once at the result).
+/// The partial statistics of a group: per price rank, its bids; the bidders and auctions
+/// seen, each with the ranks it was seen in.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PartialStatistics {
     bids: [u64; 3],
-    bidders: [DistinctValues<u64>; 3],
-    auctions: [DistinctValues<u64>; 3],
+    bidders: RanksSeen,
+    auctions: RanksSeen,
     latest: Time,
+}
+
+/// Distinct values, each with a bit per price rank it was seen in: one table and one
+/// lookup per bid for the total and the rank both (three sets per rank and a union for the
+/// total took a lookup per set, and as many tables to grow).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RanksSeen(HashMap<u64, u8, foldhash::fast::RandomState>);
+
+impl RanksSeen {
+    #[inline]
+    fn add(&mut self, value: u64, rank: u8) {
+        *self.0.entry(value).or_default() |= 1 << rank;
+    }
+
+    fn merge(&mut self, other: &RanksSeen) {
+        self.0.reserve(other.0.len());
+        for (&value, &ranks) in &other.0 {
+            *self.0.entry(value).or_default() |= ranks;
+        }
+    }
+
+    /// The distinct values in all, and per rank.
+    fn counts(&self) -> [u64; 4] {
+        let mut counts = [self.0.len() as u64, 0, 0, 0];
+        for ranks in self.0.values() {
+            for (rank, count) in counts[1..].iter_mut().enumerate() {
+                *count += u64::from(ranks >> rank & 1);
+            }
+        }
+        counts
+    }
 }
 
 /// A group's statistics: the counts q15 and q16 report, and the latest bid time.
@@ -108,31 +141,25 @@ impl Aggregator<RankedBid> for BidStatistics {
     type Output = Statistics;
 
     fn add(&self, acc: &mut PartialStatistics, bid: RankedBid) {
-        let rank = usize::from(bid.rank);
-        acc.bids[rank] += 1;
-        acc.bidders[rank].insert(bid.bidder);
-        acc.auctions[rank].insert(bid.auction);
+        acc.bids[usize::from(bid.rank)] += 1;
+        acc.bidders.add(bid.bidder, bid.rank);
+        acc.auctions.add(bid.auction, bid.rank);
         acc.latest = acc.latest.max(bid.date_time);
     }
 
     fn merge(&self, acc: &mut PartialStatistics, other: &PartialStatistics) {
-        let distinct = CountDistinct::<u64>::new();
         for rank in 0..3 {
             acc.bids[rank] += other.bids[rank];
-            distinct.merge(&mut acc.bidders[rank], &other.bidders[rank]);
-            distinct.merge(&mut acc.auctions[rank], &other.auctions[rank]);
         }
+        acc.bidders.merge(&other.bidders);
+        acc.auctions.merge(&other.auctions);
         acc.latest = acc.latest.max(other.latest);
     }
 
     fn result(&self, acc: &PartialStatistics) -> Statistics {
-        let with_total = |sets: &[DistinctValues<u64>; 3]| {
-            let all: DistinctValues<u64> = sets.iter().flatten().copied().collect();
-            [all.len(), sets[0].len(), sets[1].len(), sets[2].len()].map(|n| n as u64)
-        };
         let [r1, r2, r3] = acc.bids;
-        let [b0, b1, b2, b3] = with_total(&acc.bidders);
-        let [a0, a1, a2, a3] = with_total(&acc.auctions);
+        let [b0, b1, b2, b3] = acc.bidders.counts();
+        let [a0, a1, a2, a3] = acc.auctions.counts();
         Statistics {
             counts: RankCounts {
                 total_bids: r1 + r2 + r3,
