@@ -194,7 +194,7 @@ fn process_keyed_applies_records_at_their_own_times_on_any_number_of_workers() {
 /// The rows `changelog_per_time` keeps per key in its test: the three largest values seen,
 /// emptied by a value divisible by `clear_every` (0: never).
 fn top_three_or_clear(rows: &mut Vec<(u64, u64)>, key: u64, value: u64, clear_every: u64) {
-    if clear_every > 0 && value % clear_every == 0 {
+    if clear_every > 0 && value.is_multiple_of(clear_every) {
         rows.clear();
         return;
     }
@@ -391,16 +391,22 @@ fn aggregate_and_its_top_k_match_a_reference_on_random_shapes() {
     use rand::Rng;
     use timely::dataflow::operators::vec::Map;
     let (seed, mut rng) = common::shapes_rng("aggregate and top-k");
-    for round in 0..4 {
+    for round in 0..6 {
         let window = random_window(&mut rng);
         let k = rng.gen_range(1..4);
         let count = rng.gen_range(1..6_000);
         let per_time = rng.gen_range(1..12);
         let keys = rng.gen_range(1..300);
+        // The best are the largest sums (scores that only grow, kept as they change) or the
+        // smallest (scores that fall, found by a scan when the window fires).
+        let largest = rng.gen_bool(0.5);
         let input = records(count, per_time, keys, seed.wrapping_add(round));
-        let shape = format!("{window:?}, k {k}, {count} records, {per_time} per ms, {keys} keys");
+        let shape = format!(
+            "{window:?}, k {k}, {count} records, {per_time} per ms, {keys} keys, largest {largest}"
+        );
         // The reference: per key and window, the sum of values (small, so that ties are
-        // common); per window, every key whose sum is at least the k-th best (ties kept).
+        // common); per window, every key whose sum is at least the k-th best (ties kept),
+        // best being largest or smallest.
         let mut sums: HashMap<(WindowBounds, u64), u64> = HashMap::new();
         for record in input.iter() {
             for bounds in windows_of(window, record.time) {
@@ -420,8 +426,13 @@ fn aggregate_and_its_top_k_match_a_reference_on_random_shapes() {
             .iter()
             .filter(|(_, (_, bounds, sum))| {
                 let mut sums = per_window[bounds].clone();
-                sums.sort_unstable_by(|a, b| b.cmp(a));
-                *sum >= sums[(k - 1).min(sums.len() - 1)]
+                if largest {
+                    sums.sort_unstable_by(|a, b| b.cmp(a));
+                    *sum >= sums[(k - 1).min(sums.len() - 1)]
+                } else {
+                    sums.sort_unstable();
+                    *sum <= sums[(k - 1).min(sums.len() - 1)]
+                }
             })
             .copied()
             .collect();
@@ -445,7 +456,13 @@ fn aggregate_and_its_top_k_match_a_reference_on_random_shapes() {
                         time: timed.time,
                         record: (timed.record.0, timed.record.1 % 3),
                     })
-                    .aggregate_top_k("best sums", window, Sum::<u64>::new(), k, |_, sum| *sum)
+                    .aggregate_top_k("best sums", window, Sum::<u64>::new(), k, move |_, sum| {
+                        if largest {
+                            *sum as i64
+                        } else {
+                            -(*sum as i64)
+                        }
+                    })
                     .map(|result| (result.key, result.window, result.value))
             });
             assert_eq!(

@@ -11,7 +11,6 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
-use crate::operators::aggregate::Selection;
 use crate::operators::{Aggregate, Aggregator, Windowed};
 use crate::time::{Time, Window};
 
@@ -158,58 +157,4 @@ where
             .aggregate(name, Window::tumbling(1), TopK::new(k, score))
             .flat_map(|best| best.value)
     }
-}
-
-/// The local step of [`Aggregate::aggregate_top_k`]: of one window's results, those with the
-/// `k` best scores, ties included, found in one pass that keeps only the results scoring at
-/// least the k-th best seen so far, so a window of a million keys reports a handful.
-pub(crate) struct BestPerWindow<F> {
-    /// At least 1.
-    pub(crate) k: usize,
-    pub(crate) score: F,
-}
-
-impl<K, O, S, F> Selection<K, O> for BestPerWindow<F>
-where
-    S: Ord + Clone,
-    F: Fn(&K, &O) -> S + 'static,
-{
-    fn select(
-        &mut self,
-        results: impl Iterator<Item = Windowed<K, O>>,
-        give: impl FnMut(Windowed<K, O>),
-    ) {
-        let k = self.k;
-        let mut best: Vec<(S, Windowed<K, O>)> = Vec::new();
-        let mut floor: Option<S> = None;
-        // Pruning sorts the candidates: let their number double between prunes, so that
-        // many ties at the k-th score cost no more than a few sorts.
-        let mut limit = 2 * k + 16;
-        for result in results {
-            let score = (self.score)(&result.key, &result.value);
-            if floor.as_ref().is_some_and(|floor| score < *floor) {
-                continue;
-            }
-            best.push((score, result));
-            if best.len() > limit {
-                floor = prune_scored(&mut best, k);
-                limit = 2 * best.len() + 16;
-            }
-        }
-        prune_scored(&mut best, k);
-        best.into_iter().map(|(_, result)| result).for_each(give);
-    }
-}
-
-/// Keeps the records of `scored` scoring at least the k-th best, best first, and returns
-/// that score (`None` while there are at most `k`).
-fn prune_scored<S: Ord + Clone, R>(scored: &mut Vec<(S, R)>, k: usize) -> Option<S> {
-    if scored.len() <= k {
-        return None;
-    }
-    scored.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-    let kth = scored[k - 1].0.clone();
-    let keep = k + scored[k..].iter().take_while(|(s, _)| *s >= kth).count();
-    scored.truncate(keep);
-    Some(kth)
 }

@@ -183,6 +183,12 @@ impl<K, V> ShardedMap<K, V> {
             .flat_map(|shard| shard.iter_mut().map(|(k, v)| (&*k, v)))
     }
 
+    /// Removes every entry, keeping the room they took for new ones: without reading the
+    /// entries where they need no drop.
+    pub fn clear(&mut self) {
+        self.shards.iter_mut().for_each(HashTable::clear);
+    }
+
     /// Takes every entry out, keeping the room they took for new ones.
     pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
         self.shards.iter_mut().flat_map(HashTable::drain)

@@ -18,6 +18,7 @@
 //! boundary, so it holds nothing across one; the second phase applies partials in timestamp
 //! order and captures its panes at each epoch.
 
+mod best;
 mod partials;
 mod windows;
 
@@ -30,10 +31,10 @@ use timely::dataflow::StreamVec;
 use timely::ExchangeData;
 
 use crate::operators::drive_keyed::DriveKeyed;
-use crate::operators::top_k::BestPerWindow;
 use crate::operators::{Aggregator, TopKPerWindow};
 use crate::state::ShardedMap;
 
+use best::BestPerWindow;
 use partials::fold_panes;
 use windows::Windowwise;
 pub(crate) use windows::{Every, Selection};
@@ -135,7 +136,7 @@ pub trait Aggregate<'scope, K, V> {
     where
         A: Aggregator<V>,
         A::Output: ExchangeData + Clone,
-        S: Ord + Clone,
+        S: Ord + Clone + 'static,
         F: Fn(&K, &A::Output) -> S + Clone + 'static;
 }
 
@@ -153,14 +154,11 @@ where
     V: 'static,
     A: Aggregator<V>,
     A::Output: ExchangeData + Clone,
-    S: Ord + Clone,
+    S: Ord + Clone + 'static,
     F: Fn(&K, &A::Output) -> S + Clone + 'static,
 {
     let k = k.max(1);
-    let best = BestPerWindow {
-        k,
-        score: score.clone(),
-    };
+    let best = BestPerWindow::new(k, score.clone());
     aggregate_records(records, name, window, aggregator, best, open).top_k_per_window(
         &format!("{name} (best)"),
         k,
@@ -227,7 +225,7 @@ where
     where
         A: Aggregator<R::Value>,
         A::Output: ExchangeData + Clone,
-        S: Ord + Clone,
+        S: Ord + Clone + 'static,
         F: Fn(&R::Key, &A::Output) -> S + Clone + 'static,
     {
         best_of(self, (name, window, aggregator), k, score, R::open)
@@ -249,7 +247,7 @@ where
     K: ExchangeData + Hash + Eq + Clone,
     V: 'static,
     A: Aggregator<V>,
-    S: Selection<K, A::Output>,
+    S: Selection<K, V, A>,
 {
     let window = if window.validate().is_ok() {
         window

@@ -13,7 +13,7 @@ use crate::operators::drive_keyed::{KeyedLogic, KeyedOutput};
 use crate::operators::{Aggregator, Windowed};
 use crate::snapshot::{PaneState, Stamped};
 use crate::state::ShardedMap;
-use crate::time::{Time, Window};
+use crate::time::{Time, Window, WindowBounds};
 
 /// The second phase of `aggregate` on the keyed driver: partials merged into the
 /// accumulators of every window their pane lies in as they arrive, so that a window is
@@ -33,26 +33,55 @@ pub(super) struct Windowwise<K, A: Aggregator<V>, V, S> {
     pub(super) _record: PhantomData<fn(V)>,
 }
 
-/// What a window reports of its results when it fires.
-pub(crate) trait Selection<K, O>: 'static {
-    /// Passes to `give` the results of one window to report.
-    fn select(
+/// What a window reports of its results when it fires, and what it notes of them as
+/// partials are merged in.
+pub(crate) trait Selection<K, V, A: Aggregator<V>>: 'static {
+    /// Merges `partial` into `acc`, `key`'s accumulator in the window ending at `end`.
+    #[inline]
+    fn merge(&mut self, aggregator: &A, _end: Time, _key: &K, acc: &mut A::Acc, partial: &A::Acc) {
+        aggregator.merge(acc, partial);
+    }
+
+    /// `key` entered the window ending at `end` with the accumulator `acc`.
+    #[inline]
+    fn entered(&mut self, _aggregator: &A, _end: Time, _key: &K, _acc: &A::Acc) {}
+
+    /// The windows ending at `ends` come from a restored snapshot: nothing of them was
+    /// noted in this run.
+    fn restored(&mut self, _ends: &mut dyn Iterator<Item = Time>) {}
+
+    /// Passes to `give` the results to report of the window `window`, ending at `end`, whose
+    /// accumulators are `accs`, and empties `accs`.
+    fn fire(
         &mut self,
-        results: impl Iterator<Item = Windowed<K, O>>,
-        give: impl FnMut(Windowed<K, O>),
+        aggregator: &A,
+        window: WindowBounds,
+        end: Time,
+        accs: &mut ShardedMap<K, Stamped<A::Acc>>,
+        give: &mut dyn FnMut(Windowed<K, A::Output>),
     );
 }
 
-/// Every result: what [`Aggregate::aggregate`] reports.
+/// Every result: what [`Aggregate::aggregate`](crate::operators::Aggregate::aggregate)
+/// reports.
 pub(crate) struct Every;
 
-impl<K, O> Selection<K, O> for Every {
-    fn select(
+impl<K: 'static, V, A: Aggregator<V>> Selection<K, V, A> for Every {
+    fn fire(
         &mut self,
-        results: impl Iterator<Item = Windowed<K, O>>,
-        give: impl FnMut(Windowed<K, O>),
+        aggregator: &A,
+        window: WindowBounds,
+        _end: Time,
+        accs: &mut ShardedMap<K, Stamped<A::Acc>>,
+        give: &mut dyn FnMut(Windowed<K, A::Output>),
     ) {
-        results.for_each(give);
+        for (key, acc) in accs.drain() {
+            give(Windowed {
+                key,
+                window,
+                value: aggregator.result(&acc.0),
+            });
+        }
     }
 }
 
@@ -61,7 +90,7 @@ where
     K: ExchangeData + Hash + Eq + Clone,
     V: 'static,
     A: Aggregator<V>,
-    S: Selection<K, A::Output>,
+    S: Selection<K, V, A>,
 {
     type State = PaneState<K, A::Acc>;
     type Output = Windowed<K, A::Output>;
@@ -73,6 +102,8 @@ where
                 .entry(end)
                 .or_insert_with(|| cap.delayed(&(end - 1)));
         }
+        self.selection
+            .restored(&mut state.panes.keys().copied().filter(|&end| end > epoch));
     }
 
     fn apply(
@@ -102,15 +133,11 @@ where
             let Some(mut accs) = state.panes.remove(&end) else {
                 continue;
             };
-            let aggregator = &self.aggregator;
-            let results = accs.drain().map(|(key, acc)| Windowed {
-                key,
-                window,
-                value: aggregator.result(&acc.0),
-            });
             let mut session = output.session(&cap);
             self.selection
-                .select(results, |result| session.give(result));
+                .fire(&self.aggregator, window, end, &mut accs, &mut |result| {
+                    session.give(result)
+                });
             if accs.capacity() > self.spare.capacity() {
                 self.spare = accs;
             }
@@ -122,6 +149,7 @@ impl<K, A, V, S> Windowwise<K, A, V, S>
 where
     K: Hash + Eq + Clone,
     A: Aggregator<V>,
+    S: Selection<K, V, A>,
 {
     /// Merges partials into the windows of their panes, noting the windows that now have
     /// something to report. Partials come in runs of one pane: each window's map is looked
@@ -134,7 +162,7 @@ where
         batch: &mut Vec<(K, (Time, A::Acc))>,
     ) {
         let stamp = state.stamp;
-        let aggregator = &self.aggregator;
+        let (aggregator, selection) = (&self.aggregator, &mut self.selection);
         let mut records = batch.drain(..).peekable();
         while let Some((_, (pane, _))) = records.peek() {
             let pane = *pane;
@@ -153,45 +181,32 @@ where
                     .or_insert_with(|| std::mem::take(&mut self.spare));
                 if ends.peek().is_some() {
                     for (key, partial) in &self.run {
-                        merge_one(aggregator, accs, stamp, key, partial, || {
-                            (key.clone(), partial.clone())
-                        });
+                        match accs.get_mut(key) {
+                            Some(acc) => {
+                                selection.merge(aggregator, end, key, &mut acc.0, partial);
+                                acc.1 = stamp;
+                            }
+                            None => {
+                                selection.entered(aggregator, end, key, partial);
+                                accs.insert(key.clone(), Stamped(partial.clone(), stamp));
+                            }
+                        }
                     }
                 } else {
                     for (key, partial) in self.run.drain(..) {
                         match accs.get_mut(&key) {
                             Some(acc) => {
-                                aggregator.merge(&mut acc.0, &partial);
+                                selection.merge(aggregator, end, &key, &mut acc.0, &partial);
                                 acc.1 = stamp;
                             }
                             None => {
+                                selection.entered(aggregator, end, &key, &partial);
                                 accs.insert(key, Stamped(partial, stamp));
                             }
                         }
                     }
                 }
             }
-        }
-    }
-}
-
-/// Merges `partial` into `key`'s accumulator in `accs`, or enters `owned()` for a new key.
-fn merge_one<K: Hash + Eq, V, A: Aggregator<V>>(
-    aggregator: &A,
-    accs: &mut ShardedMap<K, Stamped<A::Acc>>,
-    stamp: u32,
-    key: &K,
-    partial: &A::Acc,
-    owned: impl FnOnce() -> (K, A::Acc),
-) {
-    match accs.get_mut(key) {
-        Some(acc) => {
-            aggregator.merge(&mut acc.0, partial);
-            acc.1 = stamp;
-        }
-        None => {
-            let (key, acc) = owned();
-            accs.insert(key, Stamped(acc, stamp));
         }
     }
 }
