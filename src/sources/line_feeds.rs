@@ -13,6 +13,7 @@ use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use crate::sources::input_files::{InputFiles, Located};
+use crate::sources::mapped_file::MappedFile;
 
 /// Bytes per chunk of a file split by byte ranges: large enough that seeking past other
 /// workers' chunks costs nothing, small enough that workers stay within a few MiB of each
@@ -76,20 +77,22 @@ impl OpenFile {
     }
 }
 
-/// Reads the lines of a file that start in this worker's chunks.
+/// Reads the lines of a file that start in this worker's chunks, out of the file's memory
+/// map ([`MappedFile`]): a line handed out is a slice of the page cache.
 pub(crate) struct ChunkFeed {
     files: InputFiles,
-    open: Option<OpenFile>,
+    /// The mapped file the next line is in, by index.
+    open: Option<(usize, MappedFile)>,
     /// The start of the next line to read, in one of this worker's chunks, or the end of the
-    /// input.
+    /// input; or, while `seek_pending`, the line after the last one read.
     offset: u64,
+    /// The last line read ended its chunk or file: the next own line is yet to be found.
+    /// Found at the next read, so that the line handed out stays in the file still mapped.
+    seek_pending: bool,
     worker: u64,
     workers: u64,
     /// After a restore: where each worker of the snapshot (by index) was to read next.
     restored: Option<Vec<u64>>,
-    buffer: Vec<u8>,
-    /// Bytes of the read buffer handed out as the last line, consumed at the next read.
-    pending: usize,
 }
 
 impl ChunkFeed {
@@ -105,14 +108,22 @@ impl ChunkFeed {
             files,
             open: None,
             offset: 0,
+            seek_pending: false,
             worker,
             workers,
             restored: restored.filter(|offsets| !offsets.is_empty()),
-            buffer: Vec::new(),
-            pending: 0,
         };
         feed.go_to_own_line(0)?;
         Ok(feed)
+    }
+
+    /// The bytes of file `index`, mapped if it is not the one mapped already.
+    fn map(&mut self, index: usize) -> io::Result<&[u8]> {
+        if self.open.as_ref().is_none_or(|(open, _)| *open != index) {
+            let file = &self.files.files()[index];
+            self.open = Some((index, MappedFile::open(&file.path, file.len)?));
+        }
+        Ok(self.open.as_ref().map_or(&[][..], |(_, file)| file.bytes()))
     }
 
     /// Moves to the first line starting at or after `at` (itself a line start) that is in one
@@ -140,7 +151,8 @@ impl ChunkFeed {
                 }
             }
             self.offset = at;
-            return OpenFile::seek(&mut self.open, &self.files, index, at, 1 << 18);
+            self.map(index)?;
+            return Ok(());
         }
         self.offset = self.files.end();
         Ok(())
@@ -152,74 +164,53 @@ impl ChunkFeed {
         let Some(index) = self.files.file_from(from) else {
             return Ok(self.files.end());
         };
-        let start = self.files.files()[index].start;
+        let (start, end) = {
+            let file = &self.files.files()[index];
+            (file.start, file.end())
+        };
         if from <= start {
             return Ok(start);
         }
-        OpenFile::seek(&mut self.open, &self.files, index, from - 1, 1 << 18)?;
-        let reader = &mut self.open.as_mut().expect("opened by seek").reader;
-        let skipped = reader.skip_until(b'\n')?;
-        Ok(from - 1 + skipped as u64)
+        let bytes = self.map(index)?;
+        let after = bytes.get((from - 1 - start) as usize..).unwrap_or_default();
+        Ok(match memchr::memchr(b'\n', after) {
+            Some(newline) => from + newline as u64,
+            None => end,
+        })
     }
 }
 
 impl LineFeed for ChunkFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
-        if let Some(open) = &mut self.open {
-            open.reader.consume(std::mem::take(&mut self.pending));
-        }
-        let file_end = match &self.open {
-            Some(open) => self.files.files()[open.index].end(),
-            None => 0,
-        };
-        if self.offset >= file_end {
-            // The end of a file: its next own line is in the next file, if anywhere.
+        if std::mem::take(&mut self.seek_pending) {
             self.go_to_own_line(self.offset)?;
         }
         let start = self.offset;
-        let Some(open) = self.open.as_mut().filter(|_| start < self.files.end()) else {
+        let Some((index, mapped)) = self.open.as_ref().filter(|_| start < self.files.end()) else {
             return Ok(Next::End);
         };
-        // Most lines lie whole in the read buffer: handed out from there, not copied, and
-        // consumed at the next call. A line that straddles a refill, ends its chunk (the
-        // next own line may need a seek) or ends the file without a newline is copied.
-        let in_buffer = memchr::memchr(b'\n', open.reader.fill_buf()?)
-            .filter(|end| (start + *end as u64 + 1) / CHUNK_BYTES == start / CHUNK_BYTES);
-        if let Some(end) = in_buffer {
-            self.offset = start + end as u64 + 1;
-            self.pending = end + 1;
-            // Borrowed afresh, so that the borrow returned is made only on this path.
-            let line = self
-                .open
-                .as_ref()
-                .map_or(&[][..], |o| &o.reader.buffer()[..end + 1]);
-            return Ok(Next::Line(Line {
-                number: None,
-                offset: start,
-                text: trim_line_ending(line),
-            }));
-        }
-        self.buffer.clear();
-        let read = open.reader.read_until(b'\n', &mut self.buffer)? as u64;
-        if read == 0 {
-            let path = &self.files.files()[open.index].path;
+        let file = &self.files.files()[*index];
+        let Some(rest) = mapped.bytes().get((start - file.start) as usize..) else {
             return Err(io::Error::other(format!(
-                "{} ended at byte {} of {}: it changed while being read",
-                path.display(),
-                start - self.files.files()[open.index].start,
-                self.files.files()[open.index].len,
+                "{} ended before byte {} of {}: it changed while being read",
+                file.path.display(),
+                start - file.start,
+                file.len,
             )));
-        }
-        let next = start + read;
-        if next / CHUNK_BYTES == start / CHUNK_BYTES {
-            self.offset = next;
-        } else {
-            self.go_to_own_line(next)?;
-        }
+        };
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(newline) => &rest[..=newline],
+            None => rest,
+        };
+        let next = start + line.len() as u64;
+        self.offset = next;
+        // The next line starts another chunk or file: find the next own line at the next
+        // read (this line's bytes stay mapped until then).
+        self.seek_pending = next / CHUNK_BYTES != start / CHUNK_BYTES || next >= file.end();
         Ok(Next::Line(Line {
             number: None,
             offset: start,
-            text: trim_line_ending(&self.buffer),
+            text: trim_line_ending(line),
         }))
     }
 

@@ -17,6 +17,7 @@ pub(crate) mod json;
 pub(crate) mod json_lines;
 mod line_feeds;
 pub(crate) mod lines;
+mod mapped_file;
 mod side_table;
 mod text;
 mod timed;
