@@ -89,6 +89,10 @@ pub(crate) struct ChunkFeed {
     /// The last line read ended its chunk or file: the next own line is yet to be found.
     /// Found at the next read, so that the line handed out stays in the file still mapped.
     seek_pending: bool,
+    /// Up to where the open file's pages are released from the map: everything before the
+    /// last line read, its own chunks and the pages of other workers' that the kernel
+    /// mapped around them.
+    released_to: u64,
     worker: u64,
     workers: u64,
     /// After a restore: where each worker of the snapshot (by index) was to read next.
@@ -109,6 +113,7 @@ impl ChunkFeed {
             open: None,
             offset: 0,
             seek_pending: false,
+            released_to: 0,
             worker,
             workers,
             restored: restored.filter(|offsets| !offsets.is_empty()),
@@ -183,6 +188,13 @@ impl ChunkFeed {
 impl LineFeed for ChunkFeed {
     fn next_line(&mut self) -> io::Result<Next<'_>> {
         if std::mem::take(&mut self.seek_pending) {
+            if let Some((index, mapped)) = &self.open {
+                let start = self.files.files()[*index].start;
+                let from = self.released_to.max(start);
+                let to = self.offset.min(self.files.files()[*index].end());
+                mapped.release((from - start) as usize, to.saturating_sub(start) as usize);
+                self.released_to = to;
+            }
             self.go_to_own_line(self.offset)?;
         }
         let start = self.offset;

@@ -10,7 +10,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Once;
 
-use memmap2::{Advice, Mmap};
+use memmap2::{Advice, Mmap, UncheckedAdvice};
 
 /// The bytes of one input file, mapped for reading.
 pub(crate) struct MappedFile {
@@ -47,6 +47,21 @@ impl MappedFile {
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// Unmaps the pages of bytes `from..to`, read and no longer needed, so that the
+    /// process's resident memory counts what it holds, not the file (the page cache keeps
+    /// them; a later read maps them again).
+    pub(crate) fn release(&self, from: usize, to: usize) {
+        if let Some(map) = &self.map
+            && from < to
+            && to <= map.len()
+        {
+            // SAFETY: the map is private and read-only: dropping its pages loses nothing,
+            // and a read of them afterwards maps the file's bytes again.
+            let _ =
+                unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
+        }
     }
 }
 
