@@ -27,6 +27,8 @@ struct Inner {
     pause_at: AtomicU64,
     /// The furthest time any source of this process has reached.
     source_position: AtomicU64,
+    /// Records of a bounded unbounded input (Kafka with `--events`) taken so far.
+    input_taken: AtomicU64,
 }
 
 impl Default for Inner {
@@ -39,6 +41,7 @@ impl Default for Inner {
             schedule_fixed: AtomicBool::new(false),
             pause_at: AtomicU64::new(Time::MAX),
             source_position: AtomicU64::new(0),
+            input_taken: AtomicU64::new(0),
         }
     }
 }
@@ -151,6 +154,32 @@ impl JobControl {
     /// source that resumes from a snapshot is then behind its schedule, not restarting it.
     pub fn schedule_fixed(&self) -> bool {
         self.inner.schedule_fixed.load(Ordering::Relaxed)
+    }
+
+    /// Takes one record of an input that ends after `limit` records in all, read by every
+    /// worker of the process (a Kafka topic with `--events`): false once `limit` are taken.
+    #[inline]
+    pub fn take_input(&self, limit: u64) -> bool {
+        if limit == u64::MAX {
+            return true;
+        }
+        self.inner
+            .input_taken
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |taken| {
+                (taken < limit).then_some(taken + 1)
+            })
+            .is_ok()
+    }
+
+    /// Whether `limit` records of the input are taken.
+    pub fn input_exhausted(&self, limit: u64) -> bool {
+        limit != u64::MAX && self.inner.input_taken.load(Ordering::Relaxed) >= limit
+    }
+
+    /// A restored job had taken `taken` records of its input before the snapshot's
+    /// positions (every worker says so; the count only grows from there).
+    pub fn restore_input_taken(&self, taken: u64) {
+        self.inner.input_taken.fetch_max(taken, Ordering::Relaxed);
     }
 
     /// The counters of this job in this process.

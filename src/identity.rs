@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kafka::KafkaUri;
 use crate::state::StateKind;
 use crate::time::Time;
 
@@ -17,6 +18,8 @@ pub enum LineInput {
     File(PathBuf),
     /// Standard input, read by worker 0.
     Stdin,
+    /// A Kafka topic, its partitions read by worker index.
+    Kafka(KafkaUri),
 }
 
 impl LineInput {
@@ -25,6 +28,7 @@ impl LineInput {
         match self {
             LineInput::File(path) => path.display().to_string(),
             LineInput::Stdin => "standard input".to_string(),
+            LineInput::Kafka(uri) => uri.to_string(),
         }
     }
 }

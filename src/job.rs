@@ -18,7 +18,7 @@ use crate::sinks::{JsonLineWriter, OutputTarget, StageWith, StagedLineWriter, Wr
 use crate::snapshot::SnapshotHub;
 use crate::sources::chain::ChainInput;
 use crate::sources::json_lines::read_json_line;
-use crate::sources::lines::PreparedLines;
+use crate::sources::prepared::PreparedInput;
 use crate::sources::{
     Chain, GeneratorSpec, IntoChain, JsonLines, JsonLinesSpec, LineInput, MalformedJson, TextLines,
 };
@@ -223,8 +223,8 @@ impl<'scope> Job<'scope> {
     {
         let input = match self.config.input {
             Some(_) => {
-                let lines = PreparedLines::open(self.scope, self.json_lines_spec()?.into())?;
-                ChainInput::Lines(lines, read_json_line(parse, time_of))
+                let lines = PreparedInput::open(self.scope, self.json_lines_spec()?.into())?;
+                ChainInput::Lines(Box::new(lines), read_json_line(parse, time_of))
             }
             None => ChainInput::Generated(self.generator_spec(), generate),
         };
@@ -275,6 +275,10 @@ impl<'scope> Job<'scope> {
             out_of_orderness: self.config.out_of_orderness,
             skip_bad_input: self.config.skip_bad_input,
             control: self.control.clone(),
+            limit: match self.config.input {
+                Some(LineInput::Kafka(_)) => self.config.events,
+                _ => u64::MAX,
+            },
         })
     }
 

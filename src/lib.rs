@@ -40,6 +40,7 @@ pub mod experiment;
 pub mod harness;
 pub mod identity;
 pub mod job;
+pub mod kafka;
 pub mod lifecycle;
 pub mod nexmark;
 pub mod operators;

@@ -7,6 +7,7 @@ mod cluster;
 mod control;
 mod experiment;
 mod flags;
+mod kafka;
 mod nexmark;
 mod plot;
 mod run;
@@ -62,6 +63,9 @@ enum Command {
     /// Ask `weir cluster` to restart its job on another shape from a savepoint.
     #[command(long_about = control::RESCALE_ABOUT)]
     Rescale(control::RescaleArgs),
+    /// Kafka tools: load NEXMark events into a topic.
+    #[command(long_about = kafka::LONG_ABOUT)]
+    Kafka(kafka::KafkaArgs),
     /// NEXMark tools: generate the benchmark's events as JSON lines.
     #[command(long_about = nexmark::LONG_ABOUT)]
     Nexmark(nexmark::NexmarkArgs),
@@ -81,6 +85,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Experiment(args) => experiment::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Nexmark(args) => nexmark::run(args),
+        Command::Kafka(args) => kafka::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Savepoint(args) => control::savepoint(args),

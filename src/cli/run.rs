@@ -9,6 +9,7 @@ use clap::{ArgAction, Args};
 
 use weir::harness::{self, RunConfig, RunResult, RunSummary, SnapshotCost};
 use weir::job::JobConfig;
+use weir::kafka::KafkaUri;
 use weir::lifecycle::{signals, ControlDirectory};
 use weir::pipelines::{self, InputFormat};
 use weir::runtime::{self, RunSpec, SnapshotOptions};
@@ -47,7 +48,10 @@ pub struct RunArgs {
 
     /// Read input from FILE instead of generating it: a file, a directory of files or a
     /// quoted glob pattern (the files in name order, as one stream), `-` for standard
-    /// input; e.g. --input book.txt, --input 'events/*.jsonl'.
+    /// input, or a Kafka topic (kafka://HOST:PORT/TOPIC[?from=earliest|latest&to=end&
+    /// time=record|kafka&idle=1s&timeout=10s&group=G], read until stopped or for --events
+    /// records); e.g. --input book.txt, --input 'events/*.jsonl', --input
+    /// kafka://localhost:9092/events.
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
 
@@ -133,6 +137,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             )
         }
         Some(path) if path.as_os_str() == "-" => Some(LineInput::Stdin),
+        Some(path) if KafkaUri::is_kafka(&path.to_string_lossy()) => {
+            Some(LineInput::Kafka(path.to_string_lossy().parse()?))
+        }
         Some(path) => Some(LineInput::File(path.clone())),
     };
     let mut config = JobConfig::new(pipeline.name);
@@ -142,6 +149,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, Some(_), None) => u64::MAX,
         (None, None, _) => pipeline.default_events,
     };
+    if let Some(LineInput::Kafka(uri)) = &input {
+        // A topic has no end: it is read until stopped, or for --events records in all.
+        config.events = args.events.unwrap_or(u64::MAX);
+        if config.events != u64::MAX && workers.processes() > 1 {
+            bail!(
+                "--events counts the records of {uri} within one process: a job of several processes reads a bounded topic with ?to=end"
+            );
+        }
+    }
     config.duration = args.duration;
     config.rate = args.rate;
     config.event_rate = args

@@ -27,7 +27,7 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::sinks::{JsonLineWriter, StagedLineWriter};
 use crate::sources::generator::{generated, Deliver, Give, GiveTimed};
-use crate::sources::lines::PreparedLines;
+use crate::sources::prepared::PreparedInput;
 use crate::sources::GeneratorSpec;
 use crate::time::{Time, Timed};
 
@@ -97,7 +97,7 @@ struct UnbuiltLines<'scope, M> {
     scope: Scope<'scope, Time>,
     name: &'static str,
     /// Boxed: a chain is moved at every step, and the opened input is large.
-    lines: Box<PreparedLines>,
+    lines: Box<PreparedInput>,
     parse: LineParser,
     make: M,
 }
@@ -132,8 +132,8 @@ pub(crate) enum ChainInput<G, P> {
     /// Record `n` is `make(n)`.
     Generated(GeneratorSpec, G),
     /// Each line's record and time is `parse(line_number, line)`, as
-    /// [`PreparedLines::build`] reads it.
-    Lines(PreparedLines, P),
+    /// [`PreparedInput::build`] reads it.
+    Lines(Box<PreparedInput>, P),
 }
 
 /// The first step of a chain over a [`ChainInput`]: whichever the input, one type, so that
@@ -168,7 +168,7 @@ impl<'scope, D: 'static> Chain<'scope, D, ()> {
                         time
                     }))
                 });
-                (FirstStep::Parsed(slot), Err((Box::new(lines), parse)))
+                (FirstStep::Parsed(slot), Err((lines, parse)))
             }
         };
         let mut first = first;

@@ -139,7 +139,7 @@ impl<D: 'static> Deliver<D> for Give {
 /// Delivery into the output stream of records that carry their times ([`Timed`]), a whole
 /// activation's under its first time: full messages rather than one per millisecond.
 pub(crate) struct GiveTimed<D> {
-    /// The activation's first time, held until it ends.
+    /// The activation's earliest time, held until it ends.
     first: Option<Capability<Time>>,
     /// Records not yet sent.
     batch: Vec<Timed<D>>,
@@ -164,7 +164,12 @@ impl<D: Clone + 'static> Deliver<D> for GiveTimed<D> {
         time: &Capability<Time>,
         records: impl Iterator<Item = D>,
     ) {
-        let first = self.first.get_or_insert_with(|| time.clone());
+        // The batch goes under its earliest time: input out of order (partitions of a
+        // topic, lines within the out-of-orderness bound) may come later with earlier times.
+        let first = match &mut self.first {
+            Some(first) if first.time() <= time.time() => first,
+            slot => slot.insert(time.clone()),
+        };
         let time = *time.time();
         self.batch
             .extend(records.map(|record| Timed { time, record }));

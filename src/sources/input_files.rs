@@ -155,10 +155,17 @@ impl InputFiles {
 
 impl LineInput {
     /// Checks that the input can be read, before any worker starts: every file a directory or
-    /// pattern names, and at least one (resolving opens each file for its size).
+    /// pattern names, and at least one (resolving opens each file for its size); a Kafka
+    /// topic's brokers answer, within its timeout, and it exists.
     pub fn check(&self) -> anyhow::Result<()> {
-        if let LineInput::File(path) = self {
-            InputFiles::resolve(path)?;
+        match self {
+            LineInput::File(path) => {
+                InputFiles::resolve(path)?;
+            }
+            LineInput::Kafka(uri) => {
+                crate::kafka::partitions_of_topic(uri)?;
+            }
+            LineInput::Stdin => {}
         }
         Ok(())
     }

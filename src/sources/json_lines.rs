@@ -22,6 +22,9 @@ pub struct JsonLinesSpec {
     pub skip_bad_input: bool,
     /// Stop requests, error reports and counters.
     pub control: JobControl,
+    /// An unbounded input (a Kafka topic) ends after this many records in all; a file
+    /// ends at its end whatever this says. `u64::MAX`: no limit.
+    pub limit: u64,
 }
 
 impl JsonLinesSpec {
@@ -32,6 +35,7 @@ impl JsonLinesSpec {
             out_of_orderness: 0,
             skip_bad_input: false,
             control: JobControl::new(),
+            limit: u64::MAX,
         }
     }
 }
@@ -146,6 +150,7 @@ impl From<JsonLinesSpec> for LineSourceSpec {
             out_of_orderness: spec.out_of_orderness,
             skip_bad_input: spec.skip_bad_input,
             numbered: false,
+            limit: spec.limit,
         }
     }
 }

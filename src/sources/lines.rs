@@ -20,6 +20,7 @@ use crate::sources::input_files::InputFiles;
 use crate::sources::line_feeds::{
     ChannelFeed, ChunkFeed, EmptyFeed, Line, LineFeed, Next, NumberedFeed,
 };
+use crate::sources::prepared::PreparedInput;
 use crate::sources::BATCH;
 use crate::time::Time;
 
@@ -39,6 +40,8 @@ pub(crate) struct LineSourceSpec {
     /// keeps every `W`-th line; otherwise workers split the file by byte ranges and a line's
     /// number is counted only to name it in an error.
     pub(crate) numbered: bool,
+    /// An unbounded input ends after this many records in all (`u64::MAX`: never).
+    pub(crate) limit: u64,
 }
 
 /// A line input opened for this worker, resumed where a restored snapshot says, not yet
@@ -89,6 +92,7 @@ impl PreparedLines {
                 Some(feed.with_context(|| format!("cannot read input {}", path.display()))?)
             }
             LineInput::Stdin => None,
+            LineInput::Kafka(_) => anyhow::bail!("a Kafka topic is not read as lines"),
         };
         Ok(PreparedLines {
             spec,
@@ -316,8 +320,8 @@ where
     D: 'static,
     P: FnMut(Option<u64>, &[u8]) -> ParsedLine<D> + 'static,
 {
-    let lines = PreparedLines::open(scope, spec)?;
-    let input = ChainInput::<fn(u64) -> D, P>::Lines(lines, parse);
+    let lines = PreparedInput::open(scope, spec)?;
+    let input = ChainInput::<fn(u64) -> D, P>::Lines(Box::new(lines), parse);
     Ok(Chain::from_input(scope, name, input).stream())
 }
 

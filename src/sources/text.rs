@@ -55,6 +55,7 @@ impl<'scope> TextLines<'scope> for Scope<'scope, Time> {
             out_of_orderness: 0,
             skip_bad_input: false,
             numbered: true,
+            limit: u64::MAX,
         };
         line_source(*self, "TextLines", spec, move |number, line| {
             let text = std::str::from_utf8(line).context("not valid UTF-8")?;

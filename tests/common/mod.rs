@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod nexmark_reference;
 pub mod nexmark_reference_rest;
 pub mod scrambled;

@@ -1,0 +1,263 @@
+//! Kafka in and out, against real Kafka-protocol brokers: tansu (a broker process, from
+//! scripts/install-tansu.sh) and librdkafka's mock cluster (in this process). Shapes (event
+//! counts, partitions, workers, queries, crash points) are drawn from a printed seed:
+//! `WEIR_SHAPES_SEED=N cargo test --profile release-thin --test kafka` repeats them.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use common::kafka::{create_topic, produce, produce_events, Tansu};
+use common::snapshot_job::{reference, Job};
+use common::{assert_same_multiset, run_error, run_lines, shapes_rng, unique};
+
+/// `weir kafka produce-nexmark` of `events` events into a new topic of `partitions`.
+fn load_topic(brokers: &str, partitions: u32, events: u64) -> String {
+    let topic = format!("events-{}-{}", std::process::id(), unique());
+    let output = common::run(&[
+        "kafka",
+        "produce-nexmark",
+        "--brokers",
+        brokers,
+        "--topic",
+        &topic,
+        "--partitions",
+        &partitions.to_string(),
+        "--events",
+        &events.to_string(),
+    ]);
+    assert!(
+        output.status.success(),
+        "produce-nexmark: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    topic
+}
+
+/// The same events as a file, as `weir nexmark generate` writes them.
+fn events_file(dir: &Path, events: u64) -> String {
+    let path = dir.join(format!("events-{events}.jsonl"));
+    let path = path.to_str().expect("utf-8 path").to_string();
+    if !Path::new(&path).exists() {
+        let output = common::run(&[
+            "nexmark",
+            "generate",
+            "--events",
+            &events.to_string(),
+            "--output",
+            &path,
+        ]);
+        assert!(output.status.success(), "nexmark generate failed");
+    }
+    path
+}
+
+const QUERIES: &[&str] = &[
+    "nexmark-q0",
+    "nexmark-q1",
+    "nexmark-q2",
+    "nexmark-q3",
+    "nexmark-q4",
+    "nexmark-q5",
+    "nexmark-q7",
+    "nexmark-q8",
+    "nexmark-q11",
+    "nexmark-q14",
+    "nexmark-q18",
+];
+
+#[test]
+fn nexmark_queries_read_from_a_topic_equal_the_file_in_random_shapes() {
+    let broker = Tansu::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (seed, mut rng) = shapes_rng("kafka_nexmark_shapes");
+    for round in 0..3 {
+        let events = rng.gen_range(500..20_000u64);
+        let partitions = rng.gen_range(1..=4u32);
+        let workers = rng.gen_range(1..=3u32).to_string();
+        let query = *QUERIES.choose(&mut rng).expect("queries");
+        let what = format!(
+            "round {round} of WEIR_SHAPES_SEED={seed}: {query}, {events} events, {partitions} partition(s), -w {workers}"
+        );
+        eprintln!("{what}");
+        let topic = load_topic(&broker.brokers, partitions, events);
+        let file = events_file(dir.path(), events);
+        let expected = run_lines(dir.path(), &["run", query, "--input", &file]);
+        let address = format!("kafka://{}/{topic}", broker.brokers);
+        let count = events.to_string();
+        let from_kafka = run_lines(
+            dir.path(),
+            &[
+                "run", query, "--input", &address, "--events", &count, "-w", &workers,
+            ],
+        );
+        assert_same_multiset(&from_kafka, &expected, &what);
+    }
+}
+
+#[test]
+fn a_crash_restored_onto_another_worker_count_loses_and_doubles_nothing() {
+    let broker = Tansu::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (seed, mut rng) = shapes_rng("kafka_crash_restore");
+    let events = rng.gen_range(5_000..20_000u64);
+    let half = rng.gen_range(events / 4..events * 3 / 4);
+    let partitions = rng.gen_range(1..=4);
+    let query = *["nexmark-q3", "nexmark-q5", "nexmark-q8", "nexmark-q11"]
+        .choose(&mut rng)
+        .expect("queries");
+    let (before, after) = (rng.gen_range(1..=3u32), rng.gen_range(1..=3u32));
+    let fault = *[
+        "part-written:2",
+        "before-manifest:1",
+        "after-manifest:1",
+        "after-manifest:2",
+    ]
+    .choose(&mut rng)
+    .expect("points");
+    let what = format!(
+        "WEIR_SHAPES_SEED={seed}: {query}, {events} events ({half} before the crash), {partitions} partition(s), -w {before} crashed at {fault}, restored on -w {after}"
+    );
+    eprintln!("{what}");
+    // The job reads the first part and waits for more: its snapshots commit while it
+    // waits, and the crash comes at one of them, with input still to come.
+    let topic = format!("events-{}-{}", std::process::id(), unique());
+    create_topic(&broker.brokers, &topic, partitions);
+    produce_events(&broker.brokers, &topic, 0..half);
+    let file = events_file(dir.path(), events);
+    let expected = reference(dir.path(), &["run", query, "--input", &file]);
+    let address = format!("kafka://{}/{topic}", broker.brokers);
+    let count = events.to_string();
+    let job = Job::new(
+        dir.path(),
+        &["run", query, "--input", &address, "--events", &count],
+    )
+    .every("50ms");
+    let mut crashing = job
+        .command(&["-w", &before.to_string()], Some(fault))
+        .spawn()
+        .expect("weir runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = crashing.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = crashing.kill();
+            panic!("{what}: the job never reached its fault");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(common::snapshot_job::KILLED), "{what}");
+    produce_events(&broker.brokers, &topic, half..events);
+    let restored = job.run(&["--restore", "latest", "-w", &after.to_string()], None);
+    let message = String::from_utf8_lossy(&restored.stderr);
+    assert!(restored.status.success(), "{what}: {message}");
+    assert!(
+        !message.contains("behind the watermark"),
+        "{what}: {message}"
+    );
+    assert_same_multiset(&job.published(), &expected, &what);
+}
+
+#[test]
+fn an_unreachable_broker_and_a_missing_topic_are_clear_errors_after_a_bounded_wait() {
+    let port = common::free_ports(1)[0];
+    let started = Instant::now();
+    let address = format!("kafka://127.0.0.1:{port}/events?timeout=1s");
+    let error = run_error(&["run", "nexmark-q1", "--input", &address, "--events", "10"]);
+    assert!(
+        error.contains(&format!(
+            "cannot reach the Kafka brokers 127.0.0.1:{port} within 1s"
+        )),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let broker = Tansu::start();
+    let address = format!("kafka://{}/no-such-topic", broker.brokers);
+    let error = run_error(&["run", "nexmark-q1", "--input", &address]);
+    assert!(
+        error.contains("Kafka topic no-such-topic does not exist"),
+        "{error}"
+    );
+    let error = run_error(&["run", "nexmark-q1", "--input", "kafka://localhost/events"]);
+    assert!(error.contains("each broker must be HOST:PORT"), "{error}");
+}
+
+#[test]
+fn a_malformed_record_names_its_partition_and_offset_or_is_skipped_and_counted() {
+    let broker = Tansu::start();
+    let topic = load_topic(&broker.brokers, 1, 20);
+    produce(&broker.brokers, &topic, &["{\"not\": an event"]);
+    let address = format!("kafka://{}/{topic}", broker.brokers);
+    let error = run_error(&["run", "nexmark-q1", "--input", &address, "--events", "21"]);
+    assert!(
+        error.contains(&format!("topic {topic} partition 0 offset 20"))
+            && error.contains("malformed"),
+        "{error}"
+    );
+    let output = common::run(&[
+        "run",
+        "nexmark-q1",
+        "--input",
+        &address,
+        "--events",
+        "21",
+        "--skip-bad-input",
+        "--output",
+        "/dev/null",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("skipped 1 malformed"), "{stderr}");
+}
+
+#[test]
+fn to_end_reads_the_offsets_the_mock_cluster_reports_at_the_start() {
+    use rdkafka::mocking::MockCluster;
+    let cluster = MockCluster::new(1).expect("a mock cluster");
+    let (seed, mut rng) = shapes_rng("kafka_to_end");
+    let events = rng.gen_range(100..5_000u64);
+    let partitions = rng.gen_range(1..=4);
+    let workers = rng.gen_range(1..=3u32).to_string();
+    let what = format!(
+        "WEIR_SHAPES_SEED={seed}: {events} events, {partitions} partition(s), -w {workers}"
+    );
+    cluster
+        .create_topic("events", partitions, 1)
+        .expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let output = common::run(&[
+        "kafka",
+        "produce-nexmark",
+        "--brokers",
+        &brokers,
+        "--topic",
+        "events",
+        "--events",
+        &events.to_string(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = events_file(dir.path(), events);
+    let expected = run_lines(dir.path(), &["run", "nexmark-q1", "--input", &file]);
+    let address = format!("kafka://{brokers}/events?to=end");
+    let from_kafka = run_lines(
+        dir.path(),
+        &["run", "nexmark-q1", "--input", &address, "-w", &workers],
+    );
+    assert_same_multiset(&from_kafka, &expected, &what);
+}
