@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use common::kafka::{create_topic, produce, produce_events, Tansu};
+use common::kafka::{create_topic, produce, produce_events, read_topic, Tansu};
 use common::snapshot_job::{reference, Job};
 use common::{assert_same_multiset, run_error, run_lines, shapes_rng, unique};
 
@@ -112,10 +112,10 @@ fn a_crash_restored_onto_another_worker_count_loses_and_doubles_nothing() {
         .expect("queries");
     let (before, after) = (rng.gen_range(1..=3u32), rng.gen_range(1..=3u32));
     let fault = *[
-        "part-written:2",
+        "part-written:1",
         "before-manifest:1",
+        "before-manifest-rename:1",
         "after-manifest:1",
-        "after-manifest:2",
     ]
     .choose(&mut rng)
     .expect("points");
@@ -148,7 +148,10 @@ fn a_crash_restored_onto_another_worker_count_loses_and_doubles_nothing() {
         }
         if Instant::now() > deadline {
             let _ = crashing.kill();
-            panic!("{what}: the job never reached its fault");
+            panic!(
+                "{what}: the job never reached its fault; committed: {:?}",
+                job.complete_epochs()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -260,4 +263,109 @@ fn to_end_reads_the_offsets_the_mock_cluster_reports_at_the_start() {
         &["run", "nexmark-q1", "--input", &address, "-w", &workers],
     );
     assert_same_multiset(&from_kafka, &expected, &what);
+}
+
+#[test]
+fn kafka_to_kafka_publishes_committed_epochs_only_and_each_once_across_a_crash() {
+    let broker = Tansu::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (seed, mut rng) = shapes_rng("kafka_to_kafka");
+    let events = rng.gen_range(5_000..20_000u64);
+    let half = rng.gen_range(events / 4..events * 3 / 4);
+    let query = *["nexmark-q1", "nexmark-q3", "nexmark-q5", "nexmark-q8"]
+        .choose(&mut rng)
+        .expect("queries");
+    let (before, after) = (rng.gen_range(1..=3u32), rng.gen_range(1..=3u32));
+    let fault = *[
+        "before-manifest-rename:1",
+        "before-manifest:1",
+        "after-manifest:1",
+        "after-publish:1",
+    ]
+    .choose(&mut rng)
+    .expect("points");
+    let transactional = rng.gen_bool(0.5);
+    let what = format!(
+        "WEIR_SHAPES_SEED={seed}: {query}, {events} events ({half} before the crash), -w {before} crashed at {fault}, restored on -w {after}, transactional: {transactional}"
+    );
+    eprintln!("{what}");
+    let input = format!("in-{}-{}", std::process::id(), unique());
+    let output = format!("out-{}-{}", std::process::id(), unique());
+    create_topic(&broker.brokers, &input, rng.gen_range(1..=4));
+    create_topic(&broker.brokers, &output, rng.gen_range(1..=4));
+    produce_events(&broker.brokers, &input, 0..half);
+    let file = events_file(dir.path(), events);
+    let expected = reference(dir.path(), &["run", query, "--input", &file]);
+    let from = format!("kafka://{}/{input}", broker.brokers);
+    let mut to = format!("kafka://{}/{output}", broker.brokers);
+    if transactional {
+        to.push_str("?transactional=weir-test");
+    }
+    let count = events.to_string();
+    let mut job = Job::new(
+        dir.path(),
+        &[
+            "run", query, "--input", &from, "--events", &count, "--output", &to,
+        ],
+    )
+    .every("50ms");
+    job.outputs.clear();
+    let mut crashing = job
+        .command(&["-w", &before.to_string()], Some(fault))
+        .spawn()
+        .expect("weir runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = crashing.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = crashing.kill();
+            panic!(
+                "{what}: the job never reached its fault; committed: {:?}",
+                job.complete_epochs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(common::snapshot_job::KILLED), "{what}");
+    // Nothing of an epoch that did not commit reached the topic.
+    let committed = job.complete_epochs().into_iter().max();
+    for record in read_topic(&broker.brokers, &output) {
+        let epoch = record.epoch.expect("every record carries its epoch");
+        assert!(
+            committed.is_some_and(|last| epoch <= last),
+            "{what}: epoch {epoch} published, the last committed is {committed:?}"
+        );
+    }
+    produce_events(&broker.brokers, &input, half..events);
+    let restored = job.run(&["--restore", "latest", "-w", &after.to_string()], None);
+    let message = String::from_utf8_lossy(&restored.stderr);
+    assert!(restored.status.success(), "{what}: {message}");
+    let published: Vec<String> = read_topic(&broker.brokers, &output)
+        .into_iter()
+        .map(|record| record.value)
+        .collect();
+    assert_same_multiset(&published, &expected, &what);
+}
+
+#[test]
+fn without_snapshots_each_line_is_a_record() {
+    let broker = Tansu::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = events_file(dir.path(), 3_000);
+    let expected = run_lines(dir.path(), &["run", "nexmark-q2", "--input", &file]);
+    create_topic(&broker.brokers, "q2", 2);
+    let to = format!("kafka://{}/q2", broker.brokers);
+    let output = common::run(&["run", "nexmark-q2", "--input", &file, "--output", &to, "-q"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let published: Vec<String> = read_topic(&broker.brokers, "q2")
+        .into_iter()
+        .map(|record| record.value)
+        .collect();
+    assert_same_multiset(&published, &expected, "q2 to Kafka");
 }

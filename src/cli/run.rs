@@ -67,8 +67,10 @@ pub struct RunArgs {
     /// several processes and no snapshots, process I writes FILE.I); to a directory of
     /// segments with a trailing slash or an existing directory, e.g. --output out/ (in a job
     /// that snapshots, each committed epoch's output is linked in, written once); `-` is
-    /// standard output. Given several times, every line goes to each.
-    #[arg(long, value_name = "FILE|DIR/|-")]
+    /// standard output; kafka://HOST:PORT/TOPIC[?transactional=ID] sends each line as a record
+    /// (in a job that snapshots, each committed epoch once, with a weir-epoch header). Given
+    /// several times, every line goes to each.
+    #[arg(long, value_name = "FILE|DIR/|-|kafka://")]
     output: Vec<PathBuf>,
 
     #[command(flatten)]
@@ -169,7 +171,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.skip_bad_input = args.skip_bad_input;
     config.out_of_orderness = args.out_of_orderness;
 
-    let output = OutputSpec::of_targets(&args.output);
+    let output = OutputSpec::of_targets(&args.output)?;
 
     let snapshots = args.snapshots.options()?.map(|options| SnapshotOptions {
         restore: args.restore,

@@ -11,6 +11,7 @@ mod exactly_once_directory;
 mod exactly_once_file;
 mod json_line;
 mod json_lines;
+mod kafka;
 mod staged;
 mod target;
 
@@ -19,6 +20,7 @@ pub use exactly_once_file::{ExactlyOnceFile, Published, OUTPUT_PARTICIPANT};
 pub use json_line::encode_json;
 pub(crate) use json_lines::JsonLineWriter;
 pub use json_lines::WriteJsonLines;
+pub use kafka::{KafkaLineWriter, PublishedKafka, EPOCH_HEADER};
 pub use staged::StageJsonLines;
 pub(crate) use staged::{StageWith, StagedLineWriter};
 pub use target::{OutputSpec, OutputTarget};

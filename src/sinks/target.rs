@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+use crate::kafka::KafkaUri;
 use crate::sinks::exactly_once_file::absolute;
-use crate::sinks::{ExactlyOnceDirectory, ExactlyOnceFile};
+use crate::sinks::{ExactlyOnceDirectory, ExactlyOnceFile, KafkaLineWriter, PublishedKafka};
 use crate::snapshot::{CommittingSink, SnapshotStore};
 
 /// Where a job's output goes, as given on the command line.
@@ -30,28 +31,38 @@ pub enum OutputSpec {
     Discard,
     /// Every line to each of these destinations.
     Tee(Vec<OutputSpec>),
+    /// Each line a record of a Kafka topic.
+    Kafka(KafkaUri),
 }
 
 impl OutputSpec {
     /// The destination `--output TARGET` names: `-` is standard output, a path that ends in
     /// `/` or names an existing directory is a directory of segments, anything else a file.
-    pub fn parse(target: &Path) -> OutputSpec {
-        if target == Path::new("-") {
+    pub fn parse(target: &Path) -> anyhow::Result<OutputSpec> {
+        let text = target.to_string_lossy();
+        Ok(if KafkaUri::is_kafka(&text) {
+            OutputSpec::Kafka(text.parse()?)
+        } else if target == Path::new("-") {
             OutputSpec::Stdout
         } else if target.as_os_str().to_string_lossy().ends_with('/') || target.is_dir() {
             OutputSpec::Directory(target.to_path_buf())
         } else {
             OutputSpec::File(target.to_path_buf())
-        }
+        })
     }
 
     /// The destination of several `--output` flags: none is standard output, several a tee.
-    pub fn of_targets(targets: &[PathBuf]) -> OutputSpec {
-        match targets {
+    pub fn of_targets(targets: &[PathBuf]) -> anyhow::Result<OutputSpec> {
+        Ok(match targets {
             [] => OutputSpec::Stdout,
-            [one] => OutputSpec::parse(one),
-            several => OutputSpec::Tee(several.iter().map(|t| OutputSpec::parse(t)).collect()),
-        }
+            [one] => OutputSpec::parse(one)?,
+            several => OutputSpec::Tee(
+                several
+                    .iter()
+                    .map(|t| OutputSpec::parse(t))
+                    .collect::<anyhow::Result<_>>()?,
+            ),
+        })
     }
 
     /// The destinations this stands for, a tee flattened.
@@ -93,6 +104,10 @@ impl OutputSpec {
         match self {
             OutputSpec::Stdout => Ok(Box::new(io::stdout())),
             OutputSpec::Discard => Ok(Box::new(io::sink())),
+            OutputSpec::Kafka(uri) => {
+                crate::kafka::partitions_of_topic(uri)?;
+                Ok(Box::new(KafkaLineWriter::new(uri)?))
+            }
             OutputSpec::File(_) | OutputSpec::Directory(_) => {
                 if let OutputSpec::Directory(dir) = self {
                     std::fs::create_dir_all(dir).with_context(|| {
@@ -140,6 +155,15 @@ impl OutputSpec {
                     absolute(dir)?,
                     participant,
                 )),
+                OutputSpec::Kafka(uri) => {
+                    crate::kafka::partitions_of_topic(uri)?;
+                    Arc::new(PublishedKafka::new(
+                        store.clone(),
+                        log_dir,
+                        uri.clone(),
+                        participant,
+                    ))
+                }
                 OutputSpec::Discard => continue,
                 OutputSpec::Stdout => bail!(
                     "--snapshot-dir needs --output FILE or --output DIR/: output is published as snapshots commit, and standard output cannot take back what a crashed run printed"
@@ -235,10 +259,10 @@ mod tests {
 
     #[test]
     fn each_process_writes_a_file_of_its_own_but_the_null_device_stays_itself() {
-        let file = OutputSpec::parse(Path::new("out.jsonl"));
+        let file = OutputSpec::parse(Path::new("out.jsonl")).expect("a file");
         assert_eq!(file.file_for(1, 2), Some(PathBuf::from("out.jsonl.1")));
         assert_eq!(file.file_for(0, 1), Some(PathBuf::from("out.jsonl")));
-        let null = OutputSpec::parse(Path::new("/dev/null"));
+        let null = OutputSpec::parse(Path::new("/dev/null")).expect("a file");
         assert_eq!(null.file_for(1, 2), Some(PathBuf::from("/dev/null")));
     }
 }
