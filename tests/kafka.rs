@@ -355,7 +355,6 @@ fn without_snapshots_each_line_is_a_record() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = events_file(dir.path(), 3_000);
     let expected = run_lines(dir.path(), &["run", "nexmark-q2", "--input", &file]);
-    create_topic(&broker.brokers, "q2", 2);
     let to = format!("kafka://{}/q2", broker.brokers);
     let output = common::run(&["run", "nexmark-q2", "--input", &file, "--output", &to, "-q"]);
     assert!(

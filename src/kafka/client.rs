@@ -36,26 +36,36 @@ pub(crate) fn consumer(uri: &KafkaUri) -> anyhow::Result<BaseConsumer> {
 /// How many partitions `uri`'s topic has, asked of its brokers with `uri`'s bounded wait:
 /// an error names an unreachable cluster or a missing topic.
 pub(crate) fn partitions(consumer: &BaseConsumer, uri: &KafkaUri) -> anyhow::Result<i32> {
-    // A consumer asks without creating the topic (producers would create it).
-    let metadata = consumer
-        .fetch_metadata(Some(&uri.topic), uri.timeout())
-        .map_err(|error| unreachable(uri, error))?;
-    let Some(topic) = metadata.topics().iter().find(|t| t.name() == uri.topic) else {
-        bail!(
-            "Kafka topic {} does not exist on {}",
-            uri.topic,
-            uri.brokers
-        );
-    };
-    if topic.error().is_some() || topic.partitions().is_empty() {
-        bail!(
+    match existing_partitions(consumer, uri)? {
+        Some(count) => Ok(count),
+        None => bail!(
             "Kafka topic {} does not exist on {} (create it, e.g. with `weir kafka produce-nexmark --topic {} --partitions N`)",
             uri.topic,
             uri.brokers,
             uri.topic
-        );
+        ),
     }
-    Ok(topic.partitions().len() as i32)
+}
+
+/// How many partitions `uri`'s topic has, or `None` if it does not exist.
+fn existing_partitions(consumer: &BaseConsumer, uri: &KafkaUri) -> anyhow::Result<Option<i32>> {
+    // A consumer asks without creating the topic (producers would create it).
+    let metadata = consumer
+        .fetch_metadata(Some(&uri.topic), uri.timeout())
+        .map_err(|error| unreachable(uri, error))?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == uri.topic && t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len() as i32))
+}
+
+/// Makes sure an output topic exists: one that does not is created with one partition.
+pub fn ensure_output_topic(uri: &KafkaUri) -> anyhow::Result<()> {
+    if existing_partitions(&consumer(uri)?, uri)?.is_none() {
+        create_topic(uri, 1)?;
+    }
+    Ok(())
 }
 
 /// The error for a cluster that did not answer.

@@ -11,7 +11,7 @@
 pub(crate) mod client;
 mod uri;
 
-pub use client::{create_topic, partitions_of_topic, LineProducer};
+pub use client::{create_topic, ensure_output_topic, partitions_of_topic, LineProducer};
 pub use uri::{KafkaUri, KafkaUriError, StartAt, TimeFrom, DEFAULT_IDLE_MS, DEFAULT_TIMEOUT_MS};
 
 /// Which of `partitions` worker `worker` of `workers` reads.

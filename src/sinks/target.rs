@@ -105,7 +105,7 @@ impl OutputSpec {
             OutputSpec::Stdout => Ok(Box::new(io::stdout())),
             OutputSpec::Discard => Ok(Box::new(io::sink())),
             OutputSpec::Kafka(uri) => {
-                crate::kafka::partitions_of_topic(uri)?;
+                crate::kafka::ensure_output_topic(uri)?;
                 Ok(Box::new(KafkaLineWriter::new(uri)?))
             }
             OutputSpec::File(_) | OutputSpec::Directory(_) => {
@@ -156,7 +156,7 @@ impl OutputSpec {
                     participant,
                 )),
                 OutputSpec::Kafka(uri) => {
-                    crate::kafka::partitions_of_topic(uri)?;
+                    crate::kafka::ensure_output_topic(uri)?;
                     Arc::new(PublishedKafka::new(
                         store.clone(),
                         log_dir,
