@@ -368,3 +368,52 @@ fn without_snapshots_each_line_is_a_record() {
         .collect();
     assert_same_multiset(&published, &expected, "q2 to Kafka");
 }
+
+#[test]
+fn bench_loads_a_topic_on_its_schedule_and_measures_the_way_through_it() {
+    let broker = Tansu::start();
+    let address = format!("kafka://{}/bench", broker.brokers);
+    let output = common::run(&[
+        "bench",
+        "nexmark-q1",
+        "--rate",
+        "2k",
+        "--warmup",
+        "200ms",
+        "--duration",
+        "1s",
+        "--cooldown",
+        "1s",
+        "--input",
+        &address,
+        "--json",
+        "-",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a result");
+    let summary = &result["summary"];
+    // 1,000 one-millisecond timestamps measured, every one complete: the events went
+    // through the topic (the generator is not used: only the producer loads the topic).
+    assert_eq!(summary["timestamps"], 1000, "{summary}");
+    assert_eq!(summary["unfinished"], 0, "{summary}");
+    assert!(
+        summary["latency"]["count"].as_u64() == Some(1000),
+        "{summary}"
+    );
+    let produced = read_topic(&broker.brokers, "bench").len();
+    // 2,000 a second over the warm-up, the measured second and the cool-down (2.2 s).
+    assert!(
+        (4_000..=4_400).contains(&produced),
+        "{produced} events in the topic"
+    );
+    let error = run_error(&[
+        "bench",
+        "nexmark-q1",
+        "--rate",
+        "1k",
+        "--input",
+        "events.jsonl",
+    ]);
+    assert!(error.contains("is not a Kafka address"), "{error}");
+}

@@ -60,6 +60,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "STEPS", num_args = 0..=1, default_missing_value = "3")]
     find_max: Option<usize>,
 
+    /// Read the pipeline's input from a Kafka topic that weir loads with NEXMark events on
+    /// the schedule (NEXMark pipelines), e.g. --input kafka://localhost:9092/bench: the
+    /// latency then includes the brokers' round trip.
+    #[arg(long, value_name = "kafka://HOST:PORT/TOPIC")]
+    input: Option<String>,
+
     /// Write the result as JSON to FILE (`-` for standard output), e.g. --json q5.json.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -140,6 +146,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let workers = args.workers.workers()?;
     let mut config = JobConfig::new(pipeline.name);
     args.generated.apply(&mut config, pipeline)?;
+    if let Some(address) = &args.input {
+        let uri: weir::kafka::KafkaUri = address.parse()?;
+        weir::kafka::ensure_output_topic(&uri)?;
+        config.input = Some(weir::sources::LineInput::Kafka(uri));
+    }
     let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let total = args.warmup + args.duration + args.cooldown;
     let spec =

@@ -25,6 +25,9 @@ pub(crate) fn consumer(uri: &KafkaUri) -> anyhow::Result<BaseConsumer> {
         .set("group.id", uri.group_id())
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
+        // A fetch that finds nothing new waits at most this long (librdkafka's default, 500
+        // ms, is what a stream's latency would be on a broker that waits it out).
+        .set("fetch.wait.max.ms", "10")
         .set(
             "socket.connection.setup.timeout.ms",
             uri.timeout_ms.max(1000).to_string(),
@@ -109,11 +112,17 @@ pub struct LineProducer {
 impl LineProducer {
     /// A producer for `uri`, transactional where `uri` names a transactional id.
     pub fn new(uri: &KafkaUri) -> anyhow::Result<Self> {
+        Self::with_linger(uri, Duration::from_millis(5))
+    }
+
+    /// As [`new`](Self::new), batching records for at most `linger` before sending them
+    /// (a latency benchmark's producer sends at once).
+    pub fn with_linger(uri: &KafkaUri, linger: Duration) -> anyhow::Result<Self> {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &uri.brokers)
             .set("enable.idempotence", "true")
-            .set("linger.ms", "5")
+            .set("linger.ms", linger.as_millis().to_string())
             // A delivery that cannot complete fails after the bounded wait, not in 5 min.
             .set("message.timeout.ms", uri.timeout_ms.max(1000).to_string());
         if let Some(id) = &uri.transactional_id {
