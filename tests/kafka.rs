@@ -70,6 +70,30 @@ const QUERIES: &[&str] = &[
     "nexmark-q18",
 ];
 
+/// Runs `job` on `workers` workers until its `fault` kills it: it reads what the topic
+/// holds and waits for more, committing snapshots, and one of them is the fault's.
+fn crash_while_waiting(job: &Job, workers: &str, fault: &str, what: &str) {
+    let mut crashing = job
+        .command(&["-w", workers], Some(fault))
+        .spawn()
+        .expect("weir runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = crashing.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = crashing.kill();
+            panic!(
+                "{what}: the job never reached its fault; committed: {:?}",
+                job.complete_epochs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(common::snapshot_job::KILLED), "{what}");
+}
+
 #[test]
 fn nexmark_queries_read_from_a_topic_equal_the_file_in_random_shapes() {
     let broker = Tansu::start();
@@ -137,25 +161,7 @@ fn a_crash_restored_onto_another_worker_count_loses_and_doubles_nothing() {
         &["run", query, "--input", &address, "--events", &count],
     )
     .every("50ms");
-    let mut crashing = job
-        .command(&["-w", &before.to_string()], Some(fault))
-        .spawn()
-        .expect("weir runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = crashing.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = crashing.kill();
-            panic!(
-                "{what}: the job never reached its fault; committed: {:?}",
-                job.complete_epochs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(common::snapshot_job::KILLED), "{what}");
+    crash_while_waiting(&job, &before.to_string(), fault, &what);
     produce_events(&broker.brokers, &topic, half..events);
     let restored = job.run(&["--restore", "latest", "-w", &after.to_string()], None);
     let message = String::from_utf8_lossy(&restored.stderr);
@@ -310,25 +316,7 @@ fn kafka_to_kafka_publishes_committed_epochs_only_and_each_once_across_a_crash()
     )
     .every("50ms");
     job.outputs.clear();
-    let mut crashing = job
-        .command(&["-w", &before.to_string()], Some(fault))
-        .spawn()
-        .expect("weir runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = crashing.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = crashing.kill();
-            panic!(
-                "{what}: the job never reached its fault; committed: {:?}",
-                job.complete_epochs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(common::snapshot_job::KILLED), "{what}");
+    crash_while_waiting(&job, &before.to_string(), fault, &what);
     // Nothing of an epoch that did not commit reached the topic.
     let committed = job.complete_epochs().into_iter().max();
     for record in read_topic(&broker.brokers, &output) {

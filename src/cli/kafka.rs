@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use weir::kafka::{self, KafkaUri};
-use weir::nexmark::{NexmarkGenerator, DEFAULT_EVENT_RATE};
+use weir::nexmark::NexmarkGenerator;
 
-use super::args::{parse_count, parse_rate};
+use super::args::parse_rate;
+use super::nexmark::EventArgs;
 
 pub const LONG_ABOUT: &str = "\
 Kafka tools. `weir kafka produce-nexmark` writes the events `weir nexmark generate` writes, one
@@ -47,17 +48,8 @@ struct ProduceArgs {
     #[arg(long, value_name = "N")]
     partitions: Option<i32>,
 
-    /// Events to produce, e.g. 1000, 250k, 10M.
-    #[arg(long, value_name = "N", value_parser = parse_count, default_value = "1M")]
-    events: u64,
-
-    /// Seed of the random choices, e.g. 42.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-
-    /// Events per second of event time, e.g. 10k.
-    #[arg(long, value_name = "R", value_parser = parse_rate, default_value_t = DEFAULT_EVENT_RATE)]
-    event_rate: f64,
+    #[command(flatten)]
+    nexmark: EventArgs,
 
     /// Produce at most R events per second of wall-clock time [default: as fast as possible].
     #[arg(long, value_name = "R", value_parser = parse_rate)]
@@ -81,9 +73,9 @@ pub fn run(args: KafkaArgs) -> anyhow::Result<ExitCode> {
     let produced = produce_nexmark(
         &uri,
         args.partitions,
-        args.events,
+        args.nexmark.events,
         args.rate,
-        &mut NexmarkGenerator::new(args.seed, args.event_rate),
+        &mut args.nexmark.generator(),
     )?;
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     eprintln!(

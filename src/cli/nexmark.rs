@@ -33,19 +33,33 @@ enum NexmarkCommand {
     Generate(GenerateArgs),
 }
 
+/// Which NEXMark events: `weir nexmark generate` and `weir kafka produce-nexmark` alike.
 #[derive(Args, Debug)]
-struct GenerateArgs {
+pub struct EventArgs {
     /// Events to generate, e.g. 1000, 250k, 10M.
     #[arg(long, value_name = "N", value_parser = parse_count, default_value = "1M")]
-    events: u64,
+    pub events: u64,
 
     /// Seed of the random choices, e.g. 42.
     #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
 
     /// Events per second of event time, e.g. 10k.
     #[arg(long, value_name = "R", value_parser = parse_rate, default_value_t = DEFAULT_EVENT_RATE)]
-    event_rate: f64,
+    pub event_rate: f64,
+}
+
+impl EventArgs {
+    /// The generator of these events.
+    pub fn generator(&self) -> NexmarkGenerator {
+        NexmarkGenerator::new(self.seed, self.event_rate)
+    }
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    #[command(flatten)]
+    events: EventArgs,
 
     /// Write to FILE instead of standard output, e.g. --output events.jsonl.
     #[arg(long, value_name = "FILE")]
@@ -62,9 +76,9 @@ pub fn run(args: NexmarkArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(1 << 20, sink);
-    let mut generator = NexmarkGenerator::new(args.seed, args.event_rate);
+    let mut generator = args.events.generator();
     let written = (|| -> std::io::Result<()> {
-        for n in 0..args.events {
+        for n in 0..args.events.events {
             serde_json::to_writer(&mut out, &generator.event(n))?;
             out.write_all(b"\n")?;
         }
