@@ -4,6 +4,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -20,8 +21,14 @@ pub struct Tansu {
     pub brokers: String,
 }
 
-/// The tansu binary, installed on first use.
+/// The tansu binary, installed on first use (once per test binary; the script's lock
+/// covers test binaries run side by side).
 fn tansu_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(install_tansu).clone()
+}
+
+fn install_tansu() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new("bash")
         .arg(root.join("scripts/install-tansu.sh"))
