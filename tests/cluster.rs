@@ -298,9 +298,10 @@ fn a_savepoint_outlives_pruning_and_a_stop_resumes_exactly_on_another_shape() {
     let by_signal = rng.gen_bool(0.5);
     eprintln!("{job:?} on {processes}x{workers}, by signal: {by_signal}");
     let children = start_job(dir.path(), &running, processes, workers);
-    let control = weir::lifecycle::ControlDirectory::of(&snapshots);
-    wait_until("the job to run", Duration::from_secs(30), || {
-        control.running().is_some()
+    // Not just process 0 running: a first commit means every process is in the dataflow and
+    // has its signal handlers (a SIGUSR1 before them would end a process).
+    wait_until("the first snapshot", Duration::from_secs(30), || {
+        savepoints_and_newest(&snapshots).1.is_some()
     });
 
     // A savepoint, asked for on the command line or by SIGUSR1 to any process.
