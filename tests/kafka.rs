@@ -231,7 +231,7 @@ fn a_malformed_record_names_its_partition_and_offset_or_is_skipped_and_counted()
 }
 
 #[test]
-fn to_end_reads_the_offsets_the_mock_cluster_reports_at_the_start() {
+fn to_end_reads_the_offsets_the_mock_cluster_reports_at_the_start_on_one_and_two_processes() {
     use rdkafka::mocking::MockCluster;
     let cluster = MockCluster::new(1).expect("a mock cluster");
     let (seed, mut rng) = shapes_rng("kafka_to_end");
@@ -269,6 +269,15 @@ fn to_end_reads_the_offsets_the_mock_cluster_reports_at_the_start() {
         &["run", "nexmark-q1", "--input", &address, "-w", &workers],
     );
     assert_same_multiset(&from_kafka, &expected, &what);
+    // Two processes split the partitions by global worker index as one process does.
+    let threads = rng.gen_range(1..=2);
+    let from_two = common::run_cluster_lines(
+        dir.path(),
+        2,
+        threads,
+        &["run", "nexmark-q1", "--input", &address],
+    );
+    assert_same_multiset(&from_two, &expected, &format!("{what}, 2x{threads}"));
 }
 
 #[test]
@@ -404,4 +413,81 @@ fn bench_loads_a_topic_on_its_schedule_and_measures_the_way_through_it() {
         "events.jsonl",
     ]);
     assert!(error.contains("is not a Kafka address"), "{error}");
+}
+
+#[test]
+fn an_experiment_starts_its_broker_loads_a_topic_reads_it_and_stops_the_broker() {
+    let (_, mut rng) = shapes_rng("kafka experiment");
+    let events = rng.gen_range(2..8) * 1000;
+    let (partitions, workers) = (rng.gen_range(1..=4), rng.gen_range(1..=2));
+    eprintln!("{events} events in {partitions} partitions, -w {workers}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kafka.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+            title = "a topic against the generator"
+            broker = "tansu"
+            [[prepare]]
+            args = ["kafka", "produce-nexmark", "--brokers", "{{brokers}}", "--topic", "t", "--partitions", "{partitions}", "--events", "{events}"]
+            [[group]]
+            name = "kafka"
+            kind = "run"
+            pipelines = ["nexmark-generator", "nexmark-q1"]
+            workers = [{workers}]
+            input = "kafka://{{brokers}}/t"
+            events = "{events}"
+            [[group]]
+            name = "load"
+            kind = "bench"
+            pipelines = ["nexmark-q1"]
+            input = "kafka://{{brokers}}/bench-{{run}}"
+            rate = "2k"
+            warmup = "200ms"
+            duration = "500ms"
+            [[table]]
+            name = "latency"
+            kind = "latency"
+            "#
+        ),
+    )
+    .expect("experiment file");
+    let results = dir.path().join("results");
+    let output = common::weir()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["experiment", file.to_str().expect("utf-8"), "--results"])
+        .arg(&results)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("weir experiment runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let read = |name: &str| -> serde_json::Value {
+        let path = results.join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        serde_json::from_str(&text).expect("a result")
+    };
+    for pipeline in ["nexmark-generator", "nexmark-q1"] {
+        let result = read(&format!("kafka-{pipeline}-p1x{workers}-r1.p0.json"));
+        assert_eq!(
+            result["summary"]["records_in"], events,
+            "{pipeline} read every event of the topic the prepare loaded"
+        );
+    }
+    let bench = read("load-nexmark-q1-p1x1-r1.json");
+    assert_eq!(bench["summary"]["timestamps"], 500, "{}", bench["summary"]);
+    assert_eq!(bench["summary"]["unfinished"], 0, "{}", bench["summary"]);
+    let table = std::fs::read_to_string(results.join("tables/latency.md")).expect("table");
+    assert!(table.contains("| nexmark-q1 | kafka |"), "{table}");
+    // The broker the experiment started is gone with it.
+    let address = stderr
+        .split_once("started tansu on ")
+        .and_then(|(_, rest)| rest.lines().next())
+        .unwrap_or_else(|| panic!("no broker address in {stderr}"));
+    let socket: std::net::SocketAddr = address.parse().expect("an address");
+    assert!(
+        std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(500)).is_err(),
+        "the broker still listens on {address}"
+    );
 }

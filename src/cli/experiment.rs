@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use weir::experiment::{self, execute, plan, Index};
+use weir::experiment::{self, execute, plan, BrokerKind, Index};
+use weir::kafka::LocalBroker;
 
 /// Arguments of `weir experiment`.
 #[derive(Args, Debug)]
@@ -33,6 +34,11 @@ pub struct ExperimentArgs {
     /// Run nothing: redraw the tables and figures from the results of the last run.
     #[arg(long)]
     render: bool,
+
+    /// Kafka brokers for an experiment that reads topics, instead of the broker the file
+    /// starts (`broker = "tansu"`), e.g. --brokers kafka1:9092.
+    #[arg(long, value_name = "HOST:PORT")]
+    brokers: Option<String>,
 }
 
 /// The long description of `weir experiment`.
@@ -60,15 +66,22 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
             PathBuf::from("results").join(stem)
         }
     };
-    let runs = plan(&experiment, &dir);
     if args.dry_run {
+        let brokers = args.brokers.as_deref();
         for prepare in &experiment.prepares {
-            println!(
-                "weir {}    (unless {} exists)",
-                prepare.args.join(" "),
-                prepare.creates
-            );
+            let command: Vec<String> = prepare
+                .args
+                .iter()
+                .map(|arg| experiment::plan::with_brokers(arg, brokers))
+                .collect();
+            match &prepare.creates {
+                Some(creates) => {
+                    println!("weir {}    (unless {creates} exists)", command.join(" "))
+                }
+                None => println!("weir {}", command.join(" ")),
+            }
         }
+        let runs = plan(&experiment, &dir, brokers);
         for run in &runs {
             for process in 0..run.started_processes() {
                 let program = run.program.as_deref().unwrap_or("weir");
@@ -86,9 +99,12 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let binary = std::env::current_exe().context("cannot find the weir executable")?;
-    for made in experiment::prepare(&experiment, &binary)? {
-        eprintln!("weir: made {}", made.display());
+    // Kept until the runs are over: dropping it stops the broker.
+    let (_started_broker, brokers) = brokers_of(&experiment, args.brokers)?;
+    for made in experiment::prepare(&experiment, &binary, brokers.as_deref())? {
+        eprintln!("weir: made {made}");
     }
+    let runs = plan(&experiment, &dir, brokers.as_deref());
     let bar = ProgressBar::with_draw_target(
         Some(runs.len() as u64),
         if std::io::stderr().is_terminal() {
@@ -136,6 +152,33 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The brokers the runs use: `given`, or the broker the file starts; none when no run
+/// names any.
+fn brokers_of(
+    experiment: &weir::experiment::Experiment,
+    given: Option<String>,
+) -> anyhow::Result<(Option<LocalBroker>, Option<String>)> {
+    if !experiment.uses_brokers() {
+        return Ok((None, None));
+    }
+    match (given, experiment.broker) {
+        (Some(brokers), _) => Ok((None, Some(brokers))),
+        (None, Some(BrokerKind::Tansu)) => {
+            let repository = std::env::current_dir().context("no working directory")?;
+            let broker = LocalBroker::start(&repository).context(
+                "cannot start the experiment's broker (run experiments from the repository)",
+            )?;
+            eprintln!("weir: started tansu on {}", broker.address());
+            let address = broker.address().to_string();
+            Ok((Some(broker), Some(address)))
+        }
+        (None, None) => anyhow::bail!(
+            "the experiment reads Kafka topics on {}: give --brokers HOST:PORT",
+            experiment::BROKERS
+        ),
+    }
 }
 
 /// Prints `lines` on standard output; a reader that stopped reading (`| head`) is no error.

@@ -27,7 +27,7 @@
 //!     [group.quick]
 //!     events = "10k"
 //! "#, true)?;
-//! let runs = plan(&experiment, std::path::Path::new("results/q1"));
+//! let runs = plan(&experiment, std::path::Path::new("results/q1"), None);
 //! assert_eq!(runs.len(), 2);
 //! assert!(runs[1].args.join(" ").starts_with("run nexmark-q1 -w 2 -n 1 --events 10k"));
 //! # Ok::<(), weir::experiment::SpecError>(())
@@ -45,7 +45,9 @@ use serde::{Deserialize, Serialize};
 
 pub use execute::{execute, RunOutcome};
 pub use plan::{plan, PlannedRun};
-pub use spec::{Experiment, FigureKind, GroupKind, Prepare, SpecError, TableKind};
+pub use spec::{
+    BrokerKind, Experiment, FigureKind, GroupKind, Prepare, SpecError, TableKind, BROKERS, RUN,
+};
 
 use crate::harness::{Build, Machine, RunResult, RUN_SCHEMA};
 use crate::plot::{
@@ -117,34 +119,54 @@ impl Index {
     }
 }
 
-/// Runs each prepare command of `experiment` whose file does not exist yet, with `binary`;
-/// returns the files it made.
-pub fn prepare(experiment: &Experiment, binary: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Runs each prepare command of `experiment` whose file does not exist yet (and each that
+/// names none), with `binary` and [`BROKERS`](spec::BROKERS) replaced by `brokers`; returns
+/// what each one made.
+pub fn prepare(
+    experiment: &Experiment,
+    binary: &Path,
+    brokers: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
     let mut made = Vec::new();
     for prepare in &experiment.prepares {
-        let creates = PathBuf::from(&prepare.creates);
-        if creates.exists() {
+        let creates = prepare.creates.as_ref().map(PathBuf::from);
+        if creates.as_ref().is_some_and(|path| path.exists()) {
             continue;
         }
-        if let Some(parent) = creates.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(parent) = creates
+            .as_ref()
+            .and_then(|path| path.parent())
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
+        let args: Vec<String> = prepare
+            .args
+            .iter()
+            .map(|arg| plan::with_brokers(arg, brokers))
+            .collect();
         let status = std::process::Command::new(binary)
-            .args(&prepare.args)
+            .args(&args)
             .stdin(std::process::Stdio::null())
             .status()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        if !status.success() || !creates.exists() {
+        let made_it = creates.as_ref().is_none_or(|path| path.exists());
+        if !status.success() || !made_it {
             // A half-written input would be taken as made by the next run.
-            let _ = std::fs::remove_file(&creates);
+            if let Some(path) = &creates {
+                let _ = std::fs::remove_file(path);
+            }
             bail!(
                 "`weir {}` ({status}) did not make {}",
-                prepare.args.join(" "),
-                creates.display()
+                args.join(" "),
+                creates.map_or("its input".to_string(), |path| path.display().to_string())
             );
         }
-        made.push(creates);
+        made.push(match creates {
+            Some(path) => path.display().to_string(),
+            None => format!("`weir {}`", args.join(" ")),
+        });
     }
     Ok(made)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::spec::{Experiment, Group, GroupKind};
+use crate::experiment::spec::{Experiment, Group, GroupKind, BROKERS, RUN};
 
 /// One run of an experiment: a pipeline on one shape, one repetition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,8 +76,9 @@ impl PlannedRun {
 /// result.
 pub const PEER_RUNNER: &str = "scripts/peers/run-peer";
 
-/// Every run of `experiment`, in order, with its files under `results`.
-pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
+/// Every run of `experiment`, in order, with its files under `results`; `brokers`, when
+/// given, replaces [`BROKERS`] in the groups' inputs and arguments.
+pub fn plan(experiment: &Experiment, results: &Path, brokers: Option<&str>) -> Vec<PlannedRun> {
     let mut runs = Vec::new();
     for group in &experiment.groups {
         let keys: Vec<Option<&str>> = match &group.keys {
@@ -96,7 +97,7 @@ pub fn plan(experiment: &Experiment, results: &Path) -> Vec<PlannedRun> {
                                 workers,
                                 repetition,
                             };
-                            runs.push(planned(group, shape, results));
+                            runs.push(planned(group, shape, results, brokers));
                         }
                     }
                 }
@@ -116,7 +117,15 @@ struct Shape<'a> {
     repetition: usize,
 }
 
-fn planned(group: &Group, shape: Shape<'_>, results: &Path) -> PlannedRun {
+/// `text` with [`BROKERS`] replaced by `brokers` (left as it is without them).
+pub fn with_brokers(text: &str, brokers: Option<&str>) -> String {
+    match brokers {
+        Some(brokers) => text.replace(BROKERS, brokers),
+        None => text.to_string(),
+    }
+}
+
+fn planned(group: &Group, shape: Shape<'_>, results: &Path, brokers: Option<&str>) -> PlannedRun {
     let Shape {
         pipeline,
         keys,
@@ -154,9 +163,13 @@ fn planned(group: &Group, shape: Shape<'_>, results: &Path) -> PlannedRun {
     if let Some(keys) = keys {
         flag("--keys", keys);
     }
+    let input = group
+        .input
+        .as_ref()
+        .map(|input| with_brokers(input, brokers).replace(RUN, &id));
     let optional = [
         ("--events", &group.events),
-        ("--input", &group.input),
+        ("--input", &input),
         ("--rate", &group.rate),
         ("--duration", &group.duration),
         ("--warmup", &group.warmup),
@@ -194,7 +207,7 @@ fn planned(group: &Group, shape: Shape<'_>, results: &Path) -> PlannedRun {
         }
         args.push("-q".into());
     }
-    args.extend(group.args.iter().cloned());
+    args.extend(group.args.iter().map(|arg| with_brokers(arg, brokers)));
     let results = match group.kind {
         GroupKind::Run | GroupKind::Peer => (0..processes)
             .map(|process| results.join(format!("{id}.p{process}.json")))
@@ -248,7 +261,7 @@ mod tests {
             false,
         )
         .expect("parses");
-        let runs = plan(&experiment, Path::new("results/t"));
+        let runs = plan(&experiment, Path::new("results/t"), None);
         assert_eq!(runs.len(), 2 * 2 * 2 * 3 + 1);
         let two = runs
             .iter()
@@ -289,7 +302,7 @@ mod tests {
             false,
         )
         .expect("parses");
-        let runs = plan(&experiment, Path::new("results/t"));
+        let runs = plan(&experiment, Path::new("results/t"), None);
         let ids: Vec<&str> = runs.iter().map(|run| run.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -304,6 +317,37 @@ mod tests {
         let args = runs[2].process_args(0, None);
         let at = args.iter().position(|a| a == "--keys").expect("--keys");
         assert_eq!(args[at + 1], "1M");
+    }
+
+    #[test]
+    fn the_brokers_and_the_run_fill_their_places_in_inputs_and_flags() {
+        let experiment = Experiment::parse(
+            r#"
+            title = "t"
+            [[group]]
+            name = "k"
+            kind = "bench"
+            pipelines = ["nexmark-q5"]
+            workers = [2]
+            rate = "1k"
+            input = "kafka://{brokers}/bench-{run}"
+            args = ["--note", "{brokers}"]
+            "#,
+            false,
+        )
+        .expect("parses");
+        let runs = plan(&experiment, Path::new("results/t"), Some("b:9092"));
+        let args = runs[0].process_args(0, None).join(" ");
+        assert!(
+            args.contains("--input kafka://b:9092/bench-k-nexmark-q5-p1x2-r1 "),
+            "{args}"
+        );
+        assert!(args.contains("--note b:9092"), "{args}");
+        let unfilled = plan(&experiment, Path::new("results/t"), None);
+        assert!(unfilled[0]
+            .args
+            .join(" ")
+            .contains("kafka://{brokers}/bench-k-"));
     }
 
     #[test]
@@ -322,7 +366,7 @@ mod tests {
             false,
         )
         .expect("parses");
-        let runs = plan(&experiment, Path::new("results/t"));
+        let runs = plan(&experiment, Path::new("results/t"), None);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].program.as_deref(), Some(PEER_RUNNER));
         assert_eq!(

@@ -18,6 +18,10 @@ pub struct Experiment {
     /// should know to read it.
     #[serde(default)]
     pub about: String,
+    /// A Kafka-protocol broker the experiment starts for its runs and stops after them,
+    /// unless `weir experiment --brokers HOST:PORT` names one to use instead. Its address
+    /// replaces [`BROKERS`] in prepare arguments, group inputs and group arguments.
+    pub broker: Option<BrokerKind>,
     /// Commands that make the runs' inputs, run first.
     #[serde(default, rename = "prepare")]
     pub prepares: Vec<Prepare>,
@@ -32,14 +36,31 @@ pub struct Experiment {
     pub figures: Vec<Figure>,
 }
 
+/// Where a group's `input`, `args` or a prepare's `args` name the experiment's Kafka
+/// brokers, e.g. `input = "kafka://{brokers}/events"`.
+pub const BROKERS: &str = "{brokers}";
+
+/// Where a group's `input` names the run, e.g. `input = "kafka://{brokers}/bench-{run}"`:
+/// a bench loads a topic of its own, so each run needs a fresh one.
+pub const RUN: &str = "{run}";
+
+/// The brokers an experiment can start itself.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerKind {
+    /// tansu with in-memory storage on a free local port (`scripts/install-tansu.sh`).
+    Tansu,
+}
+
 /// A `weir` command that makes an input of the runs, e.g. `weir nexmark generate`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prepare {
     /// Its arguments, after `weir`.
     pub args: Vec<String>,
-    /// The file it makes: when it exists, the command is not run again.
-    pub creates: String,
+    /// The file it makes: when it exists, the command is not run again. Without one (a
+    /// topic loaded into the experiment's broker) it runs every time.
+    pub creates: Option<String>,
 }
 
 /// What a group's runs are.
@@ -75,10 +96,11 @@ pub struct Group {
     /// Runs of each pipeline and shape.
     #[serde(default = "single")]
     pub repetitions: usize,
-    /// `run`: records to generate, e.g. `"10M"`.
+    /// `run`: records to generate, e.g. `"10M"`, or to read of a Kafka `input`.
     pub events: Option<String>,
-    /// `run`: a file, directory or glob to read instead (relative to the working directory);
-    /// `peer`: the events file.
+    /// `run`: a file, directory or glob to read instead (relative to the working directory),
+    /// or a topic, `kafka://{brokers}/TOPIC`; `bench`: a topic the bench loads on its
+    /// schedule, one per run (`kafka://{brokers}/bench-{run}`); `peer`: the events file.
     pub input: Option<String>,
     /// `peer`: `flink` or `bytewax`.
     pub engine: Option<String>,
@@ -244,6 +266,15 @@ impl Experiment {
             .collect()
     }
 
+    /// Whether a prepare or a group names [`BROKERS`], so that the runs need brokers.
+    pub fn uses_brokers(&self) -> bool {
+        let named = |texts: &[String]| texts.iter().any(|text| text.contains(BROKERS));
+        self.prepares.iter().any(|prepare| named(&prepare.args))
+            || self.groups.iter().any(|group| {
+                named(&group.args) || group.input.as_deref().is_some_and(|i| i.contains(BROKERS))
+            })
+    }
+
     fn check(&self) -> Result<(), SpecError> {
         let mut names = BTreeSet::new();
         for group in &self.groups {
@@ -331,6 +362,10 @@ impl Experiment {
         }
         Ok(())
     }
+}
+
+fn is_kafka(input: &str) -> bool {
+    input.starts_with("kafka://")
 }
 
 fn is_name_char(c: char) -> bool {
@@ -423,13 +458,32 @@ impl Group {
                 if let Some((key, _)) = bench_only.iter().find(|(_, set)| *set) {
                     return Err(format!("`{key}` is for bench groups; this is a run group"));
                 }
-                if self.events.is_some() && self.input.is_some() {
-                    return Err("a run group reads `input` or generates `events`, not both".into());
+                match (&self.input, &self.events) {
+                    (Some(input), Some(_)) if !is_kafka(input) => {
+                        return Err(
+                            "a run group reads `input` or generates `events`, not both (only a Kafka input takes `events` as its bound)".into(),
+                        )
+                    }
+                    (Some(input), None) if is_kafka(input) => {
+                        return Err("a Kafka input is unbounded: give `events`".into())
+                    }
+                    (Some(input), _) if is_kafka(input) && self.processes != [1] => {
+                        return Err("a Kafka input read up to `events` runs in one process".into())
+                    }
+                    _ => {}
                 }
             }
             GroupKind::Bench => {
-                if self.events.is_some() || self.input.is_some() {
+                if self.events.is_some() {
                     return Err("a bench group generates its input at `rate`".into());
+                }
+                if let Some(input) = &self.input {
+                    if !is_kafka(input) {
+                        return Err("a bench group generates its input at `rate`; its only `input` is a Kafka topic it loads".into());
+                    }
+                    if !input.contains(RUN) {
+                        return Err(format!("a bench loads its topic itself: name a fresh one per run with {RUN}, e.g. kafka://{BROKERS}/bench-{RUN}"));
+                    }
                 }
                 if self.rate.is_none() && self.sweep.is_none() {
                     return Err("a bench group needs `rate` (or `sweep`)".into());
@@ -560,6 +614,60 @@ mod tests {
                 format!("{PEERS}[[figure]]\nname = \"bars\"\nkind = \"side-by-side\"\ngroups = [\"flink\"]\n"),
                 "at least two",
             ),
+        ];
+        for (text, expected) in cases {
+            let error = Experiment::parse(&text, false).expect_err(expected);
+            assert!(
+                error.to_string().contains(expected),
+                "{expected:?} not in {error}"
+            );
+        }
+    }
+
+    const KAFKA: &str = r#"
+        title = "from a topic"
+        broker = "tansu"
+        [[prepare]]
+        args = ["kafka", "produce-nexmark", "--brokers", "{brokers}", "--topic", "t", "--events", "1k"]
+        [[group]]
+        name = "read"
+        kind = "run"
+        pipelines = ["nexmark-q1"]
+        input = "kafka://{brokers}/t"
+        events = "1k"
+        [[group]]
+        name = "load"
+        kind = "bench"
+        pipelines = ["nexmark-q1"]
+        input = "kafka://{brokers}/bench-{run}"
+        rate = "1k"
+    "#;
+
+    #[test]
+    fn a_kafka_input_is_bounded_by_events_and_a_bench_loads_a_topic_per_run() {
+        let experiment = Experiment::parse(KAFKA, false).expect("parses");
+        assert_eq!(experiment.broker, Some(BrokerKind::Tansu));
+        assert_eq!(experiment.prepares[0].creates, None);
+        assert!(experiment.uses_brokers());
+        assert!(!Experiment::parse(FILE, false)
+            .expect("parses")
+            .uses_brokers());
+        let cases = [
+            (KAFKA.replace("events = \"1k\"\n", ""), "unbounded"),
+            (
+                KAFKA.replace("input = \"kafka://{brokers}/t\"", "input = \"t.jsonl\""),
+                "not both",
+            ),
+            (
+                KAFKA.replace("events = \"1k\"", "events = \"1k\"\nprocesses = [2]"),
+                "one process",
+            ),
+            (KAFKA.replace("bench-{run}", "bench"), "fresh one per run"),
+            (
+                KAFKA.replace("kafka://{brokers}/bench-{run}", "events.jsonl"),
+                "only `input` is a Kafka topic",
+            ),
+            (KAFKA.replace("\"tansu\"", "\"kafka\""), "kafka"),
         ];
         for (text, expected) in cases {
             let error = Experiment::parse(&text, false).expect_err(expected);

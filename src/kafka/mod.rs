@@ -9,9 +9,11 @@
 //! guarantees against each kind of broker.
 
 pub(crate) mod client;
+mod local_broker;
 mod uri;
 
 pub use client::{create_topic, ensure_output_topic, partitions_of_topic, LineProducer};
+pub use local_broker::LocalBroker;
 pub use uri::{KafkaUri, KafkaUriError, StartAt, TimeFrom, DEFAULT_IDLE_MS, DEFAULT_TIMEOUT_MS};
 
 /// Which of `partitions` worker `worker` of `workers` reads.

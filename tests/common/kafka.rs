@@ -1,10 +1,7 @@
-//! A Kafka-protocol broker for the tests: tansu (installed by scripts/install-tansu.sh from
-//! its PyPI wheel) on a free port of its own, and reading a topic back.
+//! A Kafka-protocol broker for the tests (weir's `LocalBroker`: tansu on a free port of its
+//! own), and reading a topic back.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -12,76 +9,23 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Headers;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use weir::kafka::LocalBroker;
 
-use super::free_ports;
-
-/// A tansu broker process, killed when dropped.
+/// A tansu broker on a free port of its own, stopped when dropped.
 pub struct Tansu {
-    child: Child,
+    _broker: LocalBroker,
     pub brokers: String,
-}
-
-/// The tansu binary, installed on first use (once per test binary; the script's lock
-/// covers test binaries run side by side).
-fn tansu_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(install_tansu).clone()
-}
-
-fn install_tansu() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new("bash")
-        .arg(root.join("scripts/install-tansu.sh"))
-        .arg(root.join("target/tools"))
-        .output()
-        .expect("bash runs scripts/install-tansu.sh");
-    assert!(
-        output.status.success(),
-        "scripts/install-tansu.sh failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 impl Tansu {
     /// Starts a broker with in-memory storage, and waits until it accepts connections.
     pub fn start() -> Tansu {
-        let port = free_ports(1)[0];
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu_binary())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/", "--silent"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen on {address}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let broker = LocalBroker::start(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|error| panic!("{error:#}"));
         Tansu {
-            child,
-            brokers: format!("127.0.0.1:{port}"),
+            brokers: broker.address().to_string(),
+            _broker: broker,
         }
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

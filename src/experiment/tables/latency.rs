@@ -1,13 +1,15 @@
-//! The latency table: a row per `bench` run (each rate of a sweep), with what was offered,
+//! The latency table: a row per `bench` run (each rate of a sweep), with its input, what was offered,
 //! what came out, the latency percentiles and whether the rate was sustainable.
 
 use crate::experiment::tables::Rows;
 use crate::harness::BenchResult;
+use crate::sources::LineInput;
 
 /// A row per benchmark run: what was offered, what came out, and the latency.
 pub fn latency_rows(runs: &[&BenchResult]) -> Rows {
     let header = [
         "pipeline",
+        "input",
         "processes",
         "workers",
         "offered/s",
@@ -25,8 +27,16 @@ pub fn latency_rows(runs: &[&BenchResult]) -> Rows {
         .iter()
         .map(|run| {
             let latency = &run.summary.latency;
+            // Runs of one pipeline from a topic and generated sit side by side in one table.
+            let input = match &run.config.job.input {
+                None => "generated",
+                Some(LineInput::Kafka(_)) => "kafka",
+                Some(LineInput::File(_)) => "file",
+                Some(LineInput::Stdin) => "stdin",
+            };
             vec![
                 run.config.pipeline.clone(),
+                input.to_string(),
                 run.config.processes.to_string(),
                 run.config.threads.to_string(),
                 format!("{:.0}", run.summary.offered_rate),

@@ -65,7 +65,7 @@ pub fn side_by_side_rows(columns: &[Column<'_>]) -> Rows {
                 (0..columns.len()).map(|i| rate(i).map_or("-".into(), |r| format!("{r:.0}"))),
             );
             cells.extend((1..columns.len()).map(|i| match (rate(0), rate(i)) {
-                (Some(ours), Some(theirs)) if theirs > 0.0 => format!("{:.1}x", ours / theirs),
+                (Some(ours), Some(theirs)) if theirs > 0.0 => ratio(ours / theirs),
                 _ => "-".into(),
             }));
             cells.extend(peers.iter().map(|&i| {
@@ -129,10 +129,26 @@ pub fn side_by_side_series(columns: &[Column<'_>]) -> (Vec<String>, Vec<BarSerie
     }
     (pipelines, series)
 }
+/// A ratio with one decimal, two below 1 (`0.12x`), where one would round most away.
+fn ratio(value: f64) -> String {
+    if value >= 1.0 {
+        format!("{value:.1}x")
+    } else {
+        format!("{value:.2}x")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::experiment::tables::fixtures::{planned, result};
+
+    #[test]
+    fn a_ratio_below_one_keeps_two_decimals() {
+        assert_eq!(ratio(0.123), "0.12x");
+        assert_eq!(ratio(8.04), "8.0x");
+        assert_eq!(ratio(37.26), "37.3x");
+    }
 
     #[test]
     fn side_by_side_rows_divide_the_first_group_by_each_other_and_show_peer_checks() {
