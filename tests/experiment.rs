@@ -175,7 +175,8 @@ fn an_experiment_runs_every_shape_and_tabulates_its_result_files() {
     assert_eq!(from_file[0][0], "nexmark-q2");
     let latency = csv_rows(&results.join("tables/latency.csv"));
     assert_eq!(latency.len(), 1, "{what}");
-    assert_eq!(latency[0][3], "20000", "{what}: offered rate {latency:?}");
+    assert_eq!(latency[0][1], "generated", "{what}: input {latency:?}");
+    assert_eq!(latency[0][4], "20000", "{what}: offered rate {latency:?}");
     for figure in [
         "figures/scaling.png",
         "figures/scaling.svg",
