@@ -42,6 +42,7 @@ pub mod identity;
 pub mod job;
 pub mod kafka;
 pub mod lifecycle;
+pub mod migration;
 pub mod nexmark;
 pub mod operators;
 pub mod pipelines;

@@ -6,13 +6,15 @@
 //! number of workers: all of it is here, once. An operator supplies a [`KeyedLogic`] —
 //! what a batch of records does to its state, and what fires when time passes — and needs
 //! no snapshot code of its own. `update_state`, `process_keyed` and `aggregate` are built
-//! on it.
+//! on it. When the job's key groups move while it runs, operators whose state can move
+//! run on the migrating driver instead ([`migrate_keyed`](super::migrate_keyed)).
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::{Operator, OutputBuilderSession};
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
+use crate::operators::migrate_keyed::{drive_migrating, migrating_table_of};
 use crate::operators::routing::{by_key_group, KeyedExchange, KeyedRecord};
 use crate::operators::stash::{frontier_time, is_ready, TimeStash};
 use crate::snapshot::{restore_state, snapshot_state, StateBackend, StateEpochs};
@@ -58,6 +60,23 @@ pub trait KeyedLogic<R>: 'static {
     /// Called once, in a job that snapshots, after `state` was restored as of `epoch` (0 for
     /// a job starting afresh); `cap` (at time 0) backs the timers the operator sets again.
     fn restored(&mut self, _state: &mut Self::State, _epoch: Time, _cap: &Capability<Time>) {}
+
+    /// Whether the state can move to another worker while the job runs (a live migration,
+    /// [`crate::migration`]): everything of a key is in its state's entries, or
+    /// [`taking_in`](Self::taking_in) rebuilds the rest. Operators that keep more (timers
+    /// outside their state, boards across keys) say `false` and keep their key groups
+    /// where the job started them.
+    const MIGRATES: bool = false;
+
+    /// Called on the new owner with the entries a live migration hands over at `cap`'s
+    /// time, just before they join `state`: the place to set timers again for them.
+    fn taking_in(
+        &mut self,
+        _state: &mut Self::State,
+        _entries: &[<Self::State as StateBackend>::Entry],
+        _cap: &Capability<Time>,
+    ) {
+    }
 }
 
 /// Extension trait for driving keyed stateful operators.
@@ -130,6 +149,11 @@ where
         name: &str,
         logic: L,
     ) -> StreamVec<'scope, Time, L::Output> {
+        if L::MIGRATES
+            && let Some(table) = migrating_table_of(&self.scope())
+        {
+            return drive_migrating(self, table, name, logic);
+        }
         let pact = by_key_group(&self.scope());
         drive_with(self, pact, name, logic)
     }
@@ -201,7 +225,7 @@ where
 
 /// Applies what `pop` takes out of the stash, a time at a time, each after what is due up
 /// to it has fired.
-fn apply_stashed<R, L: KeyedLogic<R>>(
+pub(crate) fn apply_stashed<R, L: KeyedLogic<R>>(
     state: &mut L::State,
     logic: &mut L,
     mut pop: impl FnMut() -> Option<(Capability<Time>, Vec<R>)>,

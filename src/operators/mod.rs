@@ -17,6 +17,7 @@ mod join;
 mod key_by;
 mod leave_collection;
 mod lookup_join;
+mod migrate_keyed;
 mod process_keyed;
 mod reduce;
 mod routing;

@@ -98,6 +98,8 @@ where
 {
     type State = KeyedState<K, S>;
     type Output = I::Item;
+    // A key's state is all of it.
+    const MIGRATES: bool = true;
 
     fn apply(
         &mut self,

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::snapshot::{encode_groups, Participant, Shadow, Stamped};
-use crate::state::{KeyGroups, ShardedMap, StateMap};
+use crate::state::{KeyGroup, KeyGroups, ShardedMap, StateMap};
 use crate::time::Time;
 
 /// Keyed state that can be snapshotted per epoch and restored onto any number of workers.
@@ -39,6 +39,35 @@ pub trait StateBackend {
     fn apply(copy: &mut Self::Copy, changes: Self::Changes);
     /// Encodes the writer's copy as a part, grouped by key group (on the writer thread).
     fn encode(copy: &Self::Copy, groups: &KeyGroups) -> anyhow::Result<Vec<u8>>;
+
+    /// The key group of an entry.
+    fn group_of_entry(entry: &Self::Entry, groups: &KeyGroups) -> KeyGroup;
+    /// Takes the entries of the key groups `moving` selects out of the state, for a live
+    /// migration (the next capture records them as gone).
+    fn take_groups(
+        &mut self,
+        groups: &KeyGroups,
+        moving: &mut dyn FnMut(KeyGroup) -> bool,
+    ) -> Vec<Self::Entry>;
+    /// Adds entries another worker handed over in a live migration (the next capture
+    /// includes them).
+    fn absorb(&mut self, entries: Vec<Self::Entry>);
+}
+
+/// Restores `backend` with the entries of the key groups `owned`, wherever in the restored
+/// snapshot they are (a live migration's assignment), and returns the writer's copy.
+pub fn restore_owned_state<B: StateBackend>(
+    backend: &mut B,
+    participant: &Participant,
+    owned: &[KeyGroup],
+) -> Shadow<B::Copy> {
+    match participant.restore_owned_state::<B::Entry>(owned) {
+        Ok(entries) => Shadow::new(backend.restore(entries)),
+        Err(error) => {
+            participant.fail(error);
+            Shadow::new(B::Copy::default())
+        }
+    }
 }
 
 /// Restores `backend` from the snapshot being restored (if any) and returns the writer's
@@ -172,6 +201,37 @@ where
     fn encode(copy: &StateMap<K, S>, groups: &KeyGroups) -> anyhow::Result<Vec<u8>> {
         encode_groups(copy.iter(), groups, |(key, _)| groups.group_of(*key).0)
     }
+
+    fn group_of_entry((key, _): &(K, S), groups: &KeyGroups) -> KeyGroup {
+        groups.group_of(key)
+    }
+
+    fn take_groups(
+        &mut self,
+        groups: &KeyGroups,
+        moving: &mut dyn FnMut(KeyGroup) -> bool,
+    ) -> Vec<(K, S)> {
+        let leaving: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(key, _)| moving(groups.group_of(*key)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        leaving
+            .into_iter()
+            .filter_map(|key| {
+                let state = self.remove(&key)?;
+                Some((key, state))
+            })
+            .collect()
+    }
+
+    fn absorb(&mut self, entries: Vec<(K, S)>) {
+        let stamp = self.stamp;
+        for (key, state) in entries {
+            self.map.insert(key, Stamped(state, stamp));
+        }
+    }
 }
 
 /// Per time (the end of a window, for `aggregate`), the aggregate of each key.
@@ -184,6 +244,11 @@ pub struct PaneState<K, Acc> {
     pub panes: BTreeMap<Time, ShardedMap<K, Stamped<Acc>>>,
     /// The current epoch's stamp (counted from 1 in this run).
     pub stamp: u32,
+    /// Aggregates handed to another worker since the last capture (only while
+    /// snapshotting).
+    moved_out: Vec<(Time, K)>,
+    /// Whether hand-overs are remembered: only a job that snapshots needs them.
+    tracking: bool,
 }
 
 impl<K, Acc> Default for PaneState<K, Acc> {
@@ -191,12 +256,15 @@ impl<K, Acc> Default for PaneState<K, Acc> {
         PaneState {
             panes: BTreeMap::new(),
             stamp: 1,
+            moved_out: Vec::new(),
+            tracking: false,
         }
     }
 }
 
-/// The panes still open, and the aggregates merged into since the previous epoch.
-pub type PaneChanges<K, Acc> = (Vec<Time>, Vec<(Time, K, Acc)>);
+/// The panes still open, the aggregates handed to another worker, and the aggregates merged
+/// into since the previous epoch.
+pub type PaneChanges<K, Acc> = (Vec<Time>, Vec<(Time, K)>, Vec<(Time, K, Acc)>);
 
 impl<K, Acc> StateBackend for PaneState<K, Acc>
 where
@@ -208,6 +276,7 @@ where
     type Changes = PaneChanges<K, Acc>;
 
     fn restore(&mut self, entries: Vec<(Time, K, Acc)>) -> Panes<K, Acc> {
+        self.tracking = true;
         let mut copy: Panes<K, Acc> = BTreeMap::new();
         for (pane, key, acc) in entries {
             copy.entry(pane)
@@ -234,11 +303,16 @@ where
                     .map(move |(key, acc)| (pane, key.clone(), acc.0.clone()))
             })
             .collect();
-        (open, changed)
+        (open, std::mem::take(&mut self.moved_out), changed)
     }
 
-    fn apply(copy: &mut Panes<K, Acc>, (open, changed): PaneChanges<K, Acc>) {
+    fn apply(copy: &mut Panes<K, Acc>, (open, moved_out, changed): PaneChanges<K, Acc>) {
         copy.retain(|pane, _| open.binary_search(pane).is_ok());
+        for (pane, key) in moved_out {
+            if let Some(accs) = copy.get_mut(&pane) {
+                accs.remove(&key);
+            }
+        }
         for (pane, key, acc) in changed {
             copy.entry(pane).or_default().insert(key, acc);
         }
@@ -249,5 +323,43 @@ where
             .iter()
             .flat_map(|(pane, accs)| accs.iter().map(move |(key, acc)| (pane, key, acc)));
         encode_groups(entries, groups, |(_, key, _)| groups.group_of(*key).0)
+    }
+
+    fn group_of_entry((_, key, _): &(Time, K, Acc), groups: &KeyGroups) -> KeyGroup {
+        groups.group_of(key)
+    }
+
+    fn take_groups(
+        &mut self,
+        groups: &KeyGroups,
+        moving: &mut dyn FnMut(KeyGroup) -> bool,
+    ) -> Vec<(Time, K, Acc)> {
+        let mut taken = Vec::new();
+        for (&pane, accs) in self.panes.iter_mut() {
+            let leaving: Vec<K> = accs
+                .iter()
+                .filter(|(key, _)| moving(groups.group_of(*key)))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in leaving {
+                if let Some(acc) = accs.remove(&key) {
+                    if self.tracking {
+                        self.moved_out.push((pane, key.clone()));
+                    }
+                    taken.push((pane, key, acc.0));
+                }
+            }
+        }
+        taken
+    }
+
+    fn absorb(&mut self, entries: Vec<(Time, K, Acc)>) {
+        let stamp = self.stamp;
+        for (pane, key, acc) in entries {
+            self.panes
+                .entry(pane)
+                .or_default()
+                .insert(key, Stamped(acc, stamp));
+        }
     }
 }

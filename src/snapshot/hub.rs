@@ -23,9 +23,9 @@ use crate::lifecycle::{ControlDirectory, ProgressLog};
 use crate::snapshot::commit::CommittingSink;
 use crate::snapshot::manifest::{Manifest, Part, PartKind};
 use crate::snapshot::messages::{FutureReports, PartTiming, Report, RestoreTiming, WriterJob};
-use crate::snapshot::part::decode_groups;
+use crate::snapshot::part::decode_groups_where;
 use crate::snapshot::store::SnapshotStore;
-use crate::state::KeyGroups;
+use crate::state::{KeyGroup, KeyGroups};
 use crate::time::Time;
 
 /// The key in a timely worker configuration under which the hub is found.
@@ -503,20 +503,27 @@ impl Participant {
     /// The entries of this worker's key groups in the restored snapshot's parts for this
     /// participant; empty when not restoring.
     pub fn restore_state<E: DeserializeOwned>(&self) -> anyhow::Result<Vec<E>> {
-        self.restore_groups(true)
+        self.restore_groups(Wanted::Placed)
+    }
+
+    /// The entries of the key groups `owned` (this worker's under a live migration's
+    /// assignment at the restored epoch), searched for in every part.
+    pub fn restore_owned_state<E: DeserializeOwned>(
+        &self,
+        owned: &[KeyGroup],
+    ) -> anyhow::Result<Vec<E>> {
+        self.restore_groups(Wanted::Owned(owned))
     }
 
     /// [`Self::restore_state`] for state whose parts may hold any key group: state that is
     /// not placed by key group while the job runs (arrangements, routed by differential's
     /// hash), so that every part must be searched for this worker's groups.
     pub fn restore_scattered_state<E: DeserializeOwned>(&self) -> anyhow::Result<Vec<E>> {
-        self.restore_groups(false)
+        self.restore_groups(Wanted::Scattered)
     }
 
-    /// The entries of this worker's key groups, from the parts of workers whose groups
-    /// overlap this worker's (`placed`: each part holds only its worker's groups) or from
-    /// every part.
-    fn restore_groups<E: DeserializeOwned>(&self, placed: bool) -> anyhow::Result<Vec<E>> {
+    /// The entries of the groups `wanted` names, from the parts that can hold them.
+    fn restore_groups<E: DeserializeOwned>(&self, wanted: Wanted<'_>) -> anyhow::Result<Vec<E>> {
         let Some(manifest) = self.hub.restoring() else {
             return Ok(Vec::new());
         };
@@ -534,15 +541,29 @@ impl Participant {
         let start = Instant::now();
         let groups = self.hub.key_groups;
         let mine = groups.range_of(self.worker, self.hub.workers);
+        let owned: Vec<bool> = match wanted {
+            Wanted::Owned(owned) => {
+                let mut flags = vec![false; groups.count() as usize];
+                for group in owned {
+                    flags[group.0 as usize] = true;
+                }
+                flags
+            }
+            Wanted::Placed | Wanted::Scattered => {
+                (0..groups.count()).map(|g| mine.contains(&g)).collect()
+            }
+        };
         let mut entries = Vec::new();
         for part in manifest.parts_of(&self.id) {
             let Some(file) = &part.file else { continue };
             let theirs = groups.range_of(part.worker, manifest.workers);
-            if placed && (theirs.start >= mine.end || mine.start >= theirs.end) {
+            let overlaps = theirs.start < mine.end && mine.start < theirs.end;
+            if matches!(wanted, Wanted::Placed) && !overlaps {
                 continue;
             }
             let bytes = self.hub.settings.store.read_part(manifest.epoch, file)?;
-            let mut decoded = decode_groups::<E>(&bytes, mine.clone())
+            let wanted = |group: u32| owned.get(group as usize).copied().unwrap_or(false);
+            let mut decoded = decode_groups_where::<E>(&bytes, wanted)
                 .with_context(|| format!("cannot restore {} from {}", self.id, file.name))?;
             entries.append(&mut decoded);
         }
@@ -582,4 +603,15 @@ impl Participant {
             .control
             .fail(error.context(format!("snapshot participant {}", self.id)));
     }
+}
+
+/// Which key groups a participant restores.
+#[derive(Clone, Copy)]
+enum Wanted<'a> {
+    /// Its range, from the parts of the workers whose ranges overlap it.
+    Placed,
+    /// Its range, from every part.
+    Scattered,
+    /// These groups, from every part.
+    Owned(&'a [KeyGroup]),
 }

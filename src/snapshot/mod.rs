@@ -26,8 +26,8 @@ mod store;
 mod writer;
 
 pub use backend::{
-    restore_state, snapshot_state, KeyedChanges, KeyedState, PaneChanges, PaneState, Panes,
-    StateBackend,
+    restore_owned_state, restore_state, snapshot_state, KeyedChanges, KeyedState, PaneChanges,
+    PaneState, Panes, StateBackend,
 };
 pub use commit::{check_unpublished, staged_parts, CommittingSink};
 pub(crate) use coordinator::attach as attach_coordinator;
@@ -37,7 +37,9 @@ pub use hub::{Participant, SnapshotHub, SnapshotSettings, HUB_KEY};
 pub use manifest::{epoch_label, Manifest, Part, PartFile, PartKind, FINAL_EPOCH, FORMAT_VERSION};
 pub(crate) use messages::channel as writer_channel;
 pub use messages::{FutureReports, PartTiming, Report, RestoreTiming};
-pub use part::{decode_groups, encode_groups, group_sizes, read_header, PartHeader};
+pub use part::{
+    decode_groups, decode_groups_where, encode_groups, group_sizes, read_header, PartHeader,
+};
 pub(crate) use sealed::{seal, unseal};
 pub use shadow::{Shadow, Stamped};
 pub use storage::{sync_dir, LocalDirectory, PartWriter, SnapshotStorage, StoredEpoch};

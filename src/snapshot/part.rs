@@ -119,11 +119,20 @@ pub fn decode_groups<E: DeserializeOwned>(
     bytes: &[u8],
     wanted: Range<u32>,
 ) -> anyhow::Result<Vec<E>> {
+    decode_groups_where(bytes, |group| wanted.contains(&group))
+}
+
+/// The entries of the key groups `wanted` selects, from a part's bytes: for state placed by
+/// a live migration's assignment, where a worker's groups need not be one range.
+pub fn decode_groups_where<E: DeserializeOwned>(
+    bytes: &[u8],
+    wanted: impl Fn(u32) -> bool,
+) -> anyhow::Result<Vec<E>> {
     let (_, body) = read_header(bytes)?;
     let limit = body.len() as u64;
     let mut entries = Vec::new();
     for (group, encoded) in read_groups(body)?.groups {
-        if wanted.contains(&group) {
+        if wanted(group) {
             let mut decoded: Vec<E> = codec(limit)
                 .deserialize(&encoded)
                 .with_context(|| format!("cannot decode key group {group}"))?;

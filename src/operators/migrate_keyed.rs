@@ -1,0 +1,272 @@
+//! The keyed driver with live migration: key groups change owner at times of a
+//! [`RoutingTable`] while the job runs.
+//!
+//! [`drive_keyed`](crate::operators::DriveKeyed::drive_keyed) uses this driver instead of
+//! the fixed one when the job's routing table moves groups and the operator's state can be
+//! handed over ([`KeyedLogic::MIGRATES`]). Three things make a migration at time `T` exact:
+//!
+//! - **Routing by time.** A routing operator tags each record with the owner of its key
+//!   group *at the record's time*, and the exchange sends it there: records of a moving
+//!   group before `T` reach the old owner, the others the new one.
+//! - **Hand-over through the dataflow.** Once its input frontier reaches `T` (everything
+//!   before `T` applied, what was due by `T` fired), the old owner takes the moving groups'
+//!   state out and sends it to the new owner on a feedback edge (sent at `T - 2`, it arrives
+//!   at `T - 1`). Every worker holds a capability at `T - 2` on that edge until it has
+//!   reached `T`, so no worker's frontier reaches `T` before every hand-over of `T` arrived.
+//! - **Nothing applied early.** The driver's frontier is the lesser of its data input's and
+//!   the hand-over input's, so the new owner applies nothing at or after `T` before it
+//!   holds the state; it takes the state in when that frontier reaches `T`, before it
+//!   applies anything at `T`.
+//!
+//! Snapshots stay exact: at an epoch `E`, the old owner captures before it hands over at
+//! `T >= E` and the new owner takes the state in only after capturing every epoch up to
+//! `T`, so each group is in exactly one worker's part; a restore places groups by the
+//! assignment in force at its epoch.
+
+use std::collections::BTreeMap;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::{Operator, OutputBuilder};
+use timely::dataflow::operators::{Capability, ConnectLoop, Feedback};
+use timely::dataflow::{Scope, StreamVec};
+
+use crate::migration::RoutingTable;
+use crate::operators::drive_keyed::{apply_stashed, KeyedLogic};
+use crate::operators::routing::{key_groups_of, KeyedRecord};
+use crate::operators::stash::{frontier_time, TimeStash};
+use crate::snapshot::{restore_owned_state, snapshot_state, StateBackend, StateEpochs};
+use crate::state::KeyGroup;
+use crate::time::Time;
+
+/// How long before a migration at `T` its hand-over is sent: at `T - 2`, arriving through
+/// the feedback edge at `T - 1`, so that all of it is in when the frontier reaches `T`, the
+/// moment records at `T` may be applied (input at the frontier applies at once).
+const HANDOVER_LEAD: Time = 2;
+
+/// State of some key groups on its way to their new owner: the new owner's index, and the
+/// entries, encoded.
+type Handover = (u64, Vec<u8>);
+
+/// The routing table of the job `scope` belongs to, when it moves key groups.
+pub(crate) fn migrating_table_of(scope: &Scope<'_, Time>) -> Option<RoutingTable> {
+    scope
+        .worker()
+        .config()
+        .get::<RoutingTable>(RoutingTable::CONFIG_KEY)
+        .filter(|table| !table.is_fixed())
+        .cloned()
+}
+
+/// The earlier of two frontiers, `None` being the empty frontier (the end).
+fn earlier(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Runs `logic` with the key groups of `table` moving among the workers while it runs.
+pub(crate) fn drive_migrating<'scope, R, L>(
+    stream: StreamVec<'scope, Time, R>,
+    table: RoutingTable,
+    name: &str,
+    mut logic: L,
+) -> StreamVec<'scope, Time, L::Output>
+where
+    R: KeyedRecord,
+    R::Key: std::hash::Hash,
+    L: KeyedLogic<R>,
+{
+    let scope = stream.scope();
+    let groups = key_groups_of(&scope);
+    let me = scope.index();
+    // Each record, tagged with the owner of its group at its own time.
+    let routing = table.clone();
+    let routed = stream.unary(Pipeline, "RouteByTime", move |_, _| {
+        move |input, output| {
+            input.for_each_stamp(|cap, data| {
+                let Some(&time) = cap.least() else { return };
+                let mut session = output.session(&cap);
+                for container in data {
+                    session.give_iterator(container.drain(..).map(|record| {
+                        let group = groups.group_of(record.key());
+                        let owner = routing.owner_at(group, record.time(time));
+                        (owner as u64, record)
+                    }));
+                }
+            });
+        }
+    });
+
+    let (handle, handovers) = scope.feedback::<Vec<Handover>>(1);
+    let mut epochs = StateEpochs::register(&scope, name);
+    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let mut records = builder.new_input(routed, Exchange::new(|(to, _): &(u64, R)| *to));
+    let mut arriving = builder.new_input(handovers, Exchange::new(|(to, _): &Handover| *to));
+    let (output, results) = builder.new_output();
+    let (sending, sent) = builder.new_output::<Vec<Handover>>();
+    let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<L::Output>>>::from(output);
+    let mut sending = OutputBuilder::<_, CapacityContainerBuilder<Vec<Handover>>>::from(sending);
+    let changes: Vec<Time> = table.changes().map(|(at, _)| at).collect();
+    builder.build(move |mut caps| {
+        let send_cap = caps.pop().expect("a capability for the hand-over output");
+        let initial = caps.pop().expect("a capability for the output");
+        let mut state = L::State::default();
+        let restored_at = epochs
+            .as_ref()
+            .and_then(|e| e.participant().hub().restored_epoch());
+        let shadow = epochs.as_ref().map(|epochs| {
+            let owned = table.at(restored_at.unwrap_or(0)).groups_of(me);
+            let shadow = restore_owned_state(&mut state, epochs.participant(), &owned);
+            logic.restored(&mut state, restored_at.unwrap_or(0), &initial);
+            shadow
+        });
+        // Changes before the restored epoch were made before the snapshot was taken.
+        let mut next_change = changes.partition_point(|&at| at <= restored_at.unwrap_or(0));
+        let mut held = changes
+            .get(next_change)
+            .map(|&at| send_cap.delayed(&(at - HANDOVER_LEAD)));
+        drop((initial, send_cap));
+        let mut stash: TimeStash<R> = TimeStash::new();
+        let mut unwrapped: Vec<R> = Vec::new();
+        // Hand-overs received, by the time they take effect, with a capability to fire at.
+        let mut arrived: BTreeMap<Time, (Capability<Time>, Vec<Vec<u8>>)> = BTreeMap::new();
+        move |frontiers| {
+            let mut output = output.activate();
+            let mut sending = sending.activate();
+            arriving.for_each(|cap, data| {
+                // A hand-over arrives the millisecond before the migration it belongs to.
+                let Some(&sent) = cap.least() else { return };
+                let at = sent + 1;
+                let (_, parts) = arrived
+                    .entry(at)
+                    .or_insert_with(|| (cap.delayed(&at, 0), Vec::new()));
+                parts.extend(data.drain(..).map(|(_, bytes)| bytes));
+            });
+            records.for_each(|cap, data| {
+                let Some(&time) = cap.least() else { return };
+                unwrapped.clear();
+                unwrapped.extend(data.drain(..).map(|(_, record)| record));
+                stash.stash_by_own_time(&cap, std::iter::once(&mut unwrapped), |record| {
+                    record.time(time)
+                });
+            });
+            let data = frontier_time(&frontiers[0]);
+            let handed = frontier_time(&frontiers[1]);
+            // Records at a time apply once both frontiers reach it: all hand-overs of a
+            // migration at that time are in by then.
+            let frontier = earlier(data, handed);
+            // Everything before a time is applied and taken in once the data frontier
+            // reaches it and the hand-over frontier the millisecond before (hand-overs of a
+            // migration at `at` arrive at `at - 1`): the moment to capture it, or to hand
+            // over what leaves at it.
+            let settled = earlier(data, handed.map(|h| h.saturating_add(1)));
+            let (state, logic) = (&mut state, &mut logic);
+            // Captures, hand-overs and take-ins in time order; at one time, a capture
+            // first, then what leaves, then what comes.
+            loop {
+                let capture = epochs.as_ref().and_then(|e| e.due(settled));
+                let leave = changes
+                    .get(next_change)
+                    .copied()
+                    .filter(|&at| settled.is_none_or(|f| f >= at));
+                let take_in = arrived
+                    .keys()
+                    .next()
+                    .copied()
+                    .filter(|&at| frontier.is_none_or(|f| f >= at));
+                let next = [capture, leave, take_in].into_iter().flatten().min();
+                let Some(at) = next else { break };
+                if capture == Some(at) {
+                    let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) else {
+                        break;
+                    };
+                    apply_stashed(state, logic, || stash.pop_before(at), &mut output);
+                    logic.fire_through(state, at, &mut output);
+                    // The state changes at the next hand-over, either way, after this capture.
+                    let pending = [
+                        stash.earliest(),
+                        changes.get(next_change).copied(),
+                        arrived.keys().next().copied(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                    let through = epochs.through(settled, pending);
+                    snapshot_state(state, shadow, epochs.participant(), at, through);
+                    epochs.captured(through);
+                } else if leave == Some(at) {
+                    apply_stashed(state, logic, || stash.pop_before(at), &mut output);
+                    logic.fire_through(state, at, &mut output);
+                    let moves = table
+                        .changes()
+                        .nth(next_change)
+                        .map(|(_, m)| m)
+                        .unwrap_or(&[]);
+                    let mut to_of: BTreeMap<KeyGroup, usize> = BTreeMap::new();
+                    for step in moves.iter().filter(|m| m.from == me) {
+                        to_of.insert(step.group, step.to);
+                    }
+                    if !to_of.is_empty() {
+                        let leaving = state.take_groups(&groups, &mut |g| to_of.contains_key(&g));
+                        let mut by_owner: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+                        for entry in leaving {
+                            let group = L::State::group_of_entry(&entry, &groups);
+                            by_owner.entry(to_of[&group]).or_default().push(entry);
+                        }
+                        if let Some(cap) = held.as_ref() {
+                            let mut session = sending.session(cap);
+                            for (to, entries) in by_owner {
+                                match bincode::serialize(&entries) {
+                                    Ok(bytes) => session.give((to as u64, bytes)),
+                                    Err(error) => {
+                                        if let Some(epochs) = epochs.as_ref() {
+                                            epochs.participant().fail(anyhow::anyhow!(
+                                                "cannot encode state handed over at {at}: {error}"
+                                            ));
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    next_change += 1;
+                    held = match (held.take(), changes.get(next_change)) {
+                        (Some(mut cap), Some(&at)) => {
+                            cap.downgrade(&(at - HANDOVER_LEAD));
+                            Some(cap)
+                        }
+                        _ => None,
+                    };
+                } else if let Some((cap, parts)) = arrived.remove(&at) {
+                    for bytes in parts {
+                        match bincode::deserialize::<Vec<<L::State as StateBackend>::Entry>>(&bytes)
+                        {
+                            Ok(entries) => {
+                                logic.taking_in(state, &entries, &cap);
+                                state.absorb(entries);
+                            }
+                            Err(error) => {
+                                if let Some(epochs) = epochs.as_ref() {
+                                    epochs.participant().fail(anyhow::anyhow!(
+                                        "cannot decode state handed over at {at}: {error}"
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            apply_stashed(state, logic, || stash.pop_ready(frontier), &mut output);
+            logic.fire_through(state, frontier.unwrap_or(Time::MAX), &mut output);
+            if let Some(epochs) = epochs.as_mut() {
+                epochs.finish_if_done(frontier);
+            }
+        }
+    });
+    sent.connect_loop(handle);
+    results
+}
