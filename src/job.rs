@@ -14,6 +14,7 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::control::JobControl;
 pub use crate::identity::JobIdentity;
+use crate::migration::MigrationSpec;
 use crate::sinks::{JsonLineWriter, OutputTarget, StageWith, StagedLineWriter, WriteJsonLines};
 use crate::snapshot::SnapshotHub;
 use crate::sources::chain::ChainInput;
@@ -54,6 +55,9 @@ pub struct JobConfig {
     pub state: StateKind,
     /// The side table of a lookup join (`--side-input`); the pipeline's own when `None`.
     pub side_input: Option<PathBuf>,
+    /// Key groups moved among the running workers (`--migrate-at`).
+    #[serde(default)]
+    pub migration: Option<MigrationSpec>,
 }
 
 impl JobConfig {
@@ -80,6 +84,9 @@ impl JobConfig {
             key_groups,
             state,
             side_input,
+            // Where key groups live changes no result, and a restore places them by the
+            // plan it is given.
+            migration: _,
         } = self;
         JobIdentity {
             pipeline: pipeline.clone(),
@@ -112,6 +119,7 @@ impl JobConfig {
             key_groups: crate::state::DEFAULT_KEY_GROUPS,
             state: StateKind::Hash,
             side_input: None,
+            migration: None,
         }
     }
 

@@ -195,3 +195,146 @@ fn a_record_at_the_moment_of_its_groups_move_is_applied_once_after_the_state() {
     let got = counts_with(workers, key_groups, table, records.clone());
     assert_eq!(got, reference(&records), "{what}");
 }
+
+/// A `--migrate-at` for a run whose event times end at `last_ms`, and its strategy.
+fn draw_cli_schedule(rng: &mut SmallRng, last_ms: Time, workers: usize) -> Vec<String> {
+    let (plan, strategy) = draw_schedule(rng, last_ms, workers);
+    vec![
+        "--migrate-at".into(),
+        plan,
+        "--migration".into(),
+        strategy.to_string(),
+        "--migration-step".into(),
+        format!("{}ms", rng.gen_range(1..4)),
+    ]
+}
+
+#[test]
+fn weir_run_with_migrations_equals_the_run_without_on_any_shape() {
+    let (seed, mut rng) = shapes_rng("migrating runs");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = rng.gen_range(100..400u64) * 1000;
+    let keys = rng.gen_range(1..5000u64).to_string();
+    let events_flag = events.to_string();
+    let job = [
+        "run",
+        "seed-state",
+        "--events",
+        &events_flag,
+        "--keys",
+        &keys,
+    ];
+    let expected = common::run_lines(dir.path(), &job);
+    for (processes, workers) in [(1, 2), (1, 3), (2, 1), (2, 2)] {
+        let total = processes * workers;
+        // The default event rate is a million records a second: a thousand a millisecond.
+        let migration = draw_cli_schedule(&mut rng, events / 1000, total);
+        let what =
+            format!("WEIR_SHAPES_SEED={seed}: {job:?} {migration:?} on {processes}x{workers}");
+        let mut args: Vec<&str> = job.to_vec();
+        args.extend(migration.iter().map(String::as_str));
+        let got = if processes == 1 {
+            let workers = workers.to_string();
+            args.extend(["-w", &workers]);
+            common::run_lines(dir.path(), &args)
+        } else {
+            common::run_cluster_lines(dir.path(), processes, workers, &args)
+        };
+        common::assert_same_multiset(&got, &expected, &what);
+    }
+}
+
+#[test]
+fn a_crash_amid_migrations_restores_and_publishes_exactly_the_reference() {
+    use common::snapshot_job::{assert_killed, reference, Job};
+    let (seed, mut rng) = shapes_rng("migration crash");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = rng.gen_range(300..600u64) * 1000;
+    let events_flag = events.to_string();
+    let job_args = [
+        "run",
+        "seed-state",
+        "--events",
+        &events_flag,
+        "--keys",
+        "3000",
+    ];
+    let expected = reference(dir.path(), &job_args);
+    let workers = rng.gen_range(2..=3usize);
+    // Paced at 200k records a second, of event time too: 200 a millisecond.
+    let migration = draw_cli_schedule(&mut rng, events / 200, workers);
+    let mut args: Vec<&str> = job_args.to_vec();
+    args.extend(["--rate", "200k"]);
+    args.extend(migration.iter().map(String::as_str));
+    let job = Job::new(dir.path(), &args).every("20ms");
+    // After the n-th commit, so that there is a snapshot to restore.
+    let visit = rng.gen_range(2..12);
+    let fault = format!("after-manifest:{visit}");
+    let what = format!("WEIR_SHAPES_SEED={seed}: {migration:?} on -w {workers}, crash at {fault}");
+    let w = workers.to_string();
+    let crashed = job.run(&["-w", &w], Some(&fault));
+    assert_killed(&crashed, &what);
+    // Restored onto one more worker (the plan's explicit moves name workers of the first
+    // shape): the plan is laid out for that count, and each group's state is found where
+    // the old run's assignment had put it.
+    let again = (workers + 1).to_string();
+    let published = job.restore_to_end(&["-w", &again]);
+    common::assert_same_multiset(&published, &expected, &what);
+}
+
+#[test]
+fn a_run_reports_the_groups_it_moved_and_a_bad_plan_is_a_clear_error() {
+    let output = common::run(&[
+        "run",
+        "seed-state",
+        "--events",
+        "100k",
+        "-w",
+        "2",
+        "--output",
+        "/dev/null",
+        "-q",
+        "--migrate-at",
+        "20ms:reverse",
+        "--migration",
+        "all-at-once",
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    // All 256 groups change owner on two workers.
+    assert!(said.contains("handed 256 key group(s) over"), "{said}");
+    let output = common::run(&[
+        "run",
+        "nexmark-q5",
+        "--events",
+        "10k",
+        "--output",
+        "/dev/null",
+        "-q",
+        "--migrate-at",
+        "5ms:reverse",
+        "-w",
+        "2",
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("moved no state"), "{said}");
+    for (plan, expected) in [
+        ("5s:g0>w2", "workers w0-w1"),
+        ("5s:g0-g300>w1", "key groups g0-g255"),
+        ("5s:sideways", "WHEN:PLAN"),
+        ("5s:balance", "measured load"),
+    ] {
+        let error = common::run_error(&[
+            "run",
+            "seed-state",
+            "--events",
+            "1k",
+            "-w",
+            "2",
+            "--migrate-at",
+            plan,
+        ]);
+        assert!(error.contains(expected), "{plan}: {error}");
+        assert!(!error.contains("panicked"), "{error}");
+    }
+}

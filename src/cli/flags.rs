@@ -8,6 +8,7 @@ use anyhow::bail;
 use clap::Args;
 
 use weir::job::{JobConfig, Pipeline};
+use weir::migration::{MigrationSpec, Strategy};
 use weir::runtime::{read_hostfile, ClusterSpec, SnapshotOptions, Workers};
 use weir::state::StateKind;
 
@@ -143,6 +144,26 @@ pub struct GeneratedArgs {
     /// e.g. --side-input side.jsonl [default: the pipeline's own].
     #[arg(long, value_name = "FILE")]
     side_input: Option<PathBuf>,
+
+    /// Move key groups among the running workers at event times, without stopping:
+    /// WHEN:PLAN[,WHEN:PLAN...], PLAN `reverse` (every group to the mirror worker) or moves
+    /// `gA-gB>wN` joined by `+`, e.g. --migrate-at 5s:reverse,9s:g0-g63>w1.
+    #[arg(long, value_name = "WHEN:PLAN")]
+    migrate_at: Option<String>,
+
+    /// How a migration's moves are spread: all-at-once, fluid (one group a step) or
+    /// batched[:N] (N groups a step).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "fluid",
+        requires = "migrate_at"
+    )]
+    migration: Strategy,
+
+    /// Event time between two steps of a fluid or batched migration, e.g. 1ms.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration, default_value = "1ms", requires = "migrate_at")]
+    migration_step: std::time::Duration,
 }
 
 impl GeneratedArgs {
@@ -172,6 +193,13 @@ impl GeneratedArgs {
         config.seed = self.seed;
         config.keys = self.keys.max(1);
         config.key_groups = self.key_groups;
+        config.migration = match &self.migrate_at {
+            Some(plan) => Some(
+                MigrationSpec::new(plan, self.migration, self.migration_step.as_millis() as u64)
+                    .map_err(|e| anyhow::anyhow!("--migrate-at: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(())
     }
 }

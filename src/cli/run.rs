@@ -207,6 +207,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(snapshots) = &spec.snapshots {
         signals::forward_to_job(ControlDirectory::of(&snapshots.dir))?;
     }
+    let spec_migration = spec.config.migration.clone();
     let report = runtime::run(pipeline, spec)?;
     if let Some(path) = &args.json {
         let seconds = report.elapsed.as_secs_f64().max(1e-9);
@@ -244,6 +245,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "weir: dropped {} record(s) behind the watermark (raise --out-of-orderness to keep them)",
             report.late
         );
+    }
+    if let Some(migration) = &spec_migration {
+        if report.groups_moved == 0 {
+            eprintln!(
+                "weir: --migrate-at {} moved no state: {} has no operator whose state moves \
+                 while it runs yet (update_state's does), so its key groups stayed put",
+                migration.plan, pipeline.name
+            );
+        } else {
+            eprintln!(
+                "weir: handed {} key group(s) over between workers (--migrate-at {}, {}){}",
+                report.groups_moved,
+                migration.plan,
+                migration.strategy,
+                if processes > 1 {
+                    " in this process"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     if !args.quiet {
         let seconds = report.elapsed.as_secs_f64().max(1e-9);

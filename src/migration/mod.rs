@@ -15,6 +15,8 @@
 
 pub mod assignment;
 pub mod plan;
+pub mod spec;
 
 pub use assignment::{Assignment, Move, RoutingTable};
 pub use plan::{parse_migrations, schedule, PlanError, Planned, Strategy, Target, DEFAULT_BATCH};
+pub use spec::MigrationSpec;

@@ -24,6 +24,8 @@
 //! assignment in force at its epoch.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
@@ -111,6 +113,11 @@ where
     let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<L::Output>>>::from(output);
     let mut sending = OutputBuilder::<_, CapacityContainerBuilder<Vec<Handover>>>::from(sending);
     let changes: Vec<Time> = table.changes().map(|(at, _)| at).collect();
+    let moved = scope
+        .worker()
+        .config()
+        .get::<Arc<AtomicU64>>(RoutingTable::MOVED_KEY)
+        .cloned();
     builder.build(move |mut caps| {
         let send_cap = caps.pop().expect("a capability for the hand-over output");
         let initial = caps.pop().expect("a capability for the output");
@@ -209,6 +216,9 @@ where
                     let mut to_of: BTreeMap<KeyGroup, usize> = BTreeMap::new();
                     for step in moves.iter().filter(|m| m.from == me) {
                         to_of.insert(step.group, step.to);
+                    }
+                    if let Some(moved) = &moved {
+                        moved.fetch_add(to_of.len() as u64, Ordering::Relaxed);
                     }
                     if !to_of.is_empty() {
                         let leaving = state.take_groups(&groups, &mut |g| to_of.contains_key(&g));

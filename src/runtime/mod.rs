@@ -30,6 +30,7 @@ pub use report::{RunReport, SnapshotTimings};
 use crate::control::{Counters, JobControl};
 use crate::job::{Job, JobConfig};
 use crate::lifecycle::{unix_micros, Answer, ControlDirectory, ProgressEvent, ProgressLog};
+use crate::migration::RoutingTable;
 use crate::pipelines::Pipeline;
 use crate::sinks::{OutputSpec, OutputTarget};
 use crate::snapshot::{self, SnapshotHub, SnapshotSettings, HUB_KEY};
@@ -156,6 +157,17 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         KeyGroups::CONFIG_KEY.to_string(),
         KeyGroups::new(config.key_groups),
     );
+    let groups_moved = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    if let Some(migration) = &config.migration {
+        let table = migration
+            .table(KeyGroups::new(config.key_groups), workers.total())
+            .map_err(|e| anyhow::anyhow!("--migrate-at {}: {e}", migration.plan))?;
+        worker_config.set(RoutingTable::CONFIG_KEY.to_string(), table);
+        worker_config.set(
+            RoutingTable::MOVED_KEY.to_string(),
+            Arc::clone(&groups_moved),
+        );
+    }
     let mut writer = None;
     let mut hub = None;
     let mut complete = false;
@@ -305,6 +317,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     report.records_out = Counters::get(&counters.records_out);
     report.late = Counters::get(&counters.late);
     report.skipped = Counters::get(&counters.skipped);
+    report.groups_moved = Counters::get(&groups_moved);
     Ok(report)
 }
 

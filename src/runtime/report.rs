@@ -19,6 +19,9 @@ pub struct RunReport {
     pub late: u64,
     /// Malformed lines skipped under `--skip-bad-input`.
     pub skipped: u64,
+    /// Key groups that live migrations handed from one worker to another (`--migrate-at`),
+    /// counted once per operator that moved its state.
+    pub groups_moved: u64,
     /// The epoch the run resumed from, if it restored a snapshot.
     pub restored: Option<Time>,
     /// The restored snapshot was the final one: the job had already finished.
