@@ -62,21 +62,10 @@ pub trait KeyedLogic<R>: 'static {
     fn restored(&mut self, _state: &mut Self::State, _epoch: Time, _cap: &Capability<Time>) {}
 
     /// Whether the state can move to another worker while the job runs (a live migration,
-    /// [`crate::migration`]): everything of a key is in its state's entries, or
-    /// [`taking_in`](Self::taking_in) rebuilds the rest. Operators that keep more (timers
-    /// outside their state, boards across keys) say `false` and keep their key groups
-    /// where the job started them.
+    /// [`crate::migration`]): everything of a key is in its state's entries. Operators that
+    /// keep more (timers outside their state, boards across keys) say `false` and keep
+    /// their key groups where the job started them.
     const MIGRATES: bool = false;
-
-    /// Called on the new owner with the entries a live migration hands over at `cap`'s
-    /// time, just before they join `state`: the place to set timers again for them.
-    fn taking_in(
-        &mut self,
-        _state: &mut Self::State,
-        _entries: &[<Self::State as StateBackend>::Entry],
-        _cap: &Capability<Time>,
-    ) {
-    }
 }
 
 /// Extension trait for driving keyed stateful operators.

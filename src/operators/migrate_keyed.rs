@@ -31,7 +31,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::{Operator, OutputBuilder};
-use timely::dataflow::operators::{Capability, ConnectLoop, Feedback};
+use timely::dataflow::operators::{ConnectLoop, Feedback};
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::migration::RoutingTable;
@@ -59,6 +59,17 @@ pub(crate) fn migrating_table_of(scope: &Scope<'_, Time>) -> Option<RoutingTable
         .get::<RoutingTable>(RoutingTable::CONFIG_KEY)
         .filter(|table| !table.is_fixed())
         .cloned()
+}
+
+/// A hand-over that cannot be encoded or decoded: weir's own state between the workers of
+/// one job, so a bug, never input. It must not pass silently (the state would be lost):
+/// the job fails, through its snapshots when it takes them, or with the worker's panic.
+fn handover_broken(epochs: Option<&StateEpochs>, at: Time, error: bincode::Error) {
+    let error = anyhow::anyhow!("the state handed over at {at} cannot be coded: {error}");
+    match epochs {
+        Some(epochs) => epochs.participant().fail(error),
+        None => panic!("{error:#}"),
+    }
 }
 
 /// The earlier of two frontiers, `None` being the empty frontier (the end).
@@ -139,8 +150,8 @@ where
         drop((initial, send_cap));
         let mut stash: TimeStash<R> = TimeStash::new();
         let mut unwrapped: Vec<R> = Vec::new();
-        // Hand-overs received, by the time they take effect, with a capability to fire at.
-        let mut arrived: BTreeMap<Time, (Capability<Time>, Vec<Vec<u8>>)> = BTreeMap::new();
+        // Hand-overs received, by the time they take effect.
+        let mut arrived: BTreeMap<Time, Vec<Vec<u8>>> = BTreeMap::new();
         move |frontiers| {
             let mut output = output.activate();
             let mut sending = sending.activate();
@@ -148,10 +159,10 @@ where
                 // A hand-over arrives the millisecond before the migration it belongs to.
                 let Some(&sent) = cap.least() else { return };
                 let at = sent + 1;
-                let (_, parts) = arrived
+                arrived
                     .entry(at)
-                    .or_insert_with(|| (cap.delayed(&at, 0), Vec::new()));
-                parts.extend(data.drain(..).map(|(_, bytes)| bytes));
+                    .or_default()
+                    .extend(data.drain(..).map(|(_, bytes)| bytes));
             });
             records.for_each(|cap, data| {
                 let Some(&time) = cap.least() else { return };
@@ -232,13 +243,7 @@ where
                             for (to, entries) in by_owner {
                                 match bincode::serialize(&entries) {
                                     Ok(bytes) => session.give((to as u64, bytes)),
-                                    Err(error) => {
-                                        if let Some(epochs) = epochs.as_ref() {
-                                            epochs.participant().fail(anyhow::anyhow!(
-                                                "cannot encode state handed over at {at}: {error}"
-                                            ));
-                                        }
-                                    }
+                                    Err(error) => handover_broken(epochs.as_ref(), at, error),
                                 }
                             }
                         }
@@ -251,21 +256,12 @@ where
                         }
                         _ => None,
                     };
-                } else if let Some((cap, parts)) = arrived.remove(&at) {
+                } else if let Some(parts) = arrived.remove(&at) {
                     for bytes in parts {
                         match bincode::deserialize::<Vec<<L::State as StateBackend>::Entry>>(&bytes)
                         {
-                            Ok(entries) => {
-                                logic.taking_in(state, &entries, &cap);
-                                state.absorb(entries);
-                            }
-                            Err(error) => {
-                                if let Some(epochs) = epochs.as_ref() {
-                                    epochs.participant().fail(anyhow::anyhow!(
-                                        "cannot decode state handed over at {at}: {error}"
-                                    ));
-                                }
-                            }
+                            Ok(entries) => state.absorb(entries),
+                            Err(error) => handover_broken(epochs.as_ref(), at, error),
                         }
                     }
                 }
