@@ -209,38 +209,69 @@ fn draw_cli_schedule(rng: &mut SmallRng, last_ms: Time, workers: usize) -> Vec<S
     ]
 }
 
+/// The pipelines whose state moves in a live migration, each with an operator of another
+/// kind: counters (`update_state`), joins, deadlines (`process_keyed`: closing auctions,
+/// sessions), windows (hopping, tumbling, top-k, cogroups) and changelogs.
+const MIGRATING_PIPELINES: [&str; 11] = [
+    "seed-state",
+    "wordcount",
+    "nexmark-q3",
+    "nexmark-q4",
+    "nexmark-q5",
+    "nexmark-q6",
+    "nexmark-q7",
+    "nexmark-q8",
+    "nexmark-q11",
+    "nexmark-q18",
+    "nexmark-q19",
+];
+
 #[test]
 fn weir_run_with_migrations_equals_the_run_without_on_any_shape() {
     let (seed, mut rng) = shapes_rng("migrating runs");
     let dir = tempfile::tempdir().expect("temp dir");
-    let events = rng.gen_range(100..400u64) * 1000;
-    let keys = rng.gen_range(1..5000u64).to_string();
-    let events_flag = events.to_string();
-    let job = [
-        "run",
-        "seed-state",
-        "--events",
-        &events_flag,
-        "--keys",
-        &keys,
-    ];
-    let expected = common::run_lines(dir.path(), &job);
-    for (processes, workers) in [(1, 2), (1, 3), (2, 1), (2, 2)] {
-        let total = processes * workers;
-        // The default event rate is a million records a second: a thousand a millisecond.
-        let migration = draw_cli_schedule(&mut rng, events / 1000, total);
-        let what =
-            format!("WEIR_SHAPES_SEED={seed}: {job:?} {migration:?} on {processes}x{workers}");
-        let mut args: Vec<&str> = job.to_vec();
-        args.extend(migration.iter().map(String::as_str));
-        let got = if processes == 1 {
-            let workers = workers.to_string();
-            args.extend(["-w", &workers]);
-            common::run_lines(dir.path(), &args)
-        } else {
-            common::run_cluster_lines(dir.path(), processes, workers, &args)
-        };
-        common::assert_same_multiset(&got, &expected, &what);
+    let shapes = [(1, 2), (1, 3), (2, 1), (2, 2)];
+    // Every pipeline on two shapes drawn from the four, so that each run of the test
+    // stays short and every pipeline and shape is met across runs.
+    for pipeline in MIGRATING_PIPELINES {
+        let events = rng.gen_range(50..300u64) * 1000;
+        // Slow event time makes windows end and deadlines pass amid the migrations.
+        let event_rate = rng.gen_range(20..1000u64) * 1000;
+        let keys = rng.gen_range(1..5000u64).to_string();
+        let (events_flag, rate_flag) = (events.to_string(), event_rate.to_string());
+        let job = [
+            "run",
+            pipeline,
+            "--events",
+            &events_flag,
+            "--event-rate",
+            &rate_flag,
+            "--keys",
+            &keys,
+        ];
+        let expected = common::run_lines(dir.path(), &job);
+        assert!(
+            !expected.is_empty() || pipeline == "nexmark-q8",
+            "{pipeline}: no output"
+        );
+        let first = rng.gen_range(0..shapes.len());
+        let second = (first + rng.gen_range(1..shapes.len())) % shapes.len();
+        for (processes, workers) in [shapes[first], shapes[second]] {
+            let total = processes * workers;
+            let migration = draw_cli_schedule(&mut rng, events * 1000 / event_rate, total);
+            let what =
+                format!("WEIR_SHAPES_SEED={seed}: {job:?} {migration:?} on {processes}x{workers}");
+            let mut args: Vec<&str> = job.to_vec();
+            args.extend(migration.iter().map(String::as_str));
+            let got = if processes == 1 {
+                let workers = workers.to_string();
+                args.extend(["-w", &workers]);
+                common::run_lines(dir.path(), &args)
+            } else {
+                common::run_cluster_lines(dir.path(), processes, workers, &args)
+            };
+            common::assert_same_multiset(&got, &expected, &what);
+        }
     }
 }
 
@@ -249,19 +280,25 @@ fn a_crash_amid_migrations_restores_and_publishes_exactly_the_reference() {
     use common::snapshot_job::{assert_killed, reference, Job};
     let (seed, mut rng) = shapes_rng("migration crash");
     let dir = tempfile::tempdir().expect("temp dir");
-    let events = rng.gen_range(300..600u64) * 1000;
+    // At least 150k records paced at 200k a second: long enough for a dozen commits.
+    let events = rng.gen_range(150..300u64) * 1000;
     let events_flag = events.to_string();
+    let pipeline = MIGRATING_PIPELINES[rng.gen_range(0..MIGRATING_PIPELINES.len())];
+    // Event time at 200k records a second, the pace of the runs below (a pace alone would
+    // set the event rate too, and the reference has none).
     let job_args = [
         "run",
-        "seed-state",
+        pipeline,
         "--events",
         &events_flag,
+        "--event-rate",
+        "200k",
         "--keys",
         "3000",
     ];
     let expected = reference(dir.path(), &job_args);
     let workers = rng.gen_range(2..=3usize);
-    // Paced at 200k records a second, of event time too: 200 a millisecond.
+    // Paced at 200k records a second: 200 a millisecond of event time.
     let migration = draw_cli_schedule(&mut rng, events / 200, workers);
     let mut args: Vec<&str> = job_args.to_vec();
     args.extend(["--rate", "200k"]);
@@ -270,7 +307,10 @@ fn a_crash_amid_migrations_restores_and_publishes_exactly_the_reference() {
     // After the n-th commit, so that there is a snapshot to restore.
     let visit = rng.gen_range(2..12);
     let fault = format!("after-manifest:{visit}");
-    let what = format!("WEIR_SHAPES_SEED={seed}: {migration:?} on -w {workers}, crash at {fault}");
+    let what = format!(
+        "WEIR_SHAPES_SEED={seed}: {pipeline} {migration:?} on -w {workers}, crash at {fault}"
+    );
+    eprintln!("{what}");
     let w = workers.to_string();
     let crashed = job.run(&["-w", &w], Some(&fault));
     assert_killed(&crashed, &what);
@@ -303,9 +343,31 @@ fn a_run_reports_the_groups_it_moved_and_a_bad_plan_is_a_clear_error() {
     assert!(output.status.success(), "{said}");
     // All 256 groups change owner on two workers.
     assert!(said.contains("handed 256 key group(s) over"), "{said}");
+    // q5's windows move with their key groups, in both its operators: the counts per
+    // auction and the best per window.
     let output = common::run(&[
         "run",
         "nexmark-q5",
+        "--events",
+        "100k",
+        "--output",
+        "/dev/null",
+        "-q",
+        "--migrate-at",
+        "20ms:reverse",
+        "--migration",
+        "batched:64",
+        "-w",
+        "2",
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("handed 512 key group(s) over"), "{said}");
+    // Arranged state (differential's arrangements) stays where the job started it.
+    let output = common::run(&[
+        "run",
+        "nexmark-q3",
+        "--state",
+        "arranged",
         "--events",
         "10k",
         "--output",

@@ -249,13 +249,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(migration) = &spec_migration {
         if report.groups_moved == 0 {
             eprintln!(
-                "weir: --migrate-at {} moved no state: {} has no operator whose state moves \
-                 while it runs yet (update_state's does), so its key groups stayed put",
+                "weir: --migrate-at {} moved no state: {} keeps its state where no live \
+                 migration moves it (differential arrangements), so its key groups stayed put",
                 migration.plan, pipeline.name
             );
         } else {
             eprintln!(
-                "weir: handed {} key group(s) over between workers (--migrate-at {}, {}){}",
+                "weir: handed {} key group(s) over between workers, counted per stateful \
+                 operator (--migrate-at {}, {}){}",
                 report.groups_moved,
                 migration.plan,
                 migration.strategy,

@@ -143,6 +143,9 @@ where
 {
     type State = KeyedState<Rec::Key, Vec<R>>;
     type Output = Change<R>;
+    // A key's rows are all of it: what changed at a time is reported before the time
+    // of a migration is applied.
+    const MIGRATES: bool = true;
 
     fn apply(
         &mut self,

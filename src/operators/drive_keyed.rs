@@ -61,10 +61,21 @@ pub trait KeyedLogic<R>: 'static {
     /// a job starting afresh); `cap` (at time 0) backs the timers the operator sets again.
     fn restored(&mut self, _state: &mut Self::State, _epoch: Time, _cap: &Capability<Time>) {}
 
+    /// Called on the new owner of key groups handed over in a live migration, with their
+    /// entries before they join `state`: sets up what the operator keeps beside its state
+    /// for them (deadlines, windows due to fire), backed by `cap`, at the migration's time.
+    /// What was due by then has fired on the old owner.
+    fn taking_in(
+        &mut self,
+        _entries: &mut [<Self::State as StateBackend>::Entry],
+        _cap: &Capability<Time>,
+    ) {
+    }
+
     /// Whether the state can move to another worker while the job runs (a live migration,
-    /// [`crate::migration`]): everything of a key is in its state's entries. Operators that
-    /// keep more (timers outside their state, boards across keys) say `false` and keep
-    /// their key groups where the job started them.
+    /// [`crate::migration`]): everything of a key is in its state's entries, and what the
+    /// operator keeps beside them [`taking_in`](Self::taking_in) sets up again. Operators
+    /// that say `false` keep their key groups where the job started them.
     const MIGRATES: bool = false;
 }
 

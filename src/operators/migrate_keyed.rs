@@ -28,18 +28,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{Exchange, ExchangeCore, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::{Operator, OutputBuilder};
-use timely::dataflow::operators::{ConnectLoop, Feedback};
+use timely::dataflow::operators::{Capability, ConnectLoop, Feedback};
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::migration::RoutingTable;
+use crate::migration::{Move, RoutingTable};
 use crate::operators::drive_keyed::{apply_stashed, KeyedLogic};
-use crate::operators::routing::{key_groups_of, KeyedRecord};
+use crate::operators::routing::{key_groups_of, KeyedExchange, KeyedRecord};
 use crate::operators::stash::{frontier_time, TimeStash};
 use crate::snapshot::{restore_owned_state, snapshot_state, StateBackend, StateEpochs};
-use crate::state::KeyGroup;
+use crate::state::{KeyGroup, KeyGroups};
 use crate::time::Time;
 
 /// How long before a migration at `T` its hand-over is sent: at `T - 2`, arriving through
@@ -86,7 +86,7 @@ pub(crate) fn drive_migrating<'scope, R, L>(
     stream: StreamVec<'scope, Time, R>,
     table: RoutingTable,
     name: &str,
-    mut logic: L,
+    logic: L,
 ) -> StreamVec<'scope, Time, L::Output>
 where
     R: KeyedRecord,
@@ -95,29 +95,89 @@ where
 {
     let scope = stream.scope();
     let groups = key_groups_of(&scope);
-    let me = scope.index();
-    // Each record, tagged with the owner of its group at its own time.
     let routing = table.clone();
-    let routed = stream.unary(Pipeline, "RouteByTime", move |_, _| {
-        move |input, output| {
-            input.for_each_stamp(|cap, data| {
-                let Some(&time) = cap.least() else { return };
-                let mut session = output.session(&cap);
-                for container in data {
-                    session.give_iterator(container.drain(..).map(|record| {
-                        let group = groups.group_of(record.key());
-                        let owner = routing.owner_at(group, record.time(time));
-                        (owner as u64, record)
-                    }));
-                }
-            });
-        }
-    });
+    if R::OWN_TIME {
+        // A record with a time of its own is routed by it, once it is no earlier than its
+        // message's (the time it is applied at): in place, nothing copied.
+        let clamped = stream.unary(Pipeline, "ClampTimes", move |_, _| {
+            move |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else { return };
+                    let mut session = output.session(&cap);
+                    for container in data {
+                        container
+                            .iter_mut()
+                            .for_each(|record| record.clamp_time(time));
+                        session.give_container(container);
+                    }
+                });
+            }
+        });
+        let pact = ExchangeCore::new_core(move |record: &R| {
+            routing.owner_at(groups.group_of(record.key()), record.time(0)) as u64
+        });
+        drive_routed(
+            clamped,
+            pact,
+            (|record| record, |record| record),
+            table,
+            name,
+            logic,
+        )
+    } else {
+        // A record applied at its message's time is tagged with its owner at that time.
+        let tagged = stream.unary(Pipeline, "RouteByTime", move |_, _| {
+            move |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let Some(&time) = cap.least() else { return };
+                    let mut session = output.session(&cap);
+                    for container in data {
+                        session.give_iterator(container.drain(..).map(|record| {
+                            let group = groups.group_of(record.key());
+                            (routing.owner_at(group, time) as u64, record)
+                        }));
+                    }
+                });
+            }
+        });
+        let pact = ExchangeCore::new_core(|(to, _): &(u64, R)| *to);
+        drive_routed(
+            tagged,
+            pact,
+            (|(_, record)| record, |(_, record)| record),
+            table,
+            name,
+            logic,
+        )
+    }
+}
 
+/// How to read the record out of what the exchange carries: by reference and by value.
+type Unwrap<X, R> = (fn(&X) -> &R, fn(X) -> R);
+
+/// The migrating driver over records already routed to their owners at their times by
+/// `pact`; `unwrap` reads the record out of what the exchange carries.
+fn drive_routed<'scope, X, R, L, F>(
+    routed: StreamVec<'scope, Time, X>,
+    pact: KeyedExchange<X, F>,
+    (peek, unwrap): Unwrap<X, R>,
+    table: RoutingTable,
+    name: &str,
+    mut logic: L,
+) -> StreamVec<'scope, Time, L::Output>
+where
+    X: timely::ExchangeData,
+    R: KeyedRecord,
+    L: KeyedLogic<R>,
+    F: FnMut(&X) -> u64 + 'static,
+{
+    let scope = routed.scope();
+    let groups = key_groups_of(&scope);
+    let me = scope.index();
     let (handle, handovers) = scope.feedback::<Vec<Handover>>(1);
     let mut epochs = StateEpochs::register(&scope, name);
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
-    let mut records = builder.new_input(routed, Exchange::new(|(to, _): &(u64, R)| *to));
+    let mut records = builder.new_input(routed, pact);
     let mut arriving = builder.new_input(handovers, Exchange::new(|(to, _): &Handover| *to));
     let (output, results) = builder.new_output();
     let (sending, sent) = builder.new_output::<Vec<Handover>>();
@@ -143,13 +203,16 @@ where
             shadow
         });
         // Changes before the restored epoch were made before the snapshot was taken.
-        let mut next_change = changes.partition_point(|&at| at <= restored_at.unwrap_or(0));
-        let mut held = changes
-            .get(next_change)
+        let first = changes.partition_point(|&at| at <= restored_at.unwrap_or(0));
+        // The next change to hand over at, and the next to take in at: the capabilities
+        // each holds (on the hand-over edge, and on the output for what comes in with it).
+        let (mut next_leave, mut next_take_in) = (first, first);
+        let mut leaving = changes
+            .get(first)
             .map(|&at| send_cap.delayed(&(at - HANDOVER_LEAD)));
+        let mut coming = changes.get(first).map(|&at| initial.delayed(&at));
         drop((initial, send_cap));
         let mut stash: TimeStash<R> = TimeStash::new();
-        let mut unwrapped: Vec<R> = Vec::new();
         // Hand-overs received, by the time they take effect.
         let mut arrived: BTreeMap<Time, Vec<Vec<u8>>> = BTreeMap::new();
         move |frontiers| {
@@ -164,13 +227,9 @@ where
                     .or_default()
                     .extend(data.drain(..).map(|(_, bytes)| bytes));
             });
-            records.for_each(|cap, data| {
+            records.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
-                unwrapped.clear();
-                unwrapped.extend(data.drain(..).map(|(_, record)| record));
-                stash.stash_by_own_time(&cap, std::iter::once(&mut unwrapped), |record| {
-                    record.time(time)
-                });
+                stash.stash_unwrapped(&cap, data, |routed| peek(routed).time(time), unwrap);
             });
             let data = frontier_time(&frontiers[0]);
             let handed = frontier_time(&frontiers[1]);
@@ -188,12 +247,11 @@ where
             loop {
                 let capture = epochs.as_ref().and_then(|e| e.due(settled));
                 let leave = changes
-                    .get(next_change)
+                    .get(next_leave)
                     .copied()
                     .filter(|&at| settled.is_none_or(|f| f >= at));
-                let take_in = arrived
-                    .keys()
-                    .next()
+                let take_in = changes
+                    .get(next_take_in)
                     .copied()
                     .filter(|&at| frontier.is_none_or(|f| f >= at));
                 let next = [capture, leave, take_in].into_iter().flatten().min();
@@ -207,8 +265,8 @@ where
                     // The state changes at the next hand-over, either way, after this capture.
                     let pending = [
                         stash.earliest(),
-                        changes.get(next_change).copied(),
-                        arrived.keys().next().copied(),
+                        changes.get(next_leave).copied(),
+                        changes.get(next_take_in).copied(),
                     ]
                     .into_iter()
                     .flatten()
@@ -219,51 +277,39 @@ where
                 } else if leave == Some(at) {
                     apply_stashed(state, logic, || stash.pop_before(at), &mut output);
                     logic.fire_through(state, at, &mut output);
-                    let moves = table
-                        .changes()
-                        .nth(next_change)
-                        .map(|(_, m)| m)
-                        .unwrap_or(&[]);
-                    let mut to_of: BTreeMap<KeyGroup, usize> = BTreeMap::new();
-                    for step in moves.iter().filter(|m| m.from == me) {
-                        to_of.insert(step.group, step.to);
-                    }
+                    let moves = table.changes().nth(next_leave).map_or(&[][..], |(_, m)| m);
+                    let handed_over = hand_over::<R, L>(state, &groups, me, moves);
                     if let Some(moved) = &moved {
-                        moved.fetch_add(to_of.len() as u64, Ordering::Relaxed);
+                        moved.fetch_add(handed_over.groups, Ordering::Relaxed);
                     }
-                    if !to_of.is_empty() {
-                        let leaving = state.take_groups(&groups, &mut |g| to_of.contains_key(&g));
-                        let mut by_owner: BTreeMap<usize, Vec<_>> = BTreeMap::new();
-                        for entry in leaving {
-                            let group = L::State::group_of_entry(&entry, &groups);
-                            by_owner.entry(to_of[&group]).or_default().push(entry);
-                        }
-                        if let Some(cap) = held.as_ref() {
-                            let mut session = sending.session(cap);
-                            for (to, entries) in by_owner {
-                                match bincode::serialize(&entries) {
-                                    Ok(bytes) => session.give((to as u64, bytes)),
-                                    Err(error) => handover_broken(epochs.as_ref(), at, error),
-                                }
+                    if let Some(cap) = leaving.as_ref() {
+                        let mut session = sending.session(cap);
+                        for (to, entries) in handed_over.by_owner {
+                            match bincode::serialize(&entries) {
+                                Ok(bytes) => session.give((to as u64, bytes)),
+                                Err(error) => handover_broken(epochs.as_ref(), at, error),
                             }
                         }
                     }
-                    next_change += 1;
-                    held = match (held.take(), changes.get(next_change)) {
-                        (Some(mut cap), Some(&at)) => {
-                            cap.downgrade(&(at - HANDOVER_LEAD));
-                            Some(cap)
-                        }
-                        _ => None,
-                    };
-                } else if let Some(parts) = arrived.remove(&at) {
-                    for bytes in parts {
-                        match bincode::deserialize::<Vec<<L::State as StateBackend>::Entry>>(&bytes)
-                        {
-                            Ok(entries) => state.absorb(entries),
+                    next_leave += 1;
+                    leaving =
+                        next_capability(leaving.take(), changes.get(next_leave), HANDOVER_LEAD);
+                } else {
+                    let cap = coming
+                        .as_ref()
+                        .expect("a capability until the last take-in");
+                    for bytes in arrived.remove(&at).into_iter().flatten() {
+                        type Entry<R, L> = <<L as KeyedLogic<R>>::State as StateBackend>::Entry;
+                        match bincode::deserialize::<Vec<Entry<R, L>>>(&bytes) {
+                            Ok(mut entries) => {
+                                logic.taking_in(&mut entries, cap);
+                                state.absorb(entries);
+                            }
                             Err(error) => handover_broken(epochs.as_ref(), at, error),
                         }
                     }
+                    next_take_in += 1;
+                    coming = next_capability(coming.take(), changes.get(next_take_in), 0);
                 }
             }
             apply_stashed(state, logic, || stash.pop_ready(frontier), &mut output);
@@ -275,4 +321,51 @@ where
     });
     sent.connect_loop(handle);
     results
+}
+
+/// `held` moved on to `lead` before the next change, or dropped after the last.
+fn next_capability(
+    held: Option<Capability<Time>>,
+    next: Option<&Time>,
+    lead: Time,
+) -> Option<Capability<Time>> {
+    match (held, next) {
+        (Some(mut cap), Some(&at)) => {
+            cap.downgrade(&(at - lead));
+            Some(cap)
+        }
+        _ => None,
+    }
+}
+
+/// What a worker hands over at one change: the entries of its groups that leave, by new
+/// owner, and how many groups left.
+struct HandedOver<E> {
+    by_owner: BTreeMap<usize, Vec<E>>,
+    groups: u64,
+}
+
+/// Takes the groups that leave worker `me` in `moves` out of `state`.
+fn hand_over<R, L: KeyedLogic<R>>(
+    state: &mut L::State,
+    groups: &KeyGroups,
+    me: usize,
+    moves: &[Move],
+) -> HandedOver<<L::State as StateBackend>::Entry> {
+    let to_of: BTreeMap<KeyGroup, usize> = moves
+        .iter()
+        .filter(|m| m.from == me)
+        .map(|m| (m.group, m.to))
+        .collect();
+    let mut by_owner: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+    if !to_of.is_empty() {
+        for entry in state.take_groups(groups, &mut |g| to_of.contains_key(&g)) {
+            let group = L::State::group_of_entry(&entry, groups);
+            by_owner.entry(to_of[&group]).or_default().push(entry);
+        }
+    }
+    HandedOver {
+        by_owner,
+        groups: to_of.len() as u64,
+    }
 }

@@ -201,6 +201,22 @@ where
         }
     }
 
+    /// The deadlines of the keys handed over are queued here now.
+    fn taking_in(&mut self, entries: &mut [(R::Key, Scheduled<P::State>)], cap: &Capability<Time>) {
+        for (key, state) in entries.iter_mut() {
+            // Deadlines by the migration's time fired on the old owner: the rest are later.
+            state.deadline = state.deadline.map(|d| d.max(cap.time() + 1));
+            state.queued = state.deadline;
+            if let Some(deadline) = state.deadline {
+                self.due.schedule(deadline, cap, key.clone());
+            }
+        }
+    }
+
+    // A key's state holds its deadline, and the queue of deadlines is set up again for
+    // the keys handed over.
+    const MIGRATES: bool = true;
+
     /// Applies records at `cap`'s time, in order.
     fn apply(
         &mut self,

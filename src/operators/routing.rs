@@ -52,6 +52,12 @@ pub trait KeyedRecord: ExchangeData {
 
     /// The key and the value.
     fn into_pair(self) -> (Self::Key, Self::Value);
+
+    /// Makes the record's own time no earlier than `message`, its message's time, so that
+    /// [`time`](Self::time) reads the same without the message (records applied at the
+    /// message's time have nothing to change).
+    #[inline]
+    fn clamp_time(&mut self, _message: Time) {}
 }
 
 impl<K: ExchangeData, V: ExchangeData> KeyedRecord for (K, V) {
@@ -94,6 +100,11 @@ impl<K: ExchangeData, V: ExchangeData> KeyedRecord for Timed<(K, V)> {
     #[inline]
     fn into_pair(self) -> (K, V) {
         self.record
+    }
+
+    #[inline]
+    fn clamp_time(&mut self, message: Time) {
+        self.time = self.time.max(message);
     }
 }
 

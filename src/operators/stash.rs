@@ -119,14 +119,26 @@ impl<D> TimeStash<D> {
     ) where
         D: 'a,
     {
+        self.stash_unwrapped(cap, containers, time_of, |record| record);
+    }
+
+    /// As [`stash_by_own_time`](Self::stash_by_own_time), for messages of wrapped records
+    /// (`unwrap` takes the record out: routing tags, say).
+    pub(crate) fn stash_unwrapped<'a, W: 'a>(
+        &mut self,
+        cap: &InputCapability<Time>,
+        containers: impl Iterator<Item = &'a mut Vec<W>>,
+        time_of: impl Fn(&W) -> Time,
+        unwrap: impl Fn(W) -> D,
+    ) {
         for container in containers {
             let mut records = container.drain(..).peekable();
             while let Some(first) = records.next() {
                 let time = time_of(&first);
                 let run = self.pending.entry(time, |time| cap.delayed(&time, 0));
-                run.push(first);
+                run.push(unwrap(first));
                 while let Some(next) = records.next_if(|record| time_of(record) == time) {
-                    run.push(next);
+                    run.push(unwrap(next));
                 }
             }
         }

@@ -211,19 +211,16 @@ where
         groups: &KeyGroups,
         moving: &mut dyn FnMut(KeyGroup) -> bool,
     ) -> Vec<(K, S)> {
-        let leaving: Vec<K> = self
+        let taken: Vec<(K, S)> = self
             .map
-            .iter()
-            .filter(|(key, _)| moving(groups.group_of(*key)))
-            .map(|(key, _)| key.clone())
+            .extract_where(|key, _| moving(groups.group_of(key)))
+            .map(|(key, state)| (key, state.0))
             .collect();
-        leaving
-            .into_iter()
-            .filter_map(|key| {
-                let state = self.remove(&key)?;
-                Some((key, state))
-            })
-            .collect()
+        if self.tracking {
+            self.removed
+                .extend(taken.iter().map(|(key, _)| key.clone()));
+        }
+        taken
     }
 
     fn absorb(&mut self, entries: Vec<(K, S)>) {
@@ -336,18 +333,11 @@ where
     ) -> Vec<(Time, K, Acc)> {
         let mut taken = Vec::new();
         for (&pane, accs) in self.panes.iter_mut() {
-            let leaving: Vec<K> = accs
-                .iter()
-                .filter(|(key, _)| moving(groups.group_of(*key)))
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in leaving {
-                if let Some(acc) = accs.remove(&key) {
-                    if self.tracking {
-                        self.moved_out.push((pane, key.clone()));
-                    }
-                    taken.push((pane, key, acc.0));
+            for (key, acc) in accs.extract_where(|key, _| moving(groups.group_of(key))) {
+                if self.tracking {
+                    self.moved_out.push((pane, key.clone()));
                 }
+                taken.push((pane, key, acc.0));
             }
         }
         taken

@@ -193,6 +193,17 @@ impl<K, V> ShardedMap<K, V> {
     pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
         self.shards.iter_mut().flat_map(HashTable::drain)
     }
+
+    /// Takes out the entries `take` selects, in one pass (a live migration's key groups):
+    /// no key is looked up again.
+    pub fn extract_where<'a>(
+        &'a mut self,
+        mut take: impl FnMut(&K, &V) -> bool + 'a,
+    ) -> impl Iterator<Item = (K, V)> + 'a {
+        self.shards
+            .iter_mut()
+            .flat_map(move |shard| shard.extract_if(|(k, v)| take(k, v)).collect::<Vec<_>>())
+    }
 }
 
 impl<K: Hash + Eq, V> Extend<(K, V)> for ShardedMap<K, V> {

@@ -106,6 +106,24 @@ where
             .restored(&mut state.panes.keys().copied().filter(|&end| end > epoch));
     }
 
+    /// The windows of the accumulators handed over are due to fire here now; nothing of
+    /// them was noted in this worker ([`Selection::restored`]).
+    fn taking_in(&mut self, entries: &mut [(Time, K, A::Acc)], cap: &Capability<Time>) {
+        let mut ends: Vec<Time> = entries.iter().map(|(end, _, _)| *end).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        for &end in &ends {
+            // Windows that ended by the migration fired on the old owner.
+            let at = (end - 1).max(*cap.time());
+            self.pending.entry(end).or_insert_with(|| cap.delayed(&at));
+        }
+        self.selection.restored(&mut ends.into_iter());
+    }
+
+    // A window's accumulators are per key, and the windows due to fire are set up again
+    // for those handed over.
+    const MIGRATES: bool = true;
+
     fn apply(
         &mut self,
         state: &mut Self::State,
