@@ -441,3 +441,64 @@ fn bad_benchmarks_and_bad_result_files_are_clear_errors() {
     let error = run_error(&["plot", broken.to_str().expect("utf-8"), "--out", "figures"]);
     assert!(error.contains("not a weir result file"), "{error}");
 }
+
+#[test]
+fn bench_marks_each_live_migration_with_its_span_and_latency() {
+    let (seed, mut rng) = shapes_rng("bench migrations");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = dir.path().join("migrations.json");
+    // Two migrations of every group to the other worker, inside the 1.5 s schedule, the
+    // second after the first's last step (fluid: 256 of them, a millisecond apart).
+    let first = rng.gen_range(250..500u64);
+    let second = first + rng.gen_range(300..500u64);
+    let plan = format!("{first}ms:reverse,{second}ms:reverse");
+    let (strategy, steps) = match rng.gen_range(0..3) {
+        0 => ("all-at-once".to_string(), 1),
+        1 => {
+            let n = rng.gen_range(2..100usize);
+            (format!("batched:{n}"), 256usize.div_ceil(n))
+        }
+        _ => ("fluid".to_string(), 256),
+    };
+    let what = format!("WEIR_SHAPES_SEED={seed}: --migrate-at {plan} --migration {strategy}");
+    let serial = serial();
+    let output = run(&bench_args(
+        &[
+            "seed-state",
+            "--rate",
+            "50k",
+            "-w",
+            "2",
+            "--migrate-at",
+            &plan,
+            "--migration",
+            &strategy,
+        ],
+        &result,
+    ));
+    drop(serial);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{what}: {stderr}");
+    assert!(
+        stderr.contains(&format!("migration {first}ms:reverse")),
+        "{what}: {stderr}"
+    );
+    let value = json(&result);
+    let marks = value["migrations"].as_array().expect("migrations marked");
+    assert_eq!(marks.len(), 2, "{what}: {marks:?}");
+    for (mark, at) in marks.iter().zip([first, second]) {
+        assert_eq!(mark["at_ms"], at as f64, "{what}: {mark}");
+        assert_eq!(mark["strategy"], strategy.as_str(), "{what}: {mark}");
+        assert_eq!(mark["steps"], steps, "{what}: {mark}");
+        let (began, ended) = (mark["began_ms"].as_f64(), mark["ended_ms"].as_f64());
+        let (Some(began), Some(ended)) = (began, ended) else {
+            panic!("{what}: {mark}");
+        };
+        // A migration at T begins once the frontier reaches T, on the schedule.
+        assert!(began + 5.0 >= at as f64 && began <= ended, "{what}: {mark}");
+        assert!(
+            mark["latency"]["count"].as_u64() > Some(0),
+            "{what}: {mark}"
+        );
+    }
+}

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::control::Counters;
 use crate::harness::attempts::{AttemptWriter, Entry};
 use crate::harness::LatencyHistogram;
+use crate::migration::StepTimes;
 use crate::runtime::{DrivenWorker, WorkerDriver};
 use crate::time::{EventClock, Time};
 
@@ -71,6 +72,10 @@ pub(crate) struct WorkerReport {
     pub unfinished_intervals: Vec<u64>,
     /// The process's samples, from its first worker only.
     pub samples: Vec<ProcessSample>,
+    /// When the process's workers handed over and took in each change of the routing
+    /// table (live migrations), from its first worker only.
+    #[serde(default)]
+    pub migration_steps: Vec<StepTimes>,
 }
 
 /// One process's state at the end of a timeline interval.
@@ -117,6 +122,9 @@ impl WorkerDriver for OpenLoopDriver {
             worker.control.fail(error);
         }
         measure.report.histogram = measure.histogram.buckets();
+        if worker.local_index == 0 {
+            measure.report.migration_steps = worker.migration.steps();
+        }
         serde_json::to_string(&measure.report).unwrap_or_default()
     }
 }

@@ -25,6 +25,7 @@ mod driver;
 mod kafka_load;
 mod latency;
 mod machine;
+mod migrations;
 mod result;
 mod run_result;
 mod supervised;
@@ -39,6 +40,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use latency::{LatencyHistogram, LatencySummary};
 pub use machine::{Build, Machine};
+pub use migrations::MigrationMark;
 pub use result::{
     BenchConfig, BenchResult, BenchSummary, FaultMark, MarkKind, SnapshotMark, Supervision,
     TimelinePoint, Verdict, KEEP_UP, SCHEMA, TREND_FACTOR, TREND_SLACK_NS,
@@ -51,12 +53,15 @@ pub use sweep::{find_max, sweep, SweepResult, SWEEP_SCHEMA};
 
 use crate::identity::LineInput;
 use crate::job::JobConfig;
+use crate::migration::log::now_us;
 use crate::pipelines::Pipeline;
 use crate::runtime::{self, RunSpec, SnapshotOptions, Workers};
 use crate::sinks::OutputSpec;
 use crate::snapshot::RestoreFrom;
+use crate::state::KeyGroups;
 use crate::time::{EventClock, Time};
 use driver::{OpenLoopDriver, RunPlan, WorkerReport};
+use migrations::migration_marks;
 
 /// Everything that configures one benchmark run.
 #[derive(Clone, Debug)]
@@ -297,6 +302,14 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
         }
     }
     snapshots.sort_by_key(|mark| mark.epoch);
+    let origin_us = now_us().saturating_sub(start.elapsed().as_micros() as u64);
+    let migrations = config
+        .migration
+        .as_ref()
+        .map_or_else(Vec::new, |migration| {
+            let shape = (KeyGroups::new(config.key_groups), spec.workers.total());
+            migration_marks(migration, shape, &plan, &reports, origin_us)
+        });
     Ok(Some(BenchResult {
         schema: SCHEMA.to_string(),
         build: Build::this(),
@@ -309,6 +322,7 @@ pub fn bench(pipeline: &'static Pipeline, spec: &BenchSpec) -> anyhow::Result<Op
         timeline: merged.timeline,
         snapshots,
         supervision: None,
+        migrations,
     }))
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::harness::driver::{ProcessSample, RunPlan, WorkerReport};
 use crate::harness::latency::exact_quantile;
 use crate::harness::machine::{Build, Machine};
+use crate::harness::migrations::MigrationMark;
 use crate::harness::{LatencyHistogram, LatencySummary};
 use crate::job::JobConfig;
 use crate::supervisor::{millis_between, ClusterEvent};
@@ -42,6 +43,9 @@ pub struct BenchResult {
     /// rescales with their instants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervision: Option<Supervision>,
+    /// Live migrations (`--migrate-at`), as they ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<MigrationMark>,
 }
 
 /// What a supervisor saw during a benchmark.
@@ -421,7 +425,7 @@ pub(crate) fn merge(plan: &RunPlan, rate: f64, reports: &[WorkerReport]) -> Merg
 }
 
 /// Exact percentiles of sorted raw latencies.
-fn exact_summary(sorted: &[u64]) -> LatencySummary {
+pub(crate) fn exact_summary(sorted: &[u64]) -> LatencySummary {
     if sorted.is_empty() {
         return LatencySummary::default();
     }
@@ -487,5 +491,10 @@ impl BenchResult {
             .map(|s| s.describe())
             .filter(|lines| !lines.is_empty())
             .map_or(String::new(), |lines| format!("\n{lines}"))
+            + &self
+                .migrations
+                .iter()
+                .map(|m| format!("\n{}", m.describe()))
+                .collect::<String>()
     }
 }

@@ -101,9 +101,9 @@ impl RoutingTable {
     /// (absent: key groups stay where the job started them).
     pub const CONFIG_KEY: &'static str = "weir.routing";
 
-    /// The key under which a job keeps the count of key groups its migrating operators
-    /// handed over (an `Arc<AtomicU64>`), for its report.
-    pub const MOVED_KEY: &'static str = "weir.routing.moved";
+    /// The key under which a job keeps what its migrating operators did (an
+    /// `Arc<`[`MigrationLog`](crate::migration::MigrationLog)`>`), for its report.
+    pub const LOG_KEY: &'static str = "weir.routing.log";
 
     /// A table that never changes.
     pub fn fixed(first: Assignment) -> Self {

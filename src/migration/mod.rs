@@ -10,13 +10,16 @@
 //!
 //! This module is the decision layer, pure functions over data: the table ([`assignment`])
 //! and the plans and strategies that build it ([`plan`]), as Megaphone (VLDB 2019) names
-//! them: all at once, fluid (one group at a time) and batched. docs/architecture.md
+//! them: all at once, fluid (one group at a time) and batched; and what a run logs of its
+//! migrations ([`log`]). docs/architecture.md
 //! ("Live migration") describes the protocol.
 
 pub mod assignment;
+pub mod log;
 pub mod plan;
 pub mod spec;
 
 pub use assignment::{Assignment, Move, RoutingTable};
+pub use log::{MigrationLog, StepTimes};
 pub use plan::{parse_migrations, schedule, PlanError, Planned, Strategy, Target, DEFAULT_BATCH};
 pub use spec::MigrationSpec;

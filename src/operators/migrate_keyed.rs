@@ -24,7 +24,6 @@
 //! assignment in force at its epoch.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
@@ -34,7 +33,7 @@ use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::{Capability, ConnectLoop, Feedback};
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::migration::{Move, RoutingTable};
+use crate::migration::{MigrationLog, Move, RoutingTable};
 use crate::operators::drive_keyed::{apply_stashed, KeyedLogic};
 use crate::operators::routing::{key_groups_of, KeyedExchange, KeyedRecord};
 use crate::operators::stash::{frontier_time, TimeStash};
@@ -184,10 +183,10 @@ where
     let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<L::Output>>>::from(output);
     let mut sending = OutputBuilder::<_, CapacityContainerBuilder<Vec<Handover>>>::from(sending);
     let changes: Vec<Time> = table.changes().map(|(at, _)| at).collect();
-    let moved = scope
+    let log = scope
         .worker()
         .config()
-        .get::<Arc<AtomicU64>>(RoutingTable::MOVED_KEY)
+        .get::<Arc<MigrationLog>>(RoutingTable::LOG_KEY)
         .cloned();
     builder.build(move |mut caps| {
         let send_cap = caps.pop().expect("a capability for the hand-over output");
@@ -279,8 +278,8 @@ where
                     logic.fire_through(state, at, &mut output);
                     let moves = table.changes().nth(next_leave).map_or(&[][..], |(_, m)| m);
                     let handed_over = hand_over::<R, L>(state, &groups, me, moves);
-                    if let Some(moved) = &moved {
-                        moved.fetch_add(handed_over.groups, Ordering::Relaxed);
+                    if let Some(log) = &log {
+                        log.handed_over(next_leave, handed_over.groups);
                     }
                     if let Some(cap) = leaving.as_ref() {
                         let mut session = sending.session(cap);
@@ -307,6 +306,9 @@ where
                             }
                             Err(error) => handover_broken(epochs.as_ref(), at, error),
                         }
+                    }
+                    if let Some(log) = &log {
+                        log.taken_in(next_take_in);
                     }
                     next_take_in += 1;
                     coming = next_capability(coming.take(), changes.get(next_take_in), 0);

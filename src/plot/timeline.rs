@@ -4,7 +4,7 @@
 
 use plotters::style::RGBColor;
 
-use crate::harness::{BenchResult, MarkKind, SnapshotMark};
+use crate::harness::{BenchResult, MarkKind, MigrationMark, SnapshotMark};
 use crate::plot::{color, run_label, Chart, DrawResult, FigureArea, Line, Marker, PERCENTILES};
 
 pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
@@ -44,6 +44,26 @@ pub(super) fn draw(area: &mut dyn FigureArea, run: &BenchResult) -> DrawResult {
             marks(|s| s.completed_ms, RGBColor(0, 0, 0)),
         ),
     ];
+    for (label, pick, color) in [
+        (
+            "migration began",
+            (|m: &MigrationMark| m.began_ms) as fn(&MigrationMark) -> f64,
+            RGBColor(23, 190, 207),
+        ),
+        ("migration ended", |m| m.ended_ms, RGBColor(31, 119, 180)),
+    ] {
+        let at: Vec<Marker> = run
+            .migrations
+            .iter()
+            .map(|m| Marker {
+                x: pick(m) / 1e3,
+                color,
+            })
+            .collect();
+        if !at.is_empty() {
+            markers.push((label.to_string(), at));
+        }
+    }
     if let Some(supervision) = &run.supervision {
         let faults = supervision.marks();
         for (kind, color) in [

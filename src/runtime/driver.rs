@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use timely::dataflow::operators::vec::Input;
@@ -16,6 +17,7 @@ use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
 use crate::control::JobControl;
+use crate::migration::MigrationLog;
 use crate::time::Time;
 
 /// Runs each worker's loop once its dataflow is built.
@@ -42,6 +44,8 @@ pub struct DrivenWorker<'a> {
     pub restored: Option<Time>,
     /// The job's shared control in this process.
     pub control: JobControl,
+    /// What the live migrations of this process did so far.
+    pub migration: Arc<MigrationLog>,
     pub(crate) step: &'a mut dyn FnMut(Option<Duration>) -> bool,
 }
 

@@ -30,7 +30,7 @@ pub use report::{RunReport, SnapshotTimings};
 use crate::control::{Counters, JobControl};
 use crate::job::{Job, JobConfig};
 use crate::lifecycle::{unix_micros, Answer, ControlDirectory, ProgressEvent, ProgressLog};
-use crate::migration::RoutingTable;
+use crate::migration::{MigrationLog, RoutingTable};
 use crate::pipelines::Pipeline;
 use crate::sinks::{OutputSpec, OutputTarget};
 use crate::snapshot::{self, SnapshotHub, SnapshotSettings, HUB_KEY};
@@ -157,15 +157,15 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
         KeyGroups::CONFIG_KEY.to_string(),
         KeyGroups::new(config.key_groups),
     );
-    let groups_moved = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let migration_log = Arc::new(MigrationLog::default());
     if let Some(migration) = &config.migration {
         let table = migration
             .table(KeyGroups::new(config.key_groups), workers.total())
             .map_err(|e| anyhow::anyhow!("--migrate-at {}: {e}", migration.plan))?;
         worker_config.set(RoutingTable::CONFIG_KEY.to_string(), table);
         worker_config.set(
-            RoutingTable::MOVED_KEY.to_string(),
-            Arc::clone(&groups_moved),
+            RoutingTable::LOG_KEY.to_string(),
+            Arc::clone(&migration_log),
         );
     }
     let mut writer = None;
@@ -225,6 +225,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     let shared = (config, control.clone(), target.clone(), driver);
     let threads = workers.threads;
     let gathered_by_workers = Arc::clone(&gathered);
+    let workers_log = Arc::clone(&migration_log);
     let guards = timely::execute::execute_from(builders, guard, worker_config, move |worker| {
         if complete {
             return;
@@ -263,6 +264,7 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
                 input_probe,
                 restored,
                 control: control.clone(),
+                migration: Arc::clone(&workers_log),
                 step: &mut step,
             });
             step_to_end(worker);
@@ -317,7 +319,8 @@ pub fn run(pipeline: &'static Pipeline, spec: RunSpec) -> anyhow::Result<RunRepo
     report.records_out = Counters::get(&counters.records_out);
     report.late = Counters::get(&counters.late);
     report.skipped = Counters::get(&counters.skipped);
-    report.groups_moved = Counters::get(&groups_moved);
+    report.groups_moved = migration_log.moved();
+    report.migration_steps = migration_log.steps();
     Ok(report)
 }
 

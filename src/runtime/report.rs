@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::migration::StepTimes;
 use crate::snapshot::{PartTiming, RestoreTiming};
 use crate::time::Time;
 
@@ -22,6 +23,9 @@ pub struct RunReport {
     /// Key groups that live migrations handed from one worker to another (`--migrate-at`),
     /// counted once per operator that moved its state.
     pub groups_moved: u64,
+    /// When each change of the routing table was first handed over and last taken in,
+    /// on this process.
+    pub migration_steps: Vec<StepTimes>,
     /// The epoch the run resumed from, if it restored a snapshot.
     pub restored: Option<Time>,
     /// The restored snapshot was the final one: the job had already finished.
