@@ -501,4 +501,20 @@ fn bench_marks_each_live_migration_with_its_span_and_latency() {
             "{what}: {mark}"
         );
     }
+    // The experiments' reconfiguration table has a row per migration, timed from its
+    // planned instant to its end.
+    let text = std::fs::read_to_string(&result).expect("the result file");
+    let parsed: BenchResult = serde_json::from_str(&text).expect("a bench result");
+    let rows = weir::experiment::tables::reconfigurations(&[&parsed]);
+    assert_eq!(rows.len(), 2, "{what}: {rows:?}");
+    for (row, mark) in rows.iter().zip(marks) {
+        assert!(row.change.contains(&strategy), "{what}: {row:?}");
+        let ended = mark["ended_ms"].as_f64().unwrap_or_default();
+        let at = mark["at_ms"].as_f64().unwrap_or_default();
+        assert_eq!(row.duration_ms, Some(ended - at), "{what}: {row:?}");
+        assert!(
+            row.max_ns >= row.worst_interval_p99_ns && row.max_ns > 0,
+            "{what}: {row:?}"
+        );
+    }
 }

@@ -203,6 +203,13 @@ pub fn render(experiment: &Experiment, index: &Index, dir: &Path) -> anyhow::Res
                     &results.runs.iter().collect::<Vec<_>>(),
                 ))
             }
+            TableKind::Reconfiguration => {
+                let groups = group_names(experiment, &table.groups, GroupKind::Bench);
+                let results = bench_results(index, dir, &groups)?;
+                tables::reconfiguration_rows(&tables::reconfigurations(
+                    &results.runs.iter().collect::<Vec<_>>(),
+                ))
+            }
             TableKind::SnapshotCost => {
                 let groups = group_names(experiment, &table.groups, GroupKind::Run);
                 let runs = run_results(index, dir, &groups)?;

@@ -142,6 +142,9 @@ pub enum TableKind {
     /// A row per failure and rescale of supervised `bench` runs: how long each phase of
     /// getting results flowing again took.
     Recovery,
+    /// A row per live migration (`--migrate-at`) and per rescale by restart of `bench`
+    /// runs: how long the change took and the latency while it lasted.
+    Reconfiguration,
     /// A row per pipeline, key count and shape of `run` groups with snapshots: the state per
     /// snapshot and the time to capture, encode and write it.
     SnapshotCost,
@@ -319,7 +322,7 @@ impl Experiment {
                 TableKind::Throughput | TableKind::SnapshotCost => {
                     known_group(what, &table.groups, GroupKind::Run)?
                 }
-                TableKind::Latency | TableKind::Recovery => {
+                TableKind::Latency | TableKind::Recovery | TableKind::Reconfiguration => {
                     known_group(what, &table.groups, GroupKind::Bench)?
                 }
                 TableKind::SideBySide => self.check_side_by_side(what, &table.groups)?,

@@ -8,12 +8,14 @@ use crate::experiment::plan::PlannedRun;
 use crate::harness::RunResult;
 
 mod latency;
+mod reconfiguration;
 mod recovery;
 mod side_by_side;
 mod snapshot_cost;
 mod throughput;
 
 pub use latency::latency_rows;
+pub use reconfiguration::{reconfiguration_rows, reconfigurations, Reconfiguration};
 pub use recovery::{
     recoveries, recoveries_of, recovery_rows, recovery_series, Recovery, RECOVERY_PHASES,
 };
