@@ -30,9 +30,9 @@ pub type KeyedOutput<'a, O> = OutputBuilderSession<'a, Time, CapacityContainerBu
 /// each time it applies, at each epoch it captures and whenever the frontier moves. Between
 /// those calls, `state` is the operator's whole state: what the snapshot captures and a
 /// restore gives back, through its [`StateBackend`].
-pub trait KeyedLogic<R>: 'static {
-    /// The operator's keyed state.
-    type State: StateBackend + Default + 'static;
+pub trait KeyedLogic<R: KeyedRecord>: 'static {
+    /// The operator's keyed state, kept by the records' keys.
+    type State: StateBackend<Key = R::Key> + Default + 'static;
     /// What it emits.
     type Output: 'static;
 
@@ -80,7 +80,7 @@ pub trait KeyedLogic<R>: 'static {
 }
 
 /// Extension trait for driving keyed stateful operators.
-pub trait DriveKeyed<'scope, R> {
+pub trait DriveKeyed<'scope, R: KeyedRecord> {
     /// Runs `logic` on the records of each key group, on the worker that owns it, in
     /// timestamp order (records that carry their own times, [`Timed`](crate::time::Timed),
     /// each at its own). `name` is the operator's stable id: in a job that snapshots, its
@@ -142,7 +142,7 @@ pub trait DriveKeyed<'scope, R> {
 impl<'scope, R> DriveKeyed<'scope, R> for StreamVec<'scope, Time, R>
 where
     R: KeyedRecord,
-    R::Key: std::hash::Hash,
+    R::Key: std::hash::Hash + Eq + Clone,
 {
     fn drive_keyed<L: KeyedLogic<R>>(
         self,
@@ -225,7 +225,7 @@ where
 
 /// Applies what `pop` takes out of the stash, a time at a time, each after what is due up
 /// to it has fired.
-pub(crate) fn apply_stashed<R, L: KeyedLogic<R>>(
+pub(crate) fn apply_stashed<R: KeyedRecord, L: KeyedLogic<R>>(
     state: &mut L::State,
     logic: &mut L,
     mut pop: impl FnMut() -> Option<(Capability<Time>, Vec<R>)>,

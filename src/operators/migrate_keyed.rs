@@ -23,7 +23,8 @@
 //! `T`, so each group is in exactly one worker's part; a restore places groups by the
 //! assignment in force at its epoch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
@@ -33,13 +34,14 @@ use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::{Capability, ConnectLoop, Feedback};
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::migration::{MigrationLog, Move, RoutingTable};
+use crate::migration::{MigrationLog, RoutingTable};
 use crate::operators::drive_keyed::{apply_stashed, KeyedLogic};
 use crate::operators::routing::{key_groups_of, KeyedExchange, KeyedRecord};
 use crate::operators::stash::{frontier_time, TimeStash};
 use crate::snapshot::{restore_owned_state, snapshot_state, StateBackend, StateEpochs};
 use crate::state::{KeyGroup, KeyGroups};
 use crate::time::Time;
+use foldhash::fast::RandomState;
 
 /// How long before a migration at `T` its hand-over is sent: at `T - 2`, arriving through
 /// the feedback edge at `T - 1`, so that all of it is in when the frontier reaches `T`, the
@@ -89,7 +91,7 @@ pub(crate) fn drive_migrating<'scope, R, L>(
 ) -> StreamVec<'scope, Time, L::Output>
 where
     R: KeyedRecord,
-    R::Key: std::hash::Hash,
+    R::Key: Hash + Eq + Clone,
     L: KeyedLogic<R>,
 {
     let scope = stream.scope();
@@ -167,6 +169,7 @@ fn drive_routed<'scope, X, R, L, F>(
 where
     X: timely::ExchangeData,
     R: KeyedRecord,
+    R::Key: Hash + Eq + Clone,
     L: KeyedLogic<R>,
     F: FnMut(&X) -> u64 + 'static,
 {
@@ -212,6 +215,7 @@ where
         let mut coming = changes.get(first).map(|&at| initial.delayed(&at));
         drop((initial, send_cap));
         let mut stash: TimeStash<R> = TimeStash::new();
+        let mut index: Option<LeavingIndex<R::Key>> = None;
         // Hand-overs received, by the time they take effect.
         let mut arrived: BTreeMap<Time, Vec<Vec<u8>>> = BTreeMap::new();
         move |frontiers| {
@@ -240,7 +244,7 @@ where
             // migration at `at` arrive at `at - 1`): the moment to capture it, or to hand
             // over what leaves at it.
             let settled = earlier(data, handed.map(|h| h.saturating_add(1)));
-            let (state, logic) = (&mut state, &mut logic);
+            let (state, logic, index) = (&mut state, &mut logic, &mut index);
             // Captures, hand-overs and take-ins in time order; at one time, a capture
             // first, then what leaves, then what comes.
             loop {
@@ -259,7 +263,8 @@ where
                     let (Some(epochs), Some(shadow)) = (epochs.as_mut(), shadow.as_ref()) else {
                         break;
                     };
-                    apply_stashed(state, logic, || stash.pop_before(at), &mut output);
+                    let pop = || noted(stash.pop_before(at), index, &groups);
+                    apply_stashed(state, logic, pop, &mut output);
                     logic.fire_through(state, at, &mut output);
                     // The state changes at the next hand-over, either way, after this capture.
                     let pending = [
@@ -274,10 +279,11 @@ where
                     snapshot_state(state, shadow, epochs.participant(), at, through);
                     epochs.captured(through);
                 } else if leave == Some(at) {
-                    apply_stashed(state, logic, || stash.pop_before(at), &mut output);
+                    let pop = || noted(stash.pop_before(at), index, &groups);
+                    apply_stashed(state, logic, pop, &mut output);
                     logic.fire_through(state, at, &mut output);
-                    let moves = table.changes().nth(next_leave).map_or(&[][..], |(_, m)| m);
-                    let handed_over = hand_over::<R, L>(state, &groups, me, moves);
+                    let handed_over =
+                        hand_over::<R, L>(state, index, &groups, me, &table, next_leave);
                     if let Some(log) = &log {
                         log.handed_over(next_leave, handed_over.groups);
                     }
@@ -302,6 +308,14 @@ where
                         match bincode::deserialize::<Vec<Entry<R, L>>>(&bytes) {
                             Ok(mut entries) => {
                                 logic.taking_in(&mut entries, cap);
+                                // Groups that come and will leave again are indexed anew.
+                                if index.as_ref().is_some_and(|index| {
+                                    entries.iter().any(|entry| {
+                                        index.holds(L::State::group_of_entry(entry, &groups))
+                                    })
+                                }) {
+                                    *index = None;
+                                }
                                 state.absorb(entries);
                             }
                             Err(error) => handover_broken(epochs.as_ref(), at, error),
@@ -314,7 +328,8 @@ where
                     coming = next_capability(coming.take(), changes.get(next_take_in), 0);
                 }
             }
-            apply_stashed(state, logic, || stash.pop_ready(frontier), &mut output);
+            let pop = || noted(stash.pop_ready(frontier), index, &groups);
+            apply_stashed(state, logic, pop, &mut output);
             logic.fire_through(state, frontier.unwrap_or(Time::MAX), &mut output);
             if let Some(epochs) = epochs.as_mut() {
                 epochs.finish_if_done(frontier);
@@ -347,24 +362,104 @@ struct HandedOver<E> {
     groups: u64,
 }
 
-/// Takes the groups that leave worker `me` in `moves` out of `state`.
-fn hand_over<R, L: KeyedLogic<R>>(
+/// The keys of the groups a worker is still to hand over, at later steps of a migration:
+/// found in one pass over the state at the first of them, and kept up to date with the
+/// keys of the records applied since, so that each step takes its groups' entries by key
+/// rather than reading the whole state again (fluid: a pass per group).
+struct LeavingIndex<K> {
+    keys: HashMap<KeyGroup, HashSet<K, RandomState>, RandomState>,
+}
+
+impl<K: Hash + Eq + Clone> LeavingIndex<K> {
+    /// Whether `group`'s keys are indexed: it leaves at a later step.
+    fn holds(&self, group: KeyGroup) -> bool {
+        self.keys.contains_key(&group)
+    }
+
+    /// Notes the keys of `records`, about to be applied.
+    fn note<R: KeyedRecord<Key = K>>(&mut self, records: &[R], groups: &KeyGroups) {
+        for record in records {
+            if let Some(keys) = self.keys.get_mut(&groups.group_of(record.key())) {
+                keys.insert(record.key().clone());
+            }
+        }
+    }
+}
+
+/// `popped`, its records' keys noted in `index`.
+fn noted<R: KeyedRecord<Key: Hash + Eq + Clone>>(
+    popped: Option<(Capability<Time>, Vec<R>)>,
+    index: &mut Option<LeavingIndex<R::Key>>,
+    groups: &KeyGroups,
+) -> Option<(Capability<Time>, Vec<R>)> {
+    if let (Some(index), Some((_, records))) = (index.as_mut(), popped.as_ref()) {
+        index.note(records, groups);
+    }
+    popped
+}
+
+/// Takes the groups that leave worker `me` at change `change` of `table` out of `state`:
+/// by key when `index` holds them, building it first when more of this worker's groups
+/// leave later, and by one pass over the state otherwise.
+fn hand_over<R: KeyedRecord<Key: Hash + Eq + Clone>, L: KeyedLogic<R>>(
     state: &mut L::State,
+    index: &mut Option<LeavingIndex<R::Key>>,
     groups: &KeyGroups,
     me: usize,
-    moves: &[Move],
+    table: &RoutingTable,
+    change: usize,
 ) -> HandedOver<<L::State as StateBackend>::Entry> {
-    let to_of: BTreeMap<KeyGroup, usize> = moves
+    let moves_of = |c: usize| table.changes().nth(c).map_or(&[][..], |(_, m)| m);
+    let to_of: BTreeMap<KeyGroup, usize> = moves_of(change)
         .iter()
         .filter(|m| m.from == me)
         .map(|m| (m.group, m.to))
         .collect();
     let mut by_owner: BTreeMap<usize, Vec<_>> = BTreeMap::new();
-    if !to_of.is_empty() {
-        for entry in state.take_groups(groups, &mut |g| to_of.contains_key(&g)) {
-            let group = L::State::group_of_entry(&entry, groups);
-            by_owner.entry(to_of[&group]).or_default().push(entry);
+    if to_of.is_empty() {
+        return HandedOver {
+            by_owner,
+            groups: 0,
+        };
+    }
+    if index.is_none() {
+        let later: HashSet<KeyGroup> = (change + 1..table.changes().count())
+            .flat_map(|c| moves_of(c).iter().filter(|m| m.from == me).map(|m| m.group))
+            .collect();
+        if !later.is_empty() {
+            let mut keys: HashMap<KeyGroup, HashSet<R::Key, RandomState>, RandomState> =
+                HashMap::default();
+            for &group in to_of.keys().chain(&later) {
+                keys.insert(group, HashSet::default());
+            }
+            let mut selected = |g: KeyGroup| keys.contains_key(&g);
+            let mut found: Vec<(KeyGroup, R::Key)> = Vec::new();
+            state.keys_of_groups(groups, &mut selected, &mut |g, key| {
+                found.push((g, key.clone()))
+            });
+            for (group, key) in found {
+                keys.entry(group).or_default().insert(key);
+            }
+            *index = Some(LeavingIndex { keys });
         }
+    }
+    let taken = match index.as_mut() {
+        Some(indexed) if to_of.keys().all(|&g| indexed.holds(g)) => {
+            let mut keys = to_of
+                .keys()
+                .filter_map(|g| indexed.keys.remove(g))
+                .flatten();
+            let taken = state.take_keys(&mut keys);
+            if indexed.keys.is_empty() {
+                *index = None;
+            }
+            taken
+        }
+        _ => state.take_groups(groups, &mut |g| to_of.contains_key(&g)),
+    };
+    for entry in taken {
+        let group = L::State::group_of_entry(&entry, groups);
+        by_owner.entry(to_of[&group]).or_default().push(entry);
     }
     HandedOver {
         by_owner,

@@ -22,6 +22,8 @@ use crate::time::Time;
 
 /// Keyed state that can be snapshotted per epoch and restored onto any number of workers.
 pub trait StateBackend {
+    /// What the state is kept by.
+    type Key: Hash + Eq + Clone;
     /// One entry of a snapshot part.
     type Entry: Serialize + DeserializeOwned;
     /// The state as the snapshot writer keeps it.
@@ -52,6 +54,19 @@ pub trait StateBackend {
     /// Adds entries another worker handed over in a live migration (the next capture
     /// includes them).
     fn absorb(&mut self, entries: Vec<Self::Entry>);
+
+    /// Passes every key of the key groups `selected` picks to `found`, with its group (a
+    /// key kept in several places may come more than once), in one pass over the state: a
+    /// live migration that hands groups over one at a time indexes their keys once.
+    fn keys_of_groups(
+        &self,
+        groups: &KeyGroups,
+        selected: &mut dyn FnMut(KeyGroup) -> bool,
+        found: &mut dyn FnMut(KeyGroup, &Self::Key),
+    );
+    /// Takes the entries of `keys` out of the state, those it has, as
+    /// [`take_groups`](Self::take_groups) takes whole groups.
+    fn take_keys(&mut self, keys: &mut dyn Iterator<Item = Self::Key>) -> Vec<Self::Entry>;
 }
 
 /// Restores `backend` with the entries of the key groups `owned`, wherever in the restored
@@ -167,6 +182,7 @@ where
     K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     S: Clone + Serialize + DeserializeOwned + Send + 'static,
 {
+    type Key = K;
     type Entry = (K, S);
     type Copy = StateMap<K, S>;
     type Changes = KeyedChanges<K, S>;
@@ -229,6 +245,28 @@ where
             self.map.insert(key, Stamped(state, stamp));
         }
     }
+
+    fn keys_of_groups(
+        &self,
+        groups: &KeyGroups,
+        selected: &mut dyn FnMut(KeyGroup) -> bool,
+        found: &mut dyn FnMut(KeyGroup, &K),
+    ) {
+        for (key, _) in self.map.iter() {
+            let group = groups.group_of(key);
+            if selected(group) {
+                found(group, key);
+            }
+        }
+    }
+
+    fn take_keys(&mut self, keys: &mut dyn Iterator<Item = K>) -> Vec<(K, S)> {
+        keys.filter_map(|key| {
+            let state = self.remove(&key)?;
+            Some((key, state))
+        })
+        .collect()
+    }
 }
 
 /// Per time (the end of a window, for `aggregate`), the aggregate of each key.
@@ -268,6 +306,7 @@ where
     K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     Acc: Clone + Serialize + DeserializeOwned + Send + 'static,
 {
+    type Key = K;
     type Entry = (Time, K, Acc);
     type Copy = Panes<K, Acc>;
     type Changes = PaneChanges<K, Acc>;
@@ -351,5 +390,37 @@ where
                 .or_default()
                 .insert(key, Stamped(acc, stamp));
         }
+    }
+
+    fn keys_of_groups(
+        &self,
+        groups: &KeyGroups,
+        selected: &mut dyn FnMut(KeyGroup) -> bool,
+        found: &mut dyn FnMut(KeyGroup, &K),
+    ) {
+        for accs in self.panes.values() {
+            for (key, _) in accs.iter() {
+                let group = groups.group_of(key);
+                if selected(group) {
+                    found(group, key);
+                }
+            }
+        }
+    }
+
+    fn take_keys(&mut self, keys: &mut dyn Iterator<Item = K>) -> Vec<(Time, K, Acc)> {
+        let keys: Vec<K> = keys.collect();
+        let mut taken = Vec::new();
+        for (&pane, accs) in self.panes.iter_mut() {
+            for key in &keys {
+                if let Some(acc) = accs.remove(key) {
+                    if self.tracking {
+                        self.moved_out.push((pane, key.clone()));
+                    }
+                    taken.push((pane, key.clone(), acc.0));
+                }
+            }
+        }
+        taken
     }
 }
