@@ -23,7 +23,7 @@
 //! `T`, so each group is in exactly one worker's part; a restore places groups by the
 //! assignment in force at its epoch.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -41,7 +41,6 @@ use crate::operators::stash::{frontier_time, TimeStash};
 use crate::snapshot::{restore_owned_state, snapshot_state, StateBackend, StateEpochs};
 use crate::state::{KeyGroup, KeyGroups};
 use crate::time::Time;
-use foldhash::fast::RandomState;
 
 /// How long before a migration at `T` its hand-over is sent: at `T - 2`, arriving through
 /// the feedback edge at `T - 1`, so that all of it is in when the frontier reaches `T`, the
@@ -367,20 +366,61 @@ struct HandedOver<E> {
 /// keys of the records applied since, so that each step takes its groups' entries by key
 /// rather than reading the whole state again (fluid: a pass per group).
 struct LeavingIndex<K> {
-    keys: HashMap<KeyGroup, HashSet<K, RandomState>, RandomState>,
+    /// By group number: the keys of each group still to leave, `None` for the others. A
+    /// key may be listed more than once (once per record noted): taking it a second time
+    /// finds nothing. A list costs a push per record where a set cost a lookup.
+    keys: Vec<Option<Vec<K>>>,
+    /// Groups still listed.
+    pending: usize,
 }
 
 impl<K: Hash + Eq + Clone> LeavingIndex<K> {
+    /// An index of `leaving`'s keys, found in one pass over `state`.
+    fn build<B: StateBackend<Key = K>>(
+        state: &B,
+        groups: &KeyGroups,
+        leaving: impl Iterator<Item = KeyGroup>,
+    ) -> Self {
+        let mut keys: Vec<Option<Vec<K>>> = (0..groups.count()).map(|_| None).collect();
+        for group in leaving {
+            if let Some(slot) = keys.get_mut(group.0 as usize) {
+                *slot = Some(Vec::new());
+            }
+        }
+        let pending = keys.iter().flatten().count();
+        let mut selected = |g: KeyGroup| keys.get(g.0 as usize).is_some_and(Option::is_some);
+        let mut found: Vec<(KeyGroup, K)> = Vec::new();
+        state.keys_of_groups(groups, &mut selected, &mut |g, key| {
+            found.push((g, key.clone()))
+        });
+        for (group, key) in found {
+            if let Some(Some(listed)) = keys.get_mut(group.0 as usize) {
+                listed.push(key);
+            }
+        }
+        LeavingIndex { keys, pending }
+    }
+
     /// Whether `group`'s keys are indexed: it leaves at a later step.
     fn holds(&self, group: KeyGroup) -> bool {
-        self.keys.contains_key(&group)
+        self.keys.get(group.0 as usize).is_some_and(Option::is_some)
+    }
+
+    /// Takes `group`'s keys out of the index.
+    fn take(&mut self, group: KeyGroup) -> Vec<K> {
+        let taken = self.keys.get_mut(group.0 as usize).and_then(Option::take);
+        if taken.is_some() {
+            self.pending -= 1;
+        }
+        taken.unwrap_or_default()
     }
 
     /// Notes the keys of `records`, about to be applied.
     fn note<R: KeyedRecord<Key = K>>(&mut self, records: &[R], groups: &KeyGroups) {
         for record in records {
-            if let Some(keys) = self.keys.get_mut(&groups.group_of(record.key())) {
-                keys.insert(record.key().clone());
+            let group = groups.group_of(record.key());
+            if let Some(Some(keys)) = self.keys.get_mut(group.0 as usize) {
+                keys.push(record.key().clone());
             }
         }
     }
@@ -423,34 +463,19 @@ fn hand_over<R: KeyedRecord<Key: Hash + Eq + Clone>, L: KeyedLogic<R>>(
         };
     }
     if index.is_none() {
-        let later: HashSet<KeyGroup> = (change + 1..table.changes().count())
+        let later: BTreeSet<KeyGroup> = (change + 1..table.changes().count())
             .flat_map(|c| moves_of(c).iter().filter(|m| m.from == me).map(|m| m.group))
             .collect();
         if !later.is_empty() {
-            let mut keys: HashMap<KeyGroup, HashSet<R::Key, RandomState>, RandomState> =
-                HashMap::default();
-            for &group in to_of.keys().chain(&later) {
-                keys.insert(group, HashSet::default());
-            }
-            let mut selected = |g: KeyGroup| keys.contains_key(&g);
-            let mut found: Vec<(KeyGroup, R::Key)> = Vec::new();
-            state.keys_of_groups(groups, &mut selected, &mut |g, key| {
-                found.push((g, key.clone()))
-            });
-            for (group, key) in found {
-                keys.entry(group).or_default().insert(key);
-            }
-            *index = Some(LeavingIndex { keys });
+            let leaving = to_of.keys().chain(&later).copied();
+            *index = Some(LeavingIndex::build(&*state, groups, leaving));
         }
     }
     let taken = match index.as_mut() {
         Some(indexed) if to_of.keys().all(|&g| indexed.holds(g)) => {
-            let mut keys = to_of
-                .keys()
-                .filter_map(|g| indexed.keys.remove(g))
-                .flatten();
+            let mut keys = to_of.keys().flat_map(|&g| indexed.take(g));
             let taken = state.take_keys(&mut keys);
-            if indexed.keys.is_empty() {
+            if indexed.pending == 0 {
                 *index = None;
             }
             taken
